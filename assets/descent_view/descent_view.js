@@ -1,0 +1,419 @@
+// Descent view: draws the three Plotly views and plays the descent back in the browser.
+//
+// Streamlit calls the default export on mount and again whenever `data` changes, with the same
+// parentElement and without running the previous call's cleanup, so one long-lived instance is
+// kept on the parent element and each call only hands it the new data.
+
+const VIEWS = ["surface3d", "contour", "loss"];
+const SPEED_SECONDS = { slow: 4.0, normal: 2.0, fast: 0.8 };
+const DEFAULT_UIREVISION = "descent-view";
+const INSTANCE_KEY = "__descentView";
+const DTYPES = {
+  f4: Float32Array, f8: Float64Array,
+  i1: Int8Array, u1: Uint8Array, u1c: Uint8ClampedArray,
+  i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array,
+};
+const PLOT_CONFIG = { displaylogo: false, responsive: false, scrollZoom: false };
+
+// Plotly's bundle is 4.8 MB: one <script> per page, shared by every instance and every rerun.
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!url) return Promise.reject(new Error("no URL was given for plotly.min.js"));
+  if (!window.__descentLabPlotly) {
+    window.__descentLabPlotly = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = url;
+      script.async = true;
+      script.onload = () => (window.Plotly ? resolve(window.Plotly)
+        : reject(new Error(`${url} loaded but did not define Plotly`)));
+      script.onerror = () => {
+        window.__descentLabPlotly = null;
+        script.remove();
+        reject(new Error(`could not load ${url}`));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__descentLabPlotly;
+}
+
+// Plotly's JSON encodes numeric arrays as {dtype, bdata: base64}; slicing needs real arrays.
+function decodeArray(value) {
+  if (value == null || Array.isArray(value) || ArrayBuffer.isView(value)) return value;
+  if (typeof value === "object" && typeof value.bdata === "string") {
+    const Ctor = DTYPES[value.dtype];
+    if (!Ctor) throw new Error(`unsupported typed-array dtype ${value.dtype}`);
+    const bin = atob(value.bdata);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Ctor(bytes.buffer);
+  }
+  return value;
+}
+
+function head(arr, n) {
+  return ArrayBuffer.isView(arr) ? arr.subarray(0, n) : arr.slice(0, n);
+}
+
+function clamp(v, lo, hi) {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+// One figure: its static traces, its path/head traces, and how to cut them at an epoch.
+class FigureModel {
+  constructor(fig) {
+    this.layout = Object.assign({}, (fig && fig.layout) || {});
+    this.traces = ((fig && fig.data) || []).map((t) => Object.assign({}, t));
+    this.paths = new Map();
+    this.heads = [];
+    this.traces.forEach((trace, index) => {
+      const meta = trace.meta || {};
+      if (meta.role === "path") {
+        const x = decodeArray(trace.x);
+        const y = decodeArray(trace.y);
+        const z = trace.z === undefined ? undefined : decodeArray(trace.z);
+        let n = Math.min(x ? x.length : 0, y ? y.length : 0);
+        if (z !== undefined) n = Math.min(n, z ? z.length : 0);
+        this.paths.set(String(meta.run), { index, x, y, z, n });
+      } else if (meta.role === "head") {
+        this.heads.push({ index, run: String(meta.run), hasZ: trace.z !== undefined });
+      }
+    });
+    this.dynamic = [...[...this.paths.values()].map((p) => p.index), ...this.heads.map((h) => h.index)];
+    this.hasZ = [...this.paths.values()].some((p) => p.z !== undefined);
+    this.maxEpoch = Math.max(0, ...[...this.paths.values()].map((p) => p.n - 1));
+
+    const lay = this.layout;
+    delete lay.width;
+    delete lay.height;
+    lay.autosize = true;
+    if (lay.uirevision === undefined || lay.uirevision === null) lay.uirevision = DEFAULT_UIREVISION;
+  }
+
+  // The x, y (, z) arrays of every dynamic trace at epoch e, in this.dynamic order.
+  slices(epoch) {
+    const out = { x: [], y: [], z: [] };
+    for (const p of this.paths.values()) {
+      const n = clamp(epoch + 1, 0, p.n);
+      out.x.push(head(p.x, n));
+      out.y.push(head(p.y, n));
+      if (this.hasZ) out.z.push(p.z === undefined ? undefined : head(p.z, n));
+    }
+    for (const h of this.heads) {
+      const p = this.paths.get(h.run);
+      if (!p || p.n === 0) {
+        out.x.push([]); out.y.push([]); if (this.hasZ) out.z.push(h.hasZ ? [] : undefined);
+        continue;
+      }
+      const k = clamp(epoch, 0, p.n - 1);
+      out.x.push([p.x[k]]);
+      out.y.push([p.y[k]]);
+      if (this.hasZ) out.z.push(h.hasZ && p.z ? [p.z[k]] : undefined);
+    }
+    if (!this.hasZ) delete out.z;
+    return out;
+  }
+
+  tracesAt(epoch) {
+    const s = this.slices(epoch);
+    const traces = this.traces.slice();
+    this.dynamic.forEach((index, i) => {
+      const t = Object.assign({}, traces[index], { x: s.x[i], y: s.y[i] });
+      if (s.z && s.z[i] !== undefined) t.z = s.z[i];
+      traces[index] = t;
+    });
+    return traces;
+  }
+}
+
+class DescentView {
+  constructor(parentElement) {
+    this.parent = parentElement;
+    this.root = parentElement.querySelector(".dv-root");
+    this.button = this.root.querySelector(".dv-play");
+    this.slider = this.root.querySelector(".dv-epoch");
+    this.label = this.root.querySelector(".dv-label");
+    this.message = this.root.querySelector(".dv-message");
+    this.divs = {};
+    for (const view of VIEWS) this.divs[view] = this.root.querySelector(`.dv-${view}`);
+
+    this.models = {};
+    this.token = null;
+    this.speed = "normal";
+    this.epochs = 0;
+    this.epoch = 0;
+    this.playing = false;
+    this.playStart = 0;  // performance.now() at which epoch 0 would have been shown
+    this.drawnEpoch = -1;
+    this.busy = false;  // a redraw or a Plotly.react is running: frames are skipped, not queued
+    this.pending = null;
+    this.applying = false;
+    this.raf = 0;
+    this.frames = 0;
+    this.clickBound = false;
+    this.setTriggerValue = null;
+    this.destroyed = false;
+
+    this.tick = this.tick.bind(this);
+    this.button.addEventListener("click", () => this.togglePlay());
+    this.slider.addEventListener("input", () => this.scrub(Number(this.slider.value)));
+    this.root.addEventListener("keydown", (ev) => {
+      // Space on the slider toggles playback, as it does on the button.
+      if (ev.key === " " && ev.target === this.slider) {
+        ev.preventDefault();
+        this.togglePlay();
+      }
+    });
+
+    this.resizeQueued = new Set();
+    this.resizer = new ResizeObserver((entries) => {
+      for (const entry of entries) this.resizeQueued.add(entry.target);
+      requestAnimationFrame(() => {
+        const targets = [...this.resizeQueued];
+        this.resizeQueued.clear();
+        if (!window.Plotly) return;
+        for (const div of targets) if (div._fullLayout) window.Plotly.Plots.resize(div);
+      });
+    });
+    for (const view of VIEWS) this.resizer.observe(this.divs[view]);
+  }
+
+  // New data from Python. Updates are applied one at a time; only the newest waiting one is kept.
+  update(data) {
+    this.pending = data;
+    if (this.applying) return;
+    this.applying = true;
+    (async () => {
+      while (this.pending && !this.destroyed) {
+        const next = this.pending;
+        this.pending = null;
+        try {
+          await this.apply(next);
+          this.showMessage(null);
+        } catch (err) {
+          console.error("descent view:", err);
+          this.showMessage(`The charts could not be drawn: ${err && err.message ? err.message : err}`);
+        }
+      }
+      this.applying = false;
+    })();
+  }
+
+  async apply(data) {
+    const Plotly = await loadPlotly(data.plotly_url).catch((err) => {
+      throw new Error(`${err.message}. ${data.plotly_hint || ""}`.trim());
+    });
+    if (this.destroyed) return;
+    const figures = data.figures || {};
+    const models = {};
+    for (const view of VIEWS) models[view] = new FigureModel(figures[view]);
+    const animation = data.animation || {};
+    const speed = animation.speed in SPEED_SECONDS || animation.speed === "instant" ? animation.speed : "normal";
+    const figureEpochs = Math.max(...VIEWS.map((v) => models[v].maxEpoch));
+    const epochs = Math.max(0, Math.floor(Number.isFinite(animation.epochs) ? animation.epochs : figureEpochs));
+    const now = performance.now();
+
+    this.models = models;
+    this.epochs = epochs;
+    if (animation.token !== this.token) {
+      // A new computation: play it from the start (or jump to the end for "instant").
+      this.token = animation.token;
+      this.speed = speed;
+      if (speed === "instant" || epochs === 0) {
+        this.epoch = epochs;
+        this.playing = false;
+      } else {
+        this.epoch = 0;
+        this.playing = true;
+        this.playStart = now;
+      }
+    } else {
+      // Same computation, other settings: keep the position; a speed change keeps it too.
+      this.epoch = clamp(this.epoch, 0, epochs);
+      if (speed !== this.speed) {
+        this.speed = speed;
+        if (this.playing) this.playStart = now - this.fraction() * this.duration() * 1000;
+      }
+    }
+
+    this.busy = true;
+    try {
+      const epoch = this.epoch;
+      await Promise.all(VIEWS.map((view) => {
+        const model = models[view];
+        return Plotly.react(this.divs[view], model.tracesAt(epoch), model.layout, PLOT_CONFIG);
+      }));
+      this.drawnEpoch = epoch;
+    } finally {
+      this.busy = false;
+    }
+    this.bindClicks();
+    this.root.dataset.drawn = "1";
+    this.root.dataset.token = String(this.token);
+    this.root.dataset.updates = String(Number(this.root.dataset.updates || 0) + 1);
+    this.renderControls();
+    this.requestTick();
+  }
+
+  duration() {
+    return SPEED_SECONDS[this.speed] || SPEED_SECONDS.normal;
+  }
+
+  fraction() {
+    return this.epochs > 0 ? this.epoch / this.epochs : 1;
+  }
+
+  requestTick() {
+    if (!this.raf && !this.destroyed) this.raf = requestAnimationFrame(this.tick);
+  }
+
+  // One animation frame: move the epoch with the clock while playing, then draw if it changed.
+  // Playback is time-based, so a slow frame skips epochs rather than slowing the clock.
+  tick(now) {
+    this.raf = 0;
+    if (this.destroyed) return;
+    if (this.playing) {
+      const t = (now - this.playStart) / (this.duration() * 1000);
+      this.epoch = clamp(Math.floor(t * this.epochs), 0, this.epochs);
+      if (t >= 1) {
+        this.epoch = this.epochs;
+        this.playing = false;
+      }
+      this.renderControls();
+    }
+    if (this.epoch !== this.drawnEpoch && !this.busy) this.draw(this.epoch);
+    if (this.playing || this.epoch !== this.drawnEpoch) this.requestTick();
+  }
+
+  draw(epoch) {
+    const Plotly = window.Plotly;
+    this.busy = true;
+    const jobs = [];
+    for (const view of VIEWS) {
+      const model = this.models[view];
+      const div = this.divs[view];
+      if (!model || !model.dynamic.length || !div._fullLayout) continue;
+      jobs.push(Plotly.restyle(div, model.slices(epoch), model.dynamic));
+    }
+    Promise.all(jobs).then(() => {
+      this.drawnEpoch = epoch;
+      this.frames += 1;
+      this.root.dataset.frames = String(this.frames);
+    }).catch((err) => console.error("descent view: redraw failed", err))
+      .finally(() => {
+        this.busy = false;
+        this.requestTick();
+      });
+  }
+
+  togglePlay() {
+    if (this.playing) {
+      this.playing = false;
+    } else {
+      if (this.epoch >= this.epochs) this.epoch = 0;
+      if (this.speed === "instant") this.speed = "normal";
+      this.playing = this.epochs > 0;
+      this.playStart = performance.now() - this.fraction() * this.duration() * 1000;
+    }
+    this.renderControls();
+    this.requestTick();
+  }
+
+  scrub(epoch) {
+    this.playing = false;
+    this.epoch = clamp(Math.round(epoch), 0, this.epochs);
+    this.renderControls();
+    this.requestTick();
+  }
+
+  renderControls() {
+    const { epoch, epochs, playing } = this;
+    if (this.slider.max !== String(epochs)) this.slider.max = String(epochs);
+    if (this.slider.value !== String(epoch)) this.slider.value = String(epoch);
+    this.slider.setAttribute("aria-valuetext", `Epoch ${epoch} of ${epochs}`);
+    this.label.textContent = `Epoch ${epoch} / ${epochs}`;
+    this.button.querySelector(".dv-play-icon").textContent = playing ? "\u275A\u275A" : "\u25B6";
+    this.button.querySelector(".dv-play-text").textContent = playing ? "Pause" : "Play";
+    this.button.setAttribute("aria-label", playing ? "Pause" : "Play");
+    this.root.dataset.epoch = String(epoch);
+    this.root.dataset.epochs = String(epochs);
+    this.root.dataset.playing = String(playing);
+  }
+
+  // A click on the contour map sends back the data coordinates under the pointer. Plotly only
+  // reports clicks that land on a trace, hence the grid of nearly invisible "click" points; it
+  // reports no click after a drag (zoom or pan), so dragging never moves the start point.
+  bindClicks() {
+    if (this.clickBound) return;
+    const div = this.divs.contour;
+    if (typeof div.on !== "function") return;
+    this.clickBound = true;
+    div.on("plotly_click", (ev) => {
+      const point = this.pointFromClick(div, ev);
+      if (point && this.setTriggerValue) this.setTriggerValue("click", point);
+    });
+  }
+
+  pointFromClick(div, ev) {
+    const fl = div._fullLayout;
+    const xa = fl && fl.xaxis;
+    const ya = fl && fl.yaxis;
+    const mouse = ev && ev.event;
+    let x = NaN;
+    let y = NaN;
+    if (xa && ya && mouse && typeof xa.p2d === "function" && typeof ya.p2d === "function") {
+      const box = div.getBoundingClientRect();
+      x = Number(xa.p2d(mouse.clientX - box.left - xa._offset));
+      y = Number(ya.p2d(mouse.clientY - box.top - ya._offset));
+      if (Number.isFinite(x) && Number.isFinite(y)) {
+        const xr = xa.range.map(Number);
+        const yr = ya.range.map(Number);
+        if (xa.type === "linear") x = clamp(x, Math.min(...xr), Math.max(...xr));
+        if (ya.type === "linear") y = clamp(y, Math.min(...yr), Math.max(...yr));
+      }
+    }
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      const pt = ev && ev.points && ev.points[0];
+      if (!pt) return null;
+      x = Number(pt.x);
+      y = Number(pt.y);
+    }
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return null;
+    return [Number(x.toPrecision(6)), Number(y.toPrecision(6))];
+  }
+
+  showMessage(text) {
+    this.message.hidden = !text;
+    this.message.textContent = text || "";
+  }
+
+  destroy() {
+    this.destroyed = true;
+    if (this.raf) cancelAnimationFrame(this.raf);
+    this.resizer.disconnect();
+    if (window.Plotly) for (const view of VIEWS) window.Plotly.purge(this.divs[view]);
+    if (this.parent[INSTANCE_KEY] === this) delete this.parent[INSTANCE_KEY];
+  }
+}
+
+export default function descentView(component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let view = parentElement[INSTANCE_KEY];
+  // The HTML is re-inserted if Streamlit ever replaces it; start over on the new nodes then.
+  if (view && !parentElement.contains(view.root)) {
+    view.destroy();
+    view = null;
+  }
+  if (!view) {
+    if (!parentElement.querySelector(".dv-root")) return undefined;
+    view = new DescentView(parentElement);
+    parentElement[INSTANCE_KEY] = view;
+  }
+  view.setTriggerValue = setTriggerValue;
+  if (data) view.update(data);
+  // Streamlit runs this cleanup on unmount, and also at once for a call whose data was already
+  // superseded; only the first case leaves the nodes detached, so only then is the view torn down.
+  return () => setTimeout(() => {
+    if (!view.root.isConnected) view.destroy();
+  }, 0);
+}

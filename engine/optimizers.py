@@ -1,0 +1,588 @@
+"""torch.optim's update rules as pairs of pure NumPy functions, so a run here follows torch's trajectory.
+
+Each optimizer is built like an optax transformation: a factory captures the hyperparameters in
+closures and returns an ``Optimizer`` holding ``init(params) -> state`` and
+``update(params, grad, state, lr=None) -> (params, state)``. The state is a small NamedTuple of
+arrays plus a scalar step count; nothing is mutated, every update returns new arrays.
+
+Every rule follows torch.optim 2.x (CPU, single-tensor path) to the order of operations, as
+written out in ``/work/shared/OPTIMIZER_RULES.md``: the names, defaults and ValueErrors are
+torch's, except that a learning rate must be > 0 here (torch accepts 0).
+
+Leading axes are independent runs: params of shape ``(k, d)`` are k trajectories stepped together
+by the same elementwise arithmetic, so each row is bit-identical to running it alone.
+
+``update``'s optional ``lr`` plays the part of a torch LR scheduler setting ``group['lr']``
+(decoupled weight decay uses it too). It is checked cheaply: it must be finite and >= 0, because a
+schedule such as cosine annealing to ``eta_min=0`` legitimately reaches 0.
+
+Example::
+
+    >>> opt = create("adam", lr=0.1)
+    >>> w = np.array([1.0, -2.0]); state = opt.init(w)
+    >>> for _ in range(3):
+    ...     w, state = opt.update(w, 2 * w, state)     # f(w) = sum(w**2)
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+_INF = math.inf
+
+
+class Optimizer(NamedTuple):
+    """An optimizer: its torch name, configured lr, every hyperparameter, and the (init, update) pair.
+
+    ``hyper`` is a copy for reading (e.g. ``create(opt.name, **opt.hyper)`` rebuilds it); changing it
+    changes nothing, the values live in the closures of ``init`` and ``update``.
+    """
+
+    name: str
+    lr: float
+    hyper: dict
+    init: Callable[[np.ndarray], Any]
+    update: Callable[..., tuple]
+
+
+class SGDState(NamedTuple):
+    count: int
+    momentum_buffer: np.ndarray  # meaningful only after the first step (torch: None until then)
+
+
+class AdagradState(NamedTuple):
+    count: int
+    sum: np.ndarray
+
+
+class RMSpropState(NamedTuple):
+    count: int
+    square_avg: np.ndarray
+    grad_avg: np.ndarray  # used when centered
+    momentum_buffer: np.ndarray  # used when momentum > 0
+
+
+class AdadeltaState(NamedTuple):
+    count: int
+    square_avg: np.ndarray
+    acc_delta: np.ndarray
+
+
+class AdamState(NamedTuple):
+    count: int
+    mu: np.ndarray  # exp_avg
+    nu: np.ndarray  # exp_avg_sq
+    nu_max: np.ndarray  # max_exp_avg_sq, used when amsgrad
+
+
+class NAdamState(NamedTuple):
+    count: int
+    mu_product: float  # Π_t = μ_1·…·μ_t, a float64 scalar
+    mu: np.ndarray
+    nu: np.ndarray
+
+
+class AdamaxState(NamedTuple):
+    count: int
+    mu: np.ndarray  # exp_avg
+    inf_norm: np.ndarray  # exp_inf
+
+
+class RAdamState(NamedTuple):
+    count: int
+    mu: np.ndarray
+    nu: np.ndarray
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _real(name: str, value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"Invalid {name} value: {value!r}; {name} must be a real number")
+    return float(value)
+
+
+def _check_lr(lr) -> float:
+    x = _real("lr", lr)
+    if not 0.0 < x < _INF:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return x
+
+
+def _check(name: str, value, low: float, high: float = _INF, *, low_open=False, high_open=True) -> float:
+    """A finite number in the interval; the message names the parameter, the value and the interval."""
+    x = _real(name, value)
+    ok = (low < x if low_open else low <= x) and (x < high if high_open else x <= high)
+    if not (ok and math.isfinite(x)):
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"Invalid {name} value: {value}; {name} must be finite and in {lo}{low}, {high}{hi}")
+    return x
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    try:
+        b1, b2 = betas
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid betas value: {betas!r}; betas must be a pair (beta1, beta2)") from None
+    out = []
+    for index, beta in enumerate((b1, b2)):
+        x = _real(f"betas[{index}]", beta)
+        if not 0.0 <= x < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}; betas[{index}] must be in [0, 1)")
+        out.append(x)
+    return out[0], out[1]
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Invalid {name} value: {value!r}; {name} must be True or False")
+    return bool(value)
+
+
+def _bad_override(lr):
+    raise ValueError(f"Invalid learning rate override: {lr}; lr must be finite and >= 0 (or None)")
+
+
+def _zeros(params) -> np.ndarray:
+    return np.zeros(np.shape(params), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False) -> Optimizer:
+    """Stochastic gradient descent with optional (Nesterov) momentum, torch.optim.SGD.
+
+        g ← g + wd·p
+        if momentum ≠ 0:
+            buf ← g (first step, no dampening)   else   buf ← momentum·buf + (1 − dampening)·g
+            g ← g + momentum·buf (nesterov)        else   g ← buf
+        p ← p − lr·g
+
+    torch's momentum, which "subtly differs from Sutskever et al.": lr multiplies the whole
+    direction and is not folded into the buffer, and the buffer starts as a copy of the first
+    gradient.
+    """
+    lr = _check_lr(lr)
+    momentum = _check("momentum", momentum, 0.0)
+    dampening = _check("dampening", dampening, -_INF)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    nesterov = _check_flag("nesterov", nesterov)
+    maximize = _check_flag("maximize", maximize)
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError(
+            f"Nesterov momentum requires a momentum and zero dampening (got momentum={momentum}, dampening={dampening})"
+        )
+    base_lr, one_minus_dampening = lr, 1.0 - dampening
+
+    def init(params):
+        return SGDState(0, _zeros(params))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * params
+        buf = state.momentum_buffer
+        if momentum != 0:
+            buf = grad.copy() if state.count == 0 else momentum * buf + one_minus_dampening * grad
+            grad = grad + momentum * buf if nesterov else buf
+        return params - lr * grad, SGDState(state.count + 1, buf)
+
+    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                 nesterov=nesterov, maximize=maximize)
+    return Optimizer("sgd", lr, hyper, init, update)
+
+
+def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+            maximize=False) -> Optimizer:
+    """Adagrad, torch.optim.Adagrad.
+
+        t ← t + 1 ;  g ← g + wd·p
+        clr = lr / (1 + (t − 1)·lr_decay)
+        sum ← sum + g²                 (sum starts at initial_accumulator_value)
+        p ← p − clr · g / (sqrt(sum) + eps)
+
+    eps is outside the square root, as in torch.
+    """
+    lr = _check_lr(lr)
+    lr_decay = _check("lr_decay", lr_decay, 0.0)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    initial = _check("initial_accumulator_value", initial_accumulator_value, 0.0)
+    eps = _check("eps", eps, 0.0)
+    maximize = _check_flag("maximize", maximize)
+    base_lr = lr
+
+    def init(params):
+        return AdagradState(0, np.full(np.shape(params), initial, dtype=np.float64))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        t = state.count + 1
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * params
+        clr = lr / (1 + (t - 1) * lr_decay)
+        total = state.sum + grad * grad
+        return params - clr * (grad / (np.sqrt(total) + eps)), AdagradState(t, total)
+
+    hyper = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                 initial_accumulator_value=initial, eps=eps, maximize=maximize)
+    return Optimizer("adagrad", lr, hyper, init, update)
+
+
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+            maximize=False) -> Optimizer:
+    """RMSprop, torch.optim.RMSprop.
+
+        g ← g + wd·p
+        v ← alpha·v + (1 − alpha)·g²
+        avg = sqrt(v − gbar²) with gbar ← lerp(gbar, g, 1 − alpha)   if centered   else sqrt(v)
+        avg ← avg + eps
+        buf ← momentum·buf + g/avg ; p ← p − lr·buf    if momentum > 0   else   p ← p − lr·g/avg
+
+    No bias correction, and eps outside the square root (Hinton's lecture and TensorFlow put it
+    inside).
+    """
+    lr = _check_lr(lr)
+    alpha = _check("alpha", alpha, 0.0, 1.0, high_open=False)
+    eps = _check("eps", eps, 0.0)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    momentum = _check("momentum", momentum, 0.0)
+    centered = _check_flag("centered", centered)
+    maximize = _check_flag("maximize", maximize)
+    base_lr, one_minus_alpha = lr, 1.0 - alpha
+
+    def init(params):
+        return RMSpropState(0, _zeros(params), _zeros(params), _zeros(params))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * params
+        v = alpha * state.square_avg + one_minus_alpha * grad * grad
+        gbar, buf = state.grad_avg, state.momentum_buffer
+        if centered:
+            gbar = gbar + one_minus_alpha * (grad - gbar)
+            avg = np.sqrt(v - gbar * gbar) + eps
+        else:
+            avg = np.sqrt(v) + eps
+        if momentum > 0:
+            buf = momentum * buf + grad / avg
+            params = params - lr * buf
+        else:
+            params = params - lr * (grad / avg)
+        return params, RMSpropState(state.count + 1, v, gbar, buf)
+
+    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                 centered=centered, maximize=maximize)
+    return Optimizer("rmsprop", lr, hyper, init, update)
+
+
+def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optimizer:
+    """Adadelta, torch.optim.Adadelta.
+
+        g ← g + wd·p
+        v ← rho·v + (1 − rho)·g²
+        delta = sqrt(u + eps) / sqrt(v + eps) · g      (u from the previous step; eps inside both)
+        u ← rho·u + (1 − rho)·delta²
+        p ← p − lr·delta
+
+    Zeiler's paper has no lr; torch multiplies the step by lr (default 1.0, which is the paper).
+    """
+    lr = _check_lr(lr)
+    rho = _check("rho", rho, 0.0, 1.0, high_open=False)
+    eps = _check("eps", eps, 0.0)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    maximize = _check_flag("maximize", maximize)
+    base_lr, one_minus_rho = lr, 1.0 - rho
+
+    def init(params):
+        return AdadeltaState(0, _zeros(params), _zeros(params))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * params
+        v = rho * state.square_avg + one_minus_rho * grad * grad
+        delta = np.sqrt(state.acc_delta + eps) / np.sqrt(v + eps) * grad
+        u = rho * state.acc_delta + one_minus_rho * delta * delta
+        return params - lr * delta, AdadeltaState(state.count + 1, v, u)
+
+    hyper = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+    return Optimizer("adadelta", lr, hyper, init, update)
+
+
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+         decoupled_weight_decay=False) -> Optimizer:
+    """Adam, torch.optim.Adam (and AdamW through ``decoupled_weight_decay``).
+
+        t ← t + 1
+        p ← p·(1 − lr·wd)  if decoupled   else   g ← g + wd·p
+        m ← lerp(m, g, 1 − β1) ;  v ← β2·v + (1 − β2)·g²
+        v_max ← max(v_max, v)  and use v_max below instead of v    (amsgrad; the max of the raw v)
+        p ← p − (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
+
+    This is torch's form, not the paper's m̂/(sqrt(v̂) + eps): eps is added after the division by
+    sqrt(1 − β2^t), so eps itself is not bias-corrected (optax's ``eps_root=0`` matches it).
+    """
+    lr = _check_lr(lr)
+    b1, b2 = _check_betas(betas)
+    eps = _check("eps", eps, 0.0)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    amsgrad = _check_flag("amsgrad", amsgrad)
+    maximize = _check_flag("maximize", maximize)
+    decoupled = _check_flag("decoupled_weight_decay", decoupled_weight_decay)
+    base_lr, w1, w2 = lr, 1.0 - b1, 1.0 - b2
+
+    def init(params):
+        return AdamState(0, _zeros(params), _zeros(params), _zeros(params))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        t = state.count + 1
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            if decoupled:
+                params = params * (1 - lr * weight_decay)
+            else:
+                grad = grad + weight_decay * params
+        m = state.mu + w1 * (grad - state.mu)
+        v = b2 * state.nu + w2 * grad * grad
+        v_max = state.nu_max
+        if amsgrad:
+            v_max = np.maximum(v_max, v)
+            denom = np.sqrt(v_max) / (1 - b2**t) ** 0.5 + eps
+        else:
+            denom = np.sqrt(v) / (1 - b2**t) ** 0.5 + eps
+        return params - lr / (1 - b1**t) * (m / denom), AdamState(t, m, v, v_max)
+
+    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                 maximize=maximize, decoupled_weight_decay=decoupled)
+    return Optimizer("adam", lr, hyper, init, update)
+
+
+def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
+          maximize=False) -> Optimizer:
+    """AdamW, torch.optim.AdamW: Adam with decoupled weight decay, weight_decay=0.01 by default.
+
+        p ← p·(1 − lr·wd)  first, then Adam's step with the unchanged gradient.
+
+    torch multiplies the decay by lr (Loshchilov & Hutter scale it by the schedule only); so does
+    this. optax's adamw does the same.
+    """
+    opt = adam(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True)
+    return opt._replace(name="adamw", hyper={k: v for k, v in opt.hyper.items()
+                                             if k != "decoupled_weight_decay"})
+
+
+def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+          decoupled_weight_decay=False, maximize=False) -> Optimizer:
+    """NAdam, torch.optim.NAdam (Dozat's Nesterov Adam with the μ-schedule).
+
+        t ← t + 1 ;  p ← p·(1 − lr·wd) if decoupled else g ← g + wd·p
+        μ_t = β1·(1 − 0.5·0.96^(t·ψ)) ;  μ_t+1 = β1·(1 − 0.5·0.96^((t+1)·ψ)) ;  Π_t = Π_t−1·μ_t
+        m ← lerp(m, g, 1 − β1) ;  v ← β2·v + (1 − β2)·g² ;  denom = sqrt(v / (1 − β2^t)) + eps
+        p ← p − lr·(1 − μ_t)/(1 − Π_t) · g/denom
+        p ← p − lr·μ_t+1/(1 − Π_t·μ_t+1) · m/denom
+
+    Π is kept as a float64 scalar, as torch does in a float64 run. m has no bias correction: the
+    μ-schedule takes its place.
+    """
+    lr = _check_lr(lr)
+    b1, b2 = _check_betas(betas)
+    eps = _check("eps", eps, 0.0)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    psi = _check("momentum_decay", momentum_decay, 0.0)
+    decoupled = _check_flag("decoupled_weight_decay", decoupled_weight_decay)
+    maximize = _check_flag("maximize", maximize)
+    base_lr, w1, w2 = lr, 1.0 - b1, 1.0 - b2
+
+    def init(params):
+        return NAdamState(0, 1.0, _zeros(params), _zeros(params))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        t = state.count + 1
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            if decoupled:
+                params = params * (1 - lr * weight_decay)
+            else:
+                grad = grad + weight_decay * params
+        mu_t = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+        product = state.mu_product * mu_t
+        m = state.mu + w1 * (grad - state.mu)
+        v = b2 * state.nu + w2 * grad * grad
+        denom = np.sqrt(v / (1 - b2**t)) + eps
+        params = params + (-lr * (1.0 - mu_t) / (1.0 - product)) * (grad / denom)
+        params = params + ((-lr * mu_next) / (1.0 - product * mu_next)) * (m / denom)
+        return params, NAdamState(t, product, m, v)
+
+    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay,
+                 momentum_decay=psi, decoupled_weight_decay=decoupled, maximize=maximize)
+    return Optimizer("nadam", lr, hyper, init, update)
+
+
+def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False) -> Optimizer:
+    """Adamax, torch.optim.Adamax (Adam with the infinity norm).
+
+        t ← t + 1 ;  g ← g + wd·p
+        m ← lerp(m, g, 1 − β1) ;  u ← max(β2·u, |g| + eps)
+        p ← p − (lr / (1 − β1^t)) · m / u
+
+    torch puts eps inside the max (the paper has no eps); u has no bias correction.
+    """
+    lr = _check_lr(lr)
+    b1, b2 = _check_betas(betas)
+    eps = _check("eps", eps, 0.0)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    maximize = _check_flag("maximize", maximize)
+    base_lr, w1 = lr, 1.0 - b1
+
+    def init(params):
+        return AdamaxState(0, _zeros(params), _zeros(params))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        t = state.count + 1
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * params
+        m = state.mu + w1 * (grad - state.mu)
+        u = np.maximum(b2 * state.inf_norm, np.abs(grad) + eps)
+        return params - lr / (1 - b1**t) * (m / u), AdamaxState(t, m, u)
+
+    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay, maximize=maximize)
+    return Optimizer("adamax", lr, hyper, init, update)
+
+
+def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+          maximize=False) -> Optimizer:
+    """RAdam, torch.optim.RAdam (Liu et al., rectified Adam).
+
+        t ← t + 1 ;  p ← p·(1 − lr·wd) if decoupled else g ← g + wd·p
+        m ← lerp(m, g, 1 − β1) ;  v ← β2·v + (1 − β2)·g² ;  m̂ = m / (1 − β1^t)
+        ρ∞ = 2/(1 − β2) − 1 ;  ρ_t = ρ∞ − 2t·β2^t / (1 − β2^t)
+        if ρ_t > 5:  r = sqrt((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t))
+                     p ← p − m̂·lr · sqrt(1 − β2^t)/(sqrt(v) + eps) · r
+        else:        p ← p − m̂·lr          (plain momentum; steps 1–5 with β2 = 0.999)
+
+    torch's threshold is ρ_t > 5 (the paper uses 4), and eps is added before the bias correction.
+    """
+    lr = _check_lr(lr)
+    b1, b2 = _check_betas(betas)
+    eps = _check("eps", eps, 0.0)
+    weight_decay = _check("weight_decay", weight_decay, 0.0)
+    decoupled = _check_flag("decoupled_weight_decay", decoupled_weight_decay)
+    maximize = _check_flag("maximize", maximize)
+    base_lr, w1, w2 = lr, 1.0 - b1, 1.0 - b2
+    rho_inf = 2 / (1 - b2) - 1
+
+    def init(params):
+        return RAdamState(0, _zeros(params), _zeros(params))
+
+    def update(params, grad, state, lr=None):
+        if lr is None:
+            lr = base_lr
+        elif not 0.0 <= lr < _INF:
+            _bad_override(lr)
+        t = state.count + 1
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            if decoupled:
+                params = params * (1 - lr * weight_decay)
+            else:
+                grad = grad + weight_decay * params
+        m = state.mu + w1 * (grad - state.mu)
+        v = b2 * state.nu + w2 * grad * grad
+        bc2 = 1 - b2**t
+        m_hat = m / (1 - b1**t)
+        rho_t = rho_inf - 2 * t * (b2**t) / bc2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            params = params - m_hat * lr * (bc2**0.5 / (np.sqrt(v) + eps)) * rect
+        else:
+            params = params - m_hat * lr
+        return params, RAdamState(t, m, v)
+
+    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay,
+                 decoupled_weight_decay=decoupled, maximize=maximize)
+    return Optimizer("radam", lr, hyper, init, update)
+
+
+# --------------------------------------------------------------------------- registry
+
+_FACTORIES: dict[str, Callable[..., Optimizer]] = {
+    "sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adadelta": adadelta, "adam": adam,
+    "adamw": adamw, "nadam": nadam, "adamax": adamax, "radam": radam,
+}
+
+
+def names() -> list[str]:
+    """The optimizer names, torch's class names in lower case."""
+    return list(_FACTORIES)
+
+
+def _factory(name: str) -> Callable[..., Optimizer]:
+    try:
+        return _FACTORIES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Unknown optimizer {name!r}; choose one of: {', '.join(_FACTORIES)}") from None
+
+
+def defaults(name: str) -> dict:
+    """torch's default hyperparameters for the named optimizer (lr included)."""
+    return {k: p.default for k, p in inspect.signature(_factory(name)).parameters.items()}
+
+
+def create(name: str, **hyper) -> Optimizer:
+    """The named optimizer with torch's defaults for every hyperparameter not given.
+
+    >>> create("sgd", lr=0.1, momentum=0.9).hyper["nesterov"]
+    False
+    """
+    factory = _factory(name)
+    accepted = defaults(name)
+    unknown = [k for k in hyper if k not in accepted]
+    if unknown:
+        raise ValueError(f"Unknown hyperparameter {unknown[0]!r} for {name}; "
+                         f"accepted: {', '.join(accepted)}")
+    return factory(**hyper)

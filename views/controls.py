@@ -1,0 +1,200 @@
+"""The sidebar: keyed widgets in, one Config out. Widgets read their values from session state,
+which `load_config` fills from a Config (a link, a lesson) before the widgets are drawn."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import surfaces
+from views.state import (CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
+                         SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
+
+KIND_LABEL = {"classic": "Classic function", "data": "Learned from data"}
+START_STEPS = 200  # start sliders move in 1/200 of the surface's box
+
+HYPER_HELP = {
+    "momentum": "Fraction of the previous step kept (0 = none).",
+    "dampening": "Damps the new gradient in the momentum buffer.",
+    "nesterov": "Look ahead along the momentum before taking the gradient.",
+    "weight_decay": "L2 penalty added to the gradient (AdamW: decoupled decay of the weights).",
+    "beta1": "Decay of the running mean of gradients (first moment).",
+    "beta2": "Decay of the running mean of squared gradients (second moment).",
+    "eps": "Added to the denominator for numerical safety.",
+    "alpha": "Decay of the running mean of squared gradients.",
+    "centered": "Divide by the gradient's estimated variance instead of its raw second moment.",
+    "rho": "Decay of the running averages.",
+    "lr_decay": "The learning rate is divided by 1 + (t − 1)·lr_decay.",
+    "initial_accumulator_value": "Starting value of the sum of squared gradients.",
+    "amsgrad": "Use the maximum of past second moments (AMSGrad).",
+    "momentum_decay": "How fast NAdam's momentum schedule changes (ψ).",
+}
+
+
+def hyper_key(preset: str, name: str) -> str:
+    return f"hp.{preset}.{name}"
+
+
+def _start_step(surface) -> tuple[float, float]:
+    (x0, x1), (y0, y1) = surface.bounds
+    return (x1 - x0) / START_STEPS, (y1 - y0) / START_STEPS
+
+
+def snap_start(surface, point) -> tuple[float, float]:
+    """A point clamped into the surface's box and rounded to the start sliders' step."""
+    (x0, x1), (y0, y1) = surface.bounds
+    sx, sy = _start_step(surface)
+    x = float(np.clip(point[0], x0, x1))
+    y = float(np.clip(point[1], y0, y1))
+    return (round(x0 + round((x - x0) / sx) * sx, 10), round(y0 + round((y - y0) / sy) * sy, 10))
+
+
+def load_config(config: Config) -> None:
+    """Put a config into the widgets' session state (before the widgets are drawn)."""
+    ss = st.session_state
+    surface = config.surface_obj()
+    ss["surface"] = config.surface
+    ss["optimizers"] = [run.preset for run in config.runs]
+    for run in config.runs:
+        for name, value in run.hyper().items():
+            ss[hyper_key(run.preset, name)] = value
+    ss["learning_rate"] = config.learning_rate
+    ss["epochs"] = config.epochs
+    ss["batch"] = config.batch_size if config.batch_size is not None else surface.n_samples
+    ss["start_x"], ss["start_y"] = snap_start(surface, config.start_point())
+    ss["seed"] = config.seed
+    ss["clip"] = config.clip
+    ss["clip_limit"] = config.clip_limit
+    ss["schedule"] = config.schedule
+    ss["warmup"] = config.warmup
+    ss["speed"] = config.speed
+    ss["log_scale"] = config.log_scale
+
+
+def _on_surface_change() -> None:
+    """A new surface starts from its own default start, on the full batch."""
+    surface = surfaces.get(st.session_state["surface"])
+    st.session_state["start_x"], st.session_state["start_y"] = snap_start(surface, surface.start)
+    st.session_state["batch"] = surface.n_samples
+
+
+def set_start(point) -> None:
+    """Move the start sliders (used by a click on the contour map)."""
+    surface = surfaces.get(st.session_state["surface"])
+    st.session_state["start_x"], st.session_state["start_y"] = snap_start(surface, point)
+
+
+def _surface_label(name: str) -> str:
+    s = surfaces.get(name)
+    return f"{s.title}  ·  {KIND_LABEL.get(s.kind, s.kind)}"
+
+
+def _fmt_lr(value: float) -> str:
+    return f"{value:g}"
+
+
+def _hyper_widget(preset: str, name: str, start_value: Any) -> Any:
+    key = hyper_key(preset, name)
+    if key not in st.session_state:
+        st.session_state[key] = start_value
+    label = {"beta1": "β1", "beta2": "β2", "rho": "ρ", "alpha": "α", "eps": "ε"}.get(name, name)
+    help_text = HYPER_HELP.get(name)
+    if isinstance(start_value, bool):
+        return st.checkbox(label, key=key, help=help_text)
+    if name == "eps":
+        return st.number_input(label, key=key, min_value=0.0, max_value=1.0, format="%.1e",
+                               step=1e-8, help=help_text)
+    if name in ("beta1", "beta2", "alpha", "rho", "momentum", "dampening"):
+        upper = 0.9999 if name.startswith("beta") else 1.0
+        return st.number_input(label, key=key, min_value=0.0, max_value=upper, step=0.01,
+                               format="%.4f", help=help_text)
+    return st.number_input(label, key=key, min_value=0.0, max_value=1e3, step=0.001,
+                           format="%.4g", help=help_text)
+
+
+def sidebar() -> Config:
+    """Draw the controls and return the Config they describe."""
+    ss = st.session_state
+    with st.sidebar:
+        st.header("Loss surface")
+        names = surfaces.names(kind="classic") + surfaces.names(kind="data")
+        surface_name = st.selectbox("Surface", names, key="surface", format_func=_surface_label,
+                                    on_change=_on_surface_change)
+        surface = surfaces.get(surface_name)
+        st.caption(surface.about)
+
+        st.header("Optimizers")
+        chosen = st.multiselect(
+            f"Compare up to {MAX_RUNS}", list(PRESETS), key="optimizers", max_selections=MAX_RUNS,
+            format_func=lambda key: PRESETS[key].label,
+            help="Each optimizer runs from the same start; a single run is drawn in blue.")
+        if not chosen:
+            st.info("Choose at least one optimizer. Showing Adam meanwhile.")
+            chosen = ["adam"]
+        learning_rate = st.select_slider(
+            "Learning rate η (log scale)", LR_OPTIONS, key="learning_rate", format_func=_fmt_lr,
+            help="The step size in w ← w − η·g. Arrow keys move it one stop.")
+        runs = []
+        for key in chosen:
+            base = preset_hyper(key)
+            with st.expander(f"{PRESETS[key].label} settings"):
+                values = {name: _hyper_widget(key, name, value) for name, value in base.items()}
+            changes = tuple(sorted((n, v) for n, v in values.items() if v != base[n]))
+            runs.append(RunChoice(key, changes))
+
+        st.header("Training")
+        epochs = st.slider("Epochs", 1, MAX_EPOCHS, key="epochs")
+        sizes = batch_options(surface.n_samples)
+        if ss.get("batch") not in sizes:
+            ss["batch"] = surface.n_samples
+        batch = st.select_slider(
+            "Batch size", sizes, key="batch",
+            format_func=lambda b: f"full ({b})" if b == surface.n_samples else str(b))
+        st.caption(surface.batch_note)
+        speed = st.segmented_control("Playback speed", SPEEDS, key="speed",
+                                     format_func=str.capitalize) or "normal"
+
+        st.header("Start point")
+        (x0, x1), (y0, y1) = surface.bounds
+        sx, sy = _start_step(surface)
+        start_x = st.slider("Start w1", float(x0), float(x1), step=sx, key="start_x", format="%.3f")
+        start_y = st.slider("Start w2", float(y0), float(y1), step=sy, key="start_y", format="%.3f")
+        st.caption("Or click the contour map to start there.")
+
+        with st.expander("More: seed, clipping, schedule, colours"):
+            seed = int(st.number_input("Seed (mini-batch shuffling)", 0, MAX_SEED, step=1, key="seed"))
+            clip = st.radio("Gradient clipping", CLIPS, key="clip", horizontal=True,
+                            format_func={"off": "Off", "norm": "By norm", "value": "By value"}.get)
+            clip_limit = st.number_input("Clipping limit", min_value=1e-6, max_value=1e6,
+                                         key="clip_limit", format="%g", disabled=clip == "off")
+            schedule = st.selectbox(
+                "Learning-rate schedule", SCHEDULES, key="schedule", format_func=_schedule_label)
+            warmup = int(st.number_input("Linear warm-up (epochs)", 0, MAX_EPOCHS, step=1, key="warmup"))
+            log_scale = st.radio("Log colour and height", LOG_MODES, key="log_scale", horizontal=True,
+                                 format_func={"auto": "Auto", "on": "On", "off": "Off"}.get,
+                                 help="Log shows surfaces whose loss spans decades, such as Rosenbrock.")
+
+    start = snap_start(surface, (start_x, start_y))
+    default_start = snap_start(surface, surface.start)
+    return Config(
+        surface=surface_name, runs=tuple(runs), learning_rate=float(learning_rate), epochs=int(epochs),
+        batch_size=None if batch == surface.n_samples else int(batch),
+        start=None if start == default_start else start, seed=seed, clip=clip,
+        clip_limit=float(clip_limit), schedule=schedule, warmup=warmup, speed=speed,
+        log_scale=log_scale)
+
+
+def _schedule_label(name: str) -> str:
+    return {
+        "constant": "Constant",
+        "step": "Step (×0.5 every quarter of the epochs)",
+        "exponential": "Exponential (to 1% by the last epoch)",
+        "cosine": "Cosine annealing (to 0 at the last epoch)",
+    }[name]
+
+
+def with_start(config: Config, point) -> Config:
+    return replace(config, start=snap_start(config.surface_obj(), point))

@@ -1,0 +1,225 @@
+"""Pure figure builders: a surface grid and runs in, Plotly figures out (no Streamlit, no gradients).
+
+Every trace that the browser animates carries a `meta` role: "path" traces hold a run's whole
+trajectory and are shown up to the current epoch; "head" traces mark a run's current point;
+the "click" trace is a grid of nearly invisible points on the contour map that turns a click
+into a start point. Arrays are float32, which Plotly sends as compact typed arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Okabe–Ito colours, safe for colour-blind viewers; a single run is blue.
+RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#56B4E9")
+# Light at the bottom, dark at the top: blue dots stand out best near the minima.
+SURFACE_COLORSCALE = [
+    [0.0, "#fffbe6"], [0.15, "#fde9b4"], [0.35, "#f8c77e"], [0.6, "#e3904a"],
+    [0.85, "#b35a2a"], [1.0, "#6b3219"],
+]
+FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#111827")
+UIREVISION_PREFIX = "descent-lab:"
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What the figures need of one run."""
+
+    label: str
+    color: str
+    params: np.ndarray  # (epochs+1, 2)
+    loss: np.ndarray  # (epochs+1,)
+    status: str
+    diverged_epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The loss over a plotting grid: Z[i, j] is the loss at (xs[j], ys[i])."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    Z: np.ndarray
+
+
+def height(loss, floor: float, log: bool) -> np.ndarray:
+    """Height (and colour) of a loss on the plots: the loss itself, or log10(1 + loss − floor)
+    when the loss spans decades. `floor` is the lowest loss on the grid."""
+    loss = np.asarray(loss, dtype=np.float64)
+    if not log:
+        return loss
+    with np.errstate(all="ignore"):
+        return np.log10(1.0 + np.maximum(loss - floor, 0.0))
+
+
+def _f32(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+def _height_range(grid: Grid, log: bool) -> tuple[float, float, float]:
+    finite = grid.Z[np.isfinite(grid.Z)]
+    floor = float(finite.min()) if finite.size else 0.0
+    h = height(finite, floor, log)
+    return floor, float(h.min()) if h.size else 0.0, float(h.max()) if h.size else 1.0
+
+
+def _inside(params: np.ndarray, grid: Grid) -> np.ndarray:
+    x, y = params[:, 0], params[:, 1]
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(x) & np.isfinite(y) & (x >= grid.xs[0]) & (x <= grid.xs[-1])
+                & (y >= grid.ys[0]) & (y <= grid.ys[-1]))
+
+
+def _path_xy(run: RunView, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y of a run's path with points off the plotted box blanked (NaN), so a diverging run
+    leaves the picture instead of stretching it."""
+    inside = _inside(run.params, grid)
+    x = np.where(inside, run.params[:, 0], np.nan)
+    y = np.where(inside, run.params[:, 1], np.nan)
+    return x, y, inside
+
+
+def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool,
+               uirevision: str, title: str = "", point_size: int = 5) -> go.Figure:
+    """The loss surface in 3D with each run's path as dots, one per epoch, joined by a thin line.
+
+    The height range is fixed by the grid alone: diverged points are clipped to the top of the
+    box (and blanked outside it), so they never blow up the picture."""
+    floor, hmin, hmax = _height_range(grid, log)
+    lift = 0.012 * (hmax - hmin or 1.0)  # dots ride just above the surface so it cannot hide them
+    fig = go.Figure()
+    fig.add_trace(go.Surface(
+        x=_f32(grid.xs), y=_f32(grid.ys), z=_f32(height(grid.Z, floor, log)),
+        colorscale=SURFACE_COLORSCALE, showscale=False, opacity=0.92,
+        contours=dict(z=dict(show=True, usecolormap=False, color="rgba(60,40,20,0.35)",
+                             width=1, start=hmin, end=hmax, size=(hmax - hmin) / 14 or 1)),
+        lighting=dict(ambient=0.75, diffuse=0.5, specular=0.05, roughness=0.9),
+        hoverinfo="skip", name="loss surface", showlegend=False,
+    ))
+    if len(minima):
+        mz = np.full(len(minima), hmin) + lift
+        fig.add_trace(go.Scatter3d(
+            x=_f32(minima[:, 0]), y=_f32(minima[:, 1]), z=_f32(mz), mode="markers",
+            marker=dict(symbol="diamond", size=5, color="#111827"), name="minimum",
+            showlegend=False, hovertemplate="minimum (%{x:.3g}, %{y:.3g})<extra></extra>"))
+    for r, run in enumerate(runs):
+        x, y, inside = _path_xy(run, grid)
+        with np.errstate(all="ignore"):
+            z = np.clip(height(run.loss, floor, log), hmin, hmax) + lift
+        z = np.where(inside & np.isfinite(z), z, np.nan)
+        fig.add_trace(go.Scatter3d(
+            x=_f32(x), y=_f32(y), z=_f32(z), mode="lines+markers", name=run.label,
+            line=dict(color=run.color, width=2),
+            marker=dict(size=point_size, color=run.color, line=dict(color="white", width=1)),
+            meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
+            hovertemplate=f"{run.label}<br>w1=%{{x:.4g}}<br>w2=%{{y:.4g}}<extra></extra>"))
+        fig.add_trace(go.Scatter3d(
+            x=_f32(x[:1]), y=_f32(y[:1]), z=_f32(z[:1]), mode="markers", showlegend=False,
+            marker=dict(size=point_size + 4, color=run.color, line=dict(color="#111827", width=2)),
+            meta={"role": "head", "run": r}, hoverinfo="skip", name=f"{run.label} now"))
+    (x0, x1), (y0, y1) = (grid.xs[0], grid.xs[-1]), (grid.ys[0], grid.ys[-1])
+    ztitle = "log10(1 + loss − min)" if log else "loss"
+    fig.update_layout(
+        uirevision=uirevision, font=FONT, margin=dict(l=0, r=0, t=30 if title else 0, b=0),
+        title=dict(text=title, x=0.02, y=0.98, font=dict(size=16)) if title else None,
+        legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)", font=dict(size=15)),
+        scene=dict(
+            xaxis=dict(title="w1", range=[float(x0), float(x1)]),
+            yaxis=dict(title="w2", range=[float(y0), float(y1)]),
+            zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift]),
+            aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.6),
+            camera=dict(eye=dict(x=1.5, y=-1.5, z=1.05)),
+        ),
+        paper_bgcolor="white",
+    )
+    return fig
+
+
+def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, log: bool,
+                uirevision: str, click_points: int = 36) -> go.Figure:
+    """Top view: filled contours, each run's path, the start and the known minima. A grid of
+    nearly invisible points turns a click anywhere into a new start point."""
+    floor, hmin, hmax = _height_range(grid, log)
+    fig = go.Figure()
+    fig.add_trace(go.Contour(
+        x=_f32(grid.xs), y=_f32(grid.ys), z=_f32(height(grid.Z, floor, log)),
+        colorscale=SURFACE_COLORSCALE, showscale=False, ncontours=22,
+        contours=dict(coloring="fill", showlines=True), line=dict(width=0.6, color="rgba(60,40,20,0.45)"),
+        hoverinfo="skip", name="loss"))
+    cx = np.linspace(grid.xs[0], grid.xs[-1], click_points)
+    cy = np.linspace(grid.ys[0], grid.ys[-1], click_points)
+    gx, gy = np.meshgrid(cx, cy, indexing="xy")
+    fig.add_trace(go.Scatter(
+        x=_f32(gx.ravel()), y=_f32(gy.ravel()), mode="markers",
+        marker=dict(size=12, color="rgba(0,0,0,0.004)"), meta={"role": "click"},
+        hovertemplate="start here: (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False,
+        name="click to start"))
+    if len(minima):
+        fig.add_trace(go.Scatter(
+            x=_f32(minima[:, 0]), y=_f32(minima[:, 1]), mode="markers", name="minimum",
+            marker=dict(symbol="star", size=15, color="white", line=dict(color="#111827", width=1.5)),
+            hovertemplate="minimum (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
+    for r, run in enumerate(runs):
+        x, y, _ = _path_xy(run, grid)
+        fig.add_trace(go.Scatter(
+            x=_f32(x), y=_f32(y), mode="lines+markers", name=run.label,
+            line=dict(color=run.color, width=1.5), marker=dict(size=6, color=run.color),
+            meta={"role": "path", "run": r}, showlegend=False,
+            hovertemplate=f"{run.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"))
+        fig.add_trace(go.Scatter(
+            x=_f32(x[:1]), y=_f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
+            marker=dict(size=13, color=run.color, line=dict(color="white", width=2)),
+            meta={"role": "head", "run": r}, name=f"{run.label} now"))
+    fig.add_trace(go.Scatter(
+        x=_f32([start[0]]), y=_f32([start[1]]), mode="markers", name="start",
+        marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)),
+        hovertemplate="start (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
+    fig.update_layout(
+        uirevision=uirevision, font=FONT, margin=dict(l=55, r=10, t=10, b=45),
+        xaxis=dict(title="w1", range=[float(grid.xs[0]), float(grid.xs[-1])], constrain="domain"),
+        yaxis=dict(title="w2", range=[float(grid.ys[0]), float(grid.ys[-1])]),
+        hovermode="closest", dragmode="zoom", paper_bgcolor="white", plot_bgcolor="white",
+    )
+    return fig
+
+
+def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> go.Figure:
+    """Loss against epoch, one line per run. The y axis turns logarithmic when the losses span
+    more than two decades; it then shows the loss above the best minimum."""
+    floor = minimum_loss if np.isfinite(minimum_loss) else 0.0
+    finite = [run.loss[np.isfinite(run.loss)] for run in runs]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    gap_values = values - floor
+    positive = gap_values[gap_values > 0]
+    use_log = bool(positive.size and positive.max() / max(positive.min(), 1e-300) > 100)
+    shift = floor if (use_log or floor != 0.0) else 0.0
+    fig = go.Figure()
+    for r, run in enumerate(runs):
+        epochs = np.arange(len(run.loss), dtype=np.float32)
+        with np.errstate(all="ignore"):
+            y = np.where(np.isfinite(run.loss), run.loss - shift, np.nan)
+            if use_log:
+                y = np.where(y > 0, y, np.nan) if positive.size else y
+        fig.add_trace(go.Scatter(
+            x=epochs, y=_f32(y), mode="lines", name=run.label, line=dict(color=run.color, width=3),
+            meta={"role": "path", "run": r},
+            hovertemplate=f"{run.label}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>"))
+        fig.add_trace(go.Scatter(
+            x=epochs[:1], y=_f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
+            marker=dict(size=10, color=run.color, line=dict(color="white", width=1.5)),
+            meta={"role": "head", "run": r}, name=f"{run.label} now"))
+        if run.diverged_epoch is not None:
+            fig.add_vline(x=run.diverged_epoch, line=dict(color=run.color, dash="dot", width=2))
+    ytitle = "loss" if shift == 0.0 else "loss − best minimum"
+    max_epoch = max((len(run.loss) - 1 for run in runs), default=1)
+    fig.update_layout(
+        uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
+        xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)]),
+        yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power"),
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+        showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa",
+    )
+    return fig

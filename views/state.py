@@ -1,0 +1,333 @@
+"""The page's configuration: one frozen dataclass, its optimizer presets, and its URL form.
+
+The Config is the single source of truth for the page. It is written to the query string
+after every change and read back from it when a link is opened, so a link reproduces the page.
+Reading never raises: a bad or unknown parameter falls back to its default and yields a notice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+import surfaces
+from engine import optimizers
+
+MAX_RUNS = 6
+MIN_LR, MAX_LR = 1e-4, 10.0
+MAX_EPOCHS = 2000
+MAX_SEED = 2**31 - 1
+SPEEDS = ("instant", "slow", "normal", "fast")
+CLIPS = ("off", "norm", "value")
+SCHEDULES = ("constant", "step", "exponential", "cosine")
+LOG_MODES = ("auto", "on", "off")
+DEFAULT_SURFACE = "rosenbrock"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A quick choice in the optimizer menu: a torch optimizer and the settings that name it."""
+
+    key: str
+    label: str
+    optimizer: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+PRESETS = {p.key: p for p in (
+    Preset("sgd", "SGD", "sgd"),
+    Preset("momentum", "Momentum", "sgd", {"momentum": 0.9}),
+    Preset("nesterov", "Nesterov", "sgd", {"momentum": 0.9, "nesterov": True}),
+    Preset("adagrad", "Adagrad", "adagrad"),
+    Preset("rmsprop", "RMSprop", "rmsprop"),
+    Preset("adadelta", "Adadelta", "adadelta"),
+    Preset("adam", "Adam", "adam"),
+    Preset("adamw", "AdamW", "adamw"),
+    Preset("nadam", "NAdam", "nadam"),
+    Preset("adamax", "Adamax", "adamax"),
+    Preset("radam", "RAdam", "radam"),
+)}
+
+# Hyperparameters the page does not offer: lr has its own slider; the rest change the algorithm
+# rather than tune it (maximize), or are fixed by the preset (AdamW is decoupled Adam).
+HIDDEN_HYPER = {"lr", "maximize", "decoupled_weight_decay", "foreach", "fused", "capturable",
+                "differentiable"}
+
+
+def preset_hyper(key: str) -> dict[str, Any]:
+    """The editable hyperparameters of a preset with their starting values (torch's defaults
+    with the preset's settings on top); betas split into beta1 and beta2."""
+    preset = PRESETS[key]
+    values = dict(optimizers.defaults(preset.optimizer))
+    values.update(preset.settings)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in HIDDEN_HYPER:
+            continue
+        if name == "betas":
+            out["beta1"], out["beta2"] = float(value[0]), float(value[1])
+        else:
+            out[name] = value
+    return out
+
+
+def to_torch_hyper(hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """Page hyperparameters (beta1, beta2) → torch keywords (betas)."""
+    out = {k: v for k, v in hyper.items() if k not in ("beta1", "beta2")}
+    if "beta1" in hyper:
+        out["betas"] = (hyper["beta1"], hyper["beta2"])
+    return out
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """One optimizer on the page: a preset and the hyperparameters that differ from it."""
+
+    preset: str
+    changes: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return PRESETS[self.preset].label
+
+    def hyper(self) -> dict[str, Any]:
+        values = preset_hyper(self.preset)
+        values.update(dict(self.changes))
+        return values
+
+    def make(self, lr: float):
+        """The engine optimizer for this choice (raises ValueError on a bad hyperparameter)."""
+        preset = PRESETS[self.preset]
+        return optimizers.create(preset.optimizer, lr=lr, **to_torch_hyper(self.hyper()))
+
+
+def learning_rate_options() -> list[float]:
+    """The learning-rate slider's stops: 1, 1.5, 2, 3, 5, 7 per decade, from 1e-4 to 10."""
+    stops = []
+    for exponent in range(-4, 1):
+        for mantissa in (1, 1.5, 2, 3, 5, 7):
+            stops.append(float(f"{mantissa}e{exponent}"))
+    stops.append(10.0)
+    return stops
+
+
+LR_OPTIONS = learning_rate_options()
+
+
+def snap_learning_rate(value: float) -> float:
+    """The slider stop nearest to `value` on a log scale."""
+    return min(LR_OPTIONS, key=lambda stop: abs(math.log(stop) - math.log(value)))
+
+
+def batch_options(n: int) -> list[int]:
+    """Batch sizes offered for a data set of n samples: powers of two below n, then n (full)."""
+    sizes = [1]
+    while sizes[-1] * 2 < n:
+        sizes.append(sizes[-1] * 2)
+    if sizes[-1] != n:
+        sizes.append(n)
+    return sizes
+
+
+@dataclass(frozen=True)
+class Config:
+    surface: str = DEFAULT_SURFACE
+    runs: tuple[RunChoice, ...] = (RunChoice("adam"),)
+    learning_rate: float = 0.05
+    epochs: int = 300
+    batch_size: int | None = None  # None: the full batch
+    start: tuple[float, float] | None = None  # None: the surface's default start
+    seed: int = 0
+    clip: str = "off"
+    clip_limit: float = 10.0
+    schedule: str = "constant"
+    warmup: int = 0
+    speed: str = "normal"
+    log_scale: str = "auto"
+
+    def surface_obj(self):
+        return surfaces.get(self.surface)
+
+    def start_point(self) -> tuple[float, float]:
+        if self.start is not None:
+            return self.start
+        x, y = self.surface_obj().start
+        return float(x), float(y)
+
+    def use_log(self) -> bool:
+        if self.log_scale == "auto":
+            return bool(self.surface_obj().log_scale)
+        return self.log_scale == "on"
+
+
+# ---------------------------------------------------------------------------------------------
+# The URL: short keys, only values that differ from the defaults.
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def to_query(config: Config) -> dict[str, str]:
+    """The query-string form of a config: only what differs from the defaults."""
+    default = Config()
+    q: dict[str, str] = {"surface": config.surface}
+    q["opt"] = ",".join(run.preset for run in config.runs)
+    for run in config.runs:
+        for name, value in run.changes:
+            q[f"{run.preset}.{name}"] = _fmt(value)
+    if config.learning_rate != default.learning_rate:
+        q["lr"] = _fmt(config.learning_rate)
+    if config.epochs != default.epochs:
+        q["epochs"] = str(config.epochs)
+    if config.batch_size is not None:
+        q["batch"] = str(config.batch_size)
+    if config.start is not None:
+        q["x0"], q["y0"] = _fmt(config.start[0]), _fmt(config.start[1])
+    for name in ("seed", "clip", "clip_limit", "schedule", "warmup", "speed", "log_scale"):
+        value = getattr(config, name)
+        if value != getattr(default, name):
+            q[name] = _fmt(value)
+    return q
+
+
+def _number(text: str, kind=float) -> float | int:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    if kind is int:
+        if not value.is_integer():
+            raise ValueError("not a whole number")
+        return int(value)
+    return value
+
+
+def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
+    """Read a config from query parameters. Never raises: each bad value falls back to its
+    default and adds a notice in words."""
+    notices: list[str] = []
+    values: dict[str, Any] = {}
+    default = Config()
+    q = {str(k): str(v) for k, v in query.items()}
+
+    def bad(key: str, why: str) -> None:
+        shown = q[key] if len(q[key]) <= 40 else q[key][:40] + "…"
+        notices.append(f"Ignored `{key}={shown}` in the link: {why}. Using the default instead.")
+
+    surface = q.get("surface", default.surface)
+    if surface not in surfaces.names():
+        bad("surface", "unknown surface")
+        surface = default.surface
+    values["surface"] = surface
+    surf = surfaces.get(surface)
+
+    runs: list[RunChoice] = []
+    if "opt" in q:
+        keys = [k.strip().lower() for k in q["opt"].split(",") if k.strip()]
+        unknown = [k for k in keys if k not in PRESETS]
+        keys = list(dict.fromkeys(k for k in keys if k in PRESETS))
+        if unknown:
+            bad("opt", f"unknown optimizer(s) {', '.join(unknown[:6])}")
+        if len(keys) > MAX_RUNS:
+            notices.append(f"The link asks for {len(keys)} optimizers; showing the first {MAX_RUNS}.")
+            keys = keys[:MAX_RUNS]
+        for key in keys:
+            runs.append(_read_run(key, q, bad))
+    values["runs"] = tuple(runs) or default.runs
+
+    def read(key: str, name: str, kind, ok, why: str) -> None:
+        if key not in q:
+            return
+        try:
+            value = _number(q[key], kind)
+        except ValueError:
+            bad(key, "not a number" if kind is float else "not a whole number")
+            return
+        if not ok(value):
+            bad(key, why)
+            return
+        values[name] = value
+
+    read("lr", "learning_rate", float, lambda v: MIN_LR <= v <= MAX_LR,
+         f"the learning rate must be between {MIN_LR:g} and {MAX_LR:g}")
+    if "learning_rate" in values:
+        values["learning_rate"] = snap_learning_rate(values["learning_rate"])
+    read("epochs", "epochs", int, lambda v: 1 <= v <= MAX_EPOCHS, f"epochs must be 1 to {MAX_EPOCHS}")
+    if q.get("batch") == "full":
+        pass
+    else:
+        read("batch", "batch_size", int, lambda v: v in batch_options(surf.n_samples),
+             f"batch size must be one of {', '.join(map(str, batch_options(surf.n_samples)))}")
+        if values.get("batch_size") == surf.n_samples:
+            values["batch_size"] = None
+    (x0, x1), (y0, y1) = surf.bounds
+    start = {}
+    for key, lo, hi in (("x0", x0, x1), ("y0", y0, y1)):
+        if key in q:
+            try:
+                v = _number(q[key])
+                if lo <= v <= hi:
+                    start[key] = v
+                else:
+                    bad(key, f"the start must lie in [{lo:g}, {hi:g}] on this surface")
+            except ValueError:
+                bad(key, "not a number")
+    if len(start) == 2:
+        values["start"] = (start["x0"], start["y0"])
+    elif start:
+        notices.append("The link gives only one start coordinate; using the surface's default start.")
+    read("seed", "seed", int, lambda v: 0 <= v <= MAX_SEED, f"the seed must be 0 to {MAX_SEED}")
+    for key, choices in (("clip", CLIPS), ("schedule", SCHEDULES), ("speed", SPEEDS),
+                         ("log_scale", LOG_MODES)):
+        if key in q:
+            if q[key] in choices:
+                values[key] = q[key]
+            else:
+                bad(key, f"choose one of {', '.join(choices)}")
+    read("clip_limit", "clip_limit", float, lambda v: 0 < v <= 1e6, "the clipping limit must be above 0")
+    read("warmup", "warmup", int, lambda v: 0 <= v <= MAX_EPOCHS, f"warm-up must be 0 to {MAX_EPOCHS} epochs")
+
+    known = {"surface", "opt", "lr", "epochs", "batch", "x0", "y0", "seed", "clip", "clip_limit",
+             "schedule", "warmup", "speed", "log_scale"}
+    strays = [k for k in q if k not in known and "." not in k]
+    if strays:
+        notices.append("Ignored unknown link parameter(s): " + ", ".join(f"`{k[:30]}`" for k in strays[:5]) + ".")
+    return replace(default, **values), notices
+
+
+def _read_run(key: str, q: Mapping[str, str], bad) -> RunChoice:
+    """One optimizer's hyperparameter changes from `<preset>.<name>` query keys."""
+    base = preset_hyper(key)
+    changes: dict[str, Any] = {}
+    for name, start_value in base.items():
+        qkey = f"{key}.{name}"
+        if qkey not in q:
+            continue
+        text = q[qkey]
+        if isinstance(start_value, bool):
+            if text not in ("0", "1", "true", "false"):
+                bad(qkey, "use 0 or 1")
+                continue
+            value: Any = text in ("1", "true")
+        else:
+            try:
+                value = _number(text)
+            except ValueError:
+                bad(qkey, "not a number")
+                continue
+        if value != start_value:
+            changes[name] = value
+    choice = RunChoice(key, tuple(sorted(changes.items())))
+    try:
+        choice.make(1e-3)
+    except ValueError as err:
+        for name in changes:
+            bad(f"{key}.{name}", str(err))
+            break
+        choice = RunChoice(key)
+    return choice
