@@ -148,6 +148,13 @@ def _bad_override(lr):
     raise ValueError(f"Invalid learning rate override: {lr}; lr must be finite and >= 0 (or None)")
 
 
+def _c(x: float) -> np.ndarray:
+    """A scalar as a 0-d float64 array: the same number, but NumPy 2 combines a small array with
+    a 0-d array about a third faster than with a Python float, and scalar-array products are most
+    of an update's cost on two weights. Per-step scalars are wrapped inline with ``np.array``."""
+    return np.array(x, dtype=np.float64)
+
+
 def _zeros(params) -> np.ndarray:
     return np.zeros(np.shape(params), dtype=np.float64)
 
@@ -168,17 +175,15 @@ def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximi
     direction and is not folded into the buffer, and the buffer starts as a copy of the first
     gradient.
     """
-    lr = _check_lr(lr)
-    momentum = _check("momentum", momentum, 0.0)
-    dampening = _check("dampening", dampening, -_INF)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    nesterov = _check_flag("nesterov", nesterov)
-    maximize = _check_flag("maximize", maximize)
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(
-            f"Nesterov momentum requires a momentum and zero dampening (got momentum={momentum}, dampening={dampening})"
-        )
-    base_lr, one_minus_dampening = lr, 1.0 - dampening
+    hyper = dict(lr=_check_lr(lr), momentum=_check("momentum", momentum, 0.0),
+                 dampening=_check("dampening", dampening, -_INF),
+                 weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 nesterov=_check_flag("nesterov", nesterov), maximize=_check_flag("maximize", maximize))
+    if hyper["nesterov"] and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening "
+                         f"(got momentum={momentum}, dampening={dampening})")
+    base_lr, wd, momentum, nesterov = hyper["lr"], hyper["weight_decay"], hyper["momentum"], nesterov
+    wd_c, mom, damp = _c(wd), _c(momentum), _c(1.0 - hyper["dampening"])
 
     def init(params):
         return SGDState(0, _zeros(params))
@@ -190,17 +195,15 @@ def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximi
             _bad_override(lr)
         if maximize:
             grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * params
+        if wd != 0:
+            grad = grad + wd_c * params
         buf = state.momentum_buffer
         if momentum != 0:
-            buf = grad.copy() if state.count == 0 else momentum * buf + one_minus_dampening * grad
-            grad = grad + momentum * buf if nesterov else buf
-        return params - lr * grad, SGDState(state.count + 1, buf)
+            buf = grad.copy() if state.count == 0 else mom * buf + damp * grad
+            grad = grad + mom * buf if nesterov else buf
+        return params - np.array(lr) * grad, SGDState(state.count + 1, buf)
 
-    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                 nesterov=nesterov, maximize=maximize)
-    return Optimizer("sgd", lr, hyper, init, update)
+    return Optimizer("sgd", base_lr, hyper, init, update)
 
 
 def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
@@ -214,13 +217,12 @@ def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, ep
 
     eps is outside the square root, as in torch.
     """
-    lr = _check_lr(lr)
-    lr_decay = _check("lr_decay", lr_decay, 0.0)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    initial = _check("initial_accumulator_value", initial_accumulator_value, 0.0)
-    eps = _check("eps", eps, 0.0)
-    maximize = _check_flag("maximize", maximize)
-    base_lr = lr
+    hyper = dict(lr=_check_lr(lr), lr_decay=_check("lr_decay", lr_decay, 0.0),
+                 weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 initial_accumulator_value=_check("initial_accumulator_value", initial_accumulator_value, 0.0),
+                 eps=_check("eps", eps, 0.0), maximize=_check_flag("maximize", maximize))
+    base_lr, lr_decay, initial = hyper["lr"], hyper["lr_decay"], hyper["initial_accumulator_value"]
+    wd, wd_c, eps = hyper["weight_decay"], _c(hyper["weight_decay"]), _c(hyper["eps"])
 
     def init(params):
         return AdagradState(0, np.full(np.shape(params), initial, dtype=np.float64))
@@ -233,15 +235,13 @@ def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, ep
         t = state.count + 1
         if maximize:
             grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * params
+        if wd != 0:
+            grad = grad + wd_c * params
         clr = lr / (1 + (t - 1) * lr_decay)
         total = state.sum + grad * grad
-        return params - clr * (grad / (np.sqrt(total) + eps)), AdagradState(t, total)
+        return params - np.array(clr) * (grad / (np.sqrt(total) + eps)), AdagradState(t, total)
 
-    hyper = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                 initial_accumulator_value=initial, eps=eps, maximize=maximize)
-    return Optimizer("adagrad", lr, hyper, init, update)
+    return Optimizer("adagrad", base_lr, hyper, init, update)
 
 
 def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
@@ -257,14 +257,13 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=
     No bias correction, and eps outside the square root (Hinton's lecture and TensorFlow put it
     inside).
     """
-    lr = _check_lr(lr)
-    alpha = _check("alpha", alpha, 0.0, 1.0, high_open=False)
-    eps = _check("eps", eps, 0.0)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    momentum = _check("momentum", momentum, 0.0)
-    centered = _check_flag("centered", centered)
-    maximize = _check_flag("maximize", maximize)
-    base_lr, one_minus_alpha = lr, 1.0 - alpha
+    hyper = dict(lr=_check_lr(lr), alpha=_check("alpha", alpha, 0.0, 1.0, high_open=False),
+                 eps=_check("eps", eps, 0.0), weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 momentum=_check("momentum", momentum, 0.0), centered=_check_flag("centered", centered),
+                 maximize=_check_flag("maximize", maximize))
+    base_lr, alpha, w = hyper["lr"], _c(hyper["alpha"]), _c(1.0 - hyper["alpha"])
+    wd, momentum, centered = hyper["weight_decay"], hyper["momentum"], hyper["centered"]
+    eps, wd_c, mom = _c(hyper["eps"]), _c(wd), _c(momentum)
 
     def init(params):
         return RMSpropState(0, _zeros(params), _zeros(params), _zeros(params))
@@ -276,25 +275,23 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=
             _bad_override(lr)
         if maximize:
             grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * params
-        v = alpha * state.square_avg + one_minus_alpha * grad * grad
+        if wd != 0:
+            grad = grad + wd_c * params
+        v = alpha * state.square_avg + w * grad * grad
         gbar, buf = state.grad_avg, state.momentum_buffer
         if centered:
-            gbar = gbar + one_minus_alpha * (grad - gbar)
+            gbar = gbar + w * (grad - gbar)
             avg = np.sqrt(v - gbar * gbar) + eps
         else:
             avg = np.sqrt(v) + eps
         if momentum > 0:
-            buf = momentum * buf + grad / avg
-            params = params - lr * buf
+            buf = mom * buf + grad / avg
+            params = params - np.array(lr) * buf
         else:
-            params = params - lr * (grad / avg)
+            params = params - np.array(lr) * (grad / avg)
         return params, RMSpropState(state.count + 1, v, gbar, buf)
 
-    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                 centered=centered, maximize=maximize)
-    return Optimizer("rmsprop", lr, hyper, init, update)
+    return Optimizer("rmsprop", base_lr, hyper, init, update)
 
 
 def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optimizer:
@@ -308,12 +305,11 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optim
 
     Zeiler's paper has no lr; torch multiplies the step by lr (default 1.0, which is the paper).
     """
-    lr = _check_lr(lr)
-    rho = _check("rho", rho, 0.0, 1.0, high_open=False)
-    eps = _check("eps", eps, 0.0)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    maximize = _check_flag("maximize", maximize)
-    base_lr, one_minus_rho = lr, 1.0 - rho
+    hyper = dict(lr=_check_lr(lr), rho=_check("rho", rho, 0.0, 1.0, high_open=False),
+                 eps=_check("eps", eps, 0.0), weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 maximize=_check_flag("maximize", maximize))
+    base_lr, rho, w = hyper["lr"], _c(hyper["rho"]), _c(1.0 - hyper["rho"])
+    wd, wd_c, eps = hyper["weight_decay"], _c(hyper["weight_decay"]), _c(hyper["eps"])
 
     def init(params):
         return AdadeltaState(0, _zeros(params), _zeros(params))
@@ -325,15 +321,14 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optim
             _bad_override(lr)
         if maximize:
             grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * params
-        v = rho * state.square_avg + one_minus_rho * grad * grad
+        if wd != 0:
+            grad = grad + wd_c * params
+        v = rho * state.square_avg + w * grad * grad
         delta = np.sqrt(state.acc_delta + eps) / np.sqrt(v + eps) * grad
-        u = rho * state.acc_delta + one_minus_rho * delta * delta
-        return params - lr * delta, AdadeltaState(state.count + 1, v, u)
+        u = rho * state.acc_delta + w * delta * delta
+        return params - np.array(lr) * delta, AdadeltaState(state.count + 1, v, u)
 
-    hyper = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
-    return Optimizer("adadelta", lr, hyper, init, update)
+    return Optimizer("adadelta", base_lr, hyper, init, update)
 
 
 def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
@@ -349,14 +344,13 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, m
     This is torch's form, not the paper's m̂/(sqrt(v̂) + eps): eps is added after the division by
     sqrt(1 − β2^t), so eps itself is not bias-corrected (optax's ``eps_root=0`` matches it).
     """
-    lr = _check_lr(lr)
     b1, b2 = _check_betas(betas)
-    eps = _check("eps", eps, 0.0)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    amsgrad = _check_flag("amsgrad", amsgrad)
-    maximize = _check_flag("maximize", maximize)
-    decoupled = _check_flag("decoupled_weight_decay", decoupled_weight_decay)
-    base_lr, w1, w2 = lr, 1.0 - b1, 1.0 - b2
+    hyper = dict(lr=_check_lr(lr), betas=(b1, b2), eps=_check("eps", eps, 0.0),
+                 weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 amsgrad=_check_flag("amsgrad", amsgrad), maximize=_check_flag("maximize", maximize),
+                 decoupled_weight_decay=_check_flag("decoupled_weight_decay", decoupled_weight_decay))
+    base_lr, wd, decoupled, amsgrad = hyper["lr"], hyper["weight_decay"], decoupled_weight_decay, amsgrad
+    w1, beta2, w2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(1.0 - b2), _c(hyper["eps"]), _c(wd)
 
     def init(params):
         return AdamState(0, _zeros(params), _zeros(params), _zeros(params))
@@ -369,24 +363,18 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, m
         t = state.count + 1
         if maximize:
             grad = -grad
-        if weight_decay != 0:
+        if wd != 0:
             if decoupled:
-                params = params * (1 - lr * weight_decay)
+                params = params * np.array(1 - lr * wd)
             else:
-                grad = grad + weight_decay * params
+                grad = grad + wd_c * params
         m = state.mu + w1 * (grad - state.mu)
-        v = b2 * state.nu + w2 * grad * grad
-        v_max = state.nu_max
-        if amsgrad:
-            v_max = np.maximum(v_max, v)
-            denom = np.sqrt(v_max) / (1 - b2**t) ** 0.5 + eps
-        else:
-            denom = np.sqrt(v) / (1 - b2**t) ** 0.5 + eps
-        return params - lr / (1 - b1**t) * (m / denom), AdamState(t, m, v, v_max)
+        v = beta2 * state.nu + w2 * grad * grad
+        v_max = np.maximum(state.nu_max, v) if amsgrad else state.nu_max
+        denom = np.sqrt(v_max if amsgrad else v) / np.array((1 - b2**t) ** 0.5) + eps
+        return params - np.array(lr / (1 - b1**t)) * (m / denom), AdamState(t, m, v, v_max)
 
-    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                 maximize=maximize, decoupled_weight_decay=decoupled)
-    return Optimizer("adam", lr, hyper, init, update)
+    return Optimizer("adam", base_lr, hyper, init, update)
 
 
 def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
@@ -395,12 +383,12 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
 
         p ← p·(1 − lr·wd)  first, then Adam's step with the unchanged gradient.
 
-    torch multiplies the decay by lr (Loshchilov & Hutter scale it by the schedule only); so does
-    this. optax's adamw does the same.
+    Like torch (and optax), the decay is multiplied by lr; Loshchilov & Hutter scale it by the
+    schedule multiplier only.
     """
     opt = adam(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True)
-    return opt._replace(name="adamw", hyper={k: v for k, v in opt.hyper.items()
-                                             if k != "decoupled_weight_decay"})
+    hyper = {k: v for k, v in opt.hyper.items() if k != "decoupled_weight_decay"}
+    return opt._replace(name="adamw", hyper=hyper)
 
 
 def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
@@ -416,14 +404,14 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
     Π is kept as a float64 scalar, as torch does in a float64 run. m has no bias correction: the
     μ-schedule takes its place.
     """
-    lr = _check_lr(lr)
     b1, b2 = _check_betas(betas)
-    eps = _check("eps", eps, 0.0)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    psi = _check("momentum_decay", momentum_decay, 0.0)
-    decoupled = _check_flag("decoupled_weight_decay", decoupled_weight_decay)
-    maximize = _check_flag("maximize", maximize)
-    base_lr, w1, w2 = lr, 1.0 - b1, 1.0 - b2
+    hyper = dict(lr=_check_lr(lr), betas=(b1, b2), eps=_check("eps", eps, 0.0),
+                 weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 momentum_decay=_check("momentum_decay", momentum_decay, 0.0),
+                 decoupled_weight_decay=_check_flag("decoupled_weight_decay", decoupled_weight_decay),
+                 maximize=_check_flag("maximize", maximize))
+    base_lr, wd, psi, decoupled = hyper["lr"], hyper["weight_decay"], hyper["momentum_decay"], decoupled_weight_decay
+    w1, beta2, w2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(1.0 - b2), _c(hyper["eps"]), _c(wd)
 
     def init(params):
         return NAdamState(0, 1.0, _zeros(params), _zeros(params))
@@ -436,24 +424,22 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
         t = state.count + 1
         if maximize:
             grad = -grad
-        if weight_decay != 0:
+        if wd != 0:
             if decoupled:
-                params = params * (1 - lr * weight_decay)
+                params = params * np.array(1 - lr * wd)
             else:
-                grad = grad + weight_decay * params
+                grad = grad + wd_c * params
         mu_t = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         product = state.mu_product * mu_t
         m = state.mu + w1 * (grad - state.mu)
-        v = b2 * state.nu + w2 * grad * grad
-        denom = np.sqrt(v / (1 - b2**t)) + eps
-        params = params + (-lr * (1.0 - mu_t) / (1.0 - product)) * (grad / denom)
-        params = params + ((-lr * mu_next) / (1.0 - product * mu_next)) * (m / denom)
+        v = beta2 * state.nu + w2 * grad * grad
+        denom = np.sqrt(v / np.array(1 - b2**t)) + eps
+        params = params + np.array(-lr * (1.0 - mu_t) / (1.0 - product)) * (grad / denom)
+        params = params + np.array((-lr * mu_next) / (1.0 - product * mu_next)) * (m / denom)
         return params, NAdamState(t, product, m, v)
 
-    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay,
-                 momentum_decay=psi, decoupled_weight_decay=decoupled, maximize=maximize)
-    return Optimizer("nadam", lr, hyper, init, update)
+    return Optimizer("nadam", base_lr, hyper, init, update)
 
 
 def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False) -> Optimizer:
@@ -465,12 +451,12 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False
 
     torch puts eps inside the max (the paper has no eps); u has no bias correction.
     """
-    lr = _check_lr(lr)
     b1, b2 = _check_betas(betas)
-    eps = _check("eps", eps, 0.0)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    maximize = _check_flag("maximize", maximize)
-    base_lr, w1 = lr, 1.0 - b1
+    hyper = dict(lr=_check_lr(lr), betas=(b1, b2), eps=_check("eps", eps, 0.0),
+                 weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 maximize=_check_flag("maximize", maximize))
+    base_lr, wd = hyper["lr"], hyper["weight_decay"]
+    w1, beta2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(hyper["eps"]), _c(wd)
 
     def init(params):
         return AdamaxState(0, _zeros(params), _zeros(params))
@@ -483,14 +469,13 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False
         t = state.count + 1
         if maximize:
             grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * params
+        if wd != 0:
+            grad = grad + wd_c * params
         m = state.mu + w1 * (grad - state.mu)
-        u = np.maximum(b2 * state.inf_norm, np.abs(grad) + eps)
-        return params - lr / (1 - b1**t) * (m / u), AdamaxState(t, m, u)
+        u = np.maximum(beta2 * state.inf_norm, np.abs(grad) + eps)
+        return params - np.array(lr / (1 - b1**t)) * (m / u), AdamaxState(t, m, u)
 
-    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay, maximize=maximize)
-    return Optimizer("adamax", lr, hyper, init, update)
+    return Optimizer("adamax", base_lr, hyper, init, update)
 
 
 def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
@@ -506,13 +491,13 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
 
     torch's threshold is ρ_t > 5 (the paper uses 4), and eps is added before the bias correction.
     """
-    lr = _check_lr(lr)
     b1, b2 = _check_betas(betas)
-    eps = _check("eps", eps, 0.0)
-    weight_decay = _check("weight_decay", weight_decay, 0.0)
-    decoupled = _check_flag("decoupled_weight_decay", decoupled_weight_decay)
-    maximize = _check_flag("maximize", maximize)
-    base_lr, w1, w2 = lr, 1.0 - b1, 1.0 - b2
+    hyper = dict(lr=_check_lr(lr), betas=(b1, b2), eps=_check("eps", eps, 0.0),
+                 weight_decay=_check("weight_decay", weight_decay, 0.0),
+                 decoupled_weight_decay=_check_flag("decoupled_weight_decay", decoupled_weight_decay),
+                 maximize=_check_flag("maximize", maximize))
+    base_lr, wd, decoupled = hyper["lr"], hyper["weight_decay"], decoupled_weight_decay
+    w1, beta2, w2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(1.0 - b2), _c(hyper["eps"]), _c(wd)
     rho_inf = 2 / (1 - b2) - 1
 
     def init(params):
@@ -526,26 +511,24 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
         t = state.count + 1
         if maximize:
             grad = -grad
-        if weight_decay != 0:
+        if wd != 0:
             if decoupled:
-                params = params * (1 - lr * weight_decay)
+                params = params * np.array(1 - lr * wd)
             else:
-                grad = grad + weight_decay * params
+                grad = grad + wd_c * params
         m = state.mu + w1 * (grad - state.mu)
-        v = b2 * state.nu + w2 * grad * grad
+        v = beta2 * state.nu + w2 * grad * grad
         bc2 = 1 - b2**t
-        m_hat = m / (1 - b1**t)
+        m_hat = m / np.array(1 - b1**t)
         rho_t = rho_inf - 2 * t * (b2**t) / bc2
         if rho_t > 5.0:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            params = params - m_hat * lr * (bc2**0.5 / (np.sqrt(v) + eps)) * rect
+            params = params - m_hat * np.array(lr) * (np.array(bc2**0.5) / (np.sqrt(v) + eps)) * np.array(rect)
         else:
-            params = params - m_hat * lr
+            params = params - m_hat * np.array(lr)
         return params, RAdamState(t, m, v)
 
-    hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay,
-                 decoupled_weight_decay=decoupled, maximize=maximize)
-    return Optimizer("radam", lr, hyper, init, update)
+    return Optimizer("radam", base_lr, hyper, init, update)
 
 
 # --------------------------------------------------------------------------- registry

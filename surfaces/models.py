@@ -266,7 +266,7 @@ def _build():
                   "confident, so progress slows there.",
             lesson="convex, flat where confident",
             model=LOGISTIC, data=datasets.classification(), bounds=((-2.0, 6.0), (-6.0, 2.0)),
-            minima_guess=[[0.0, 0.0]], start=(-2.0, 2.0), default_lr=0.5,
+            minima_guess=[[0.0, 0.0]], start=(-1.5, 1.5), default_lr=0.5,
         ),
         data_surface(
             name="two_weight_net", title="Two-weight network",

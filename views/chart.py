@@ -181,6 +181,7 @@ def descent_view(
             "animation": anim,
             "plotly_url": url,
             "plotly_hint": hint,
+            "height": int(height),
         },
         height=int(height),
         on_click_change=_clicked,

@@ -56,7 +56,10 @@ def height(loss, floor: float, log: bool) -> np.ndarray:
 
 
 def _f32(a) -> np.ndarray:
-    return np.asarray(a, dtype=np.float32)
+    """float32 for the wire; values beyond float32's range (a diverging run) become gaps."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(a, dtype=np.float32)
+    return np.where(np.isfinite(out), out, np.float32(np.nan))
 
 
 def _height_range(grid: Grid, log: bool) -> tuple[float, float, float]:

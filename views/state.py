@@ -134,8 +134,8 @@ def batch_options(n: int) -> list[int]:
 class Config:
     surface: str = DEFAULT_SURFACE
     runs: tuple[RunChoice, ...] = (RunChoice("adam"),)
-    learning_rate: float = 0.05
-    epochs: int = 300
+    learning_rate: float = 0.1
+    epochs: int = 500
     batch_size: int | None = None  # None: the full batch
     start: tuple[float, float] | None = None  # None: the surface's default start
     seed: int = 0

@@ -200,6 +200,8 @@ class DescentView {
   }
 
   async apply(data) {
+    // Streamlit sizes the element, but the wrappers around this HTML have no height of their own.
+    if (Number.isFinite(data.height)) this.root.style.height = `${data.height}px`;
     const Plotly = await loadPlotly(data.plotly_url).catch((err) => {
       throw new Error(`${err.message}. ${data.plotly_hint || ""}`.trim());
     });
@@ -215,7 +217,8 @@ class DescentView {
 
     this.models = models;
     this.epochs = epochs;
-    if (animation.token !== this.token) {
+    const restarted = animation.token !== this.token;
+    if (restarted) {
       // A new computation: play it from the start (or jump to the end for "instant").
       this.token = animation.token;
       this.speed = speed;
@@ -247,6 +250,8 @@ class DescentView {
     } finally {
       this.busy = false;
     }
+    // The clock starts once epoch 0 is on screen, so a slow first draw skips no epochs.
+    if (restarted && this.playing) this.playStart = performance.now();
     this.bindClicks();
     this.root.dataset.drawn = "1";
     this.root.dataset.token = String(this.token);
@@ -295,7 +300,10 @@ class DescentView {
       if (!model || !model.dynamic.length || !div._fullLayout) continue;
       jobs.push(Plotly.restyle(div, model.slices(epoch), model.dynamic));
     }
+    const t0 = performance.now();
     Promise.all(jobs).then(() => {
+      this.lastDrawMs = performance.now() - t0;
+      this.root.dataset.lastDrawMs = this.lastDrawMs.toFixed(1);
       this.drawnEpoch = epoch;
       this.frames += 1;
       this.root.dataset.frames = String(this.frames);

@@ -1,0 +1,160 @@
+"""Start a Streamlit script on a free loopback port and drive it in headless Chromium.
+
+Shared by the browser tests (through conftest.py) and by benchmarks/bench_page.py."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+APP_IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+VIEW_ROOT = ".dv-root"
+
+# JS: the plot div of a view ("surface3d", "contour" or "loss").
+JS_PLOT = "(view) => document.querySelector(`.dv-root .dv-${view}`)"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def streamlit_command(script: str | os.PathLike[str], port: int, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+        "--server.enableStaticServing", "true",
+        "--server.fileWatcherType", "none",
+        *extra,
+    ]
+
+
+@contextlib.contextmanager
+def run_streamlit(script: str | os.PathLike[str], *extra: str, timeout: float = 60.0) -> Iterator[str]:
+    """Run `streamlit run script` until the block ends; yields the base URL.
+
+    The server's output goes to a temporary log, shown in the error if it never answers."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        streamlit_command(script, port, *extra), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, proc, timeout, Path(log.name))
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+
+
+def wait_for_health(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"streamlit did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+
+
+def wait_idle(page, timeout: float = 30_000) -> None:
+    """Wait until the script has finished running."""
+    page.wait_for_selector(APP_IDLE, timeout=timeout)
+
+
+def wait_drawn(page, min_updates: int = 1, timeout: float = 30_000) -> None:
+    """Wait until the descent view has applied at least `min_updates` data updates to all three
+    plots, and the 3D scene has a WebGL canvas."""
+    page.wait_for_function(
+        """(n) => {
+            const root = document.querySelector('.dv-root');
+            if (!root || Number(root.dataset.updates || 0) < n) return false;
+            const ok = (v) => { const d = root.querySelector('.dv-' + v); return d && d._fullLayout; };
+            return ok('surface3d') && ok('contour') && ok('loss')
+                && root.querySelector('.dv-surface3d canvas') !== null;
+        }""",
+        arg=min_updates, timeout=timeout,
+    )
+    # Two animation frames so that the WebGL scene and the SVG are painted.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def view_state(page) -> dict:
+    """The descent view's dataset: epoch, epochs, playing, frames, updates, token, drawn."""
+    return page.evaluate("() => Object.assign({}, document.querySelector('.dv-root').dataset)")
+
+
+def trace_lengths(page, view: str) -> list[int]:
+    """Number of points of each path/head trace in a view, in trace order, as drawn."""
+    return page.evaluate(
+        f"""(view) => {{
+            const gd = ({JS_PLOT})(view);
+            return gd.data.filter(t => t.meta && (t.meta.role === 'path' || t.meta.role === 'head'))
+                          .map(t => t.x.length);
+        }}""",
+        view,
+    )
+
+
+def camera(page) -> dict:
+    return page.evaluate(
+        f"() => JSON.parse(JSON.stringify(({JS_PLOT})('surface3d')._fullLayout.scene.camera))"
+    )
+
+
+def element_box(page, selector: str) -> dict:
+    box = page.locator(selector).first.bounding_box()
+    if box is None:
+        raise AssertionError(f"{selector} is not visible")
+    return box
+
+
+def move_slider(page, key: str, presses: int = 1, key_name: str = "ArrowRight") -> None:
+    """Move a Streamlit slider (by its widget key) with focus and the arrow keys."""
+    thumb = page.locator(f".st-key-{key} [role=slider]").first
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press(key_name)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

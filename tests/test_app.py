@@ -1,0 +1,145 @@
+"""The page in streamlit.testing.v1.AppTest: widgets driven by key, figures read from the
+descent view's data, the URL round trip and garbage links."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from views.state import PRESETS, Config, from_query
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def fresh(query=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def view_data(at) -> dict:
+    """The data the descent view component received on the last run."""
+    (element,) = at.get("bidi_component")
+    return json.loads(element.proto.json)
+
+
+def paths(at, figure="surface3d"):
+    data = view_data(at)["figures"][figure]["data"]
+    return [t for t in data if (t.get("meta") or {}).get("role") == "path"]
+
+
+def no_trouble(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def table_rows(at) -> int:
+    return len(at.dataframe[0].value)
+
+
+def test_default_page_draws_one_blue_descent_and_a_table_row():
+    at = fresh()
+    no_trouble(at)
+    (path,) = paths(at)
+    assert path["marker"]["color"] == "#0072B2"
+    assert view_data(at)["animation"]["epochs"] == Config().epochs
+    assert table_rows(at) == 1
+    assert len(at.error) == 0
+    assert at.query_params["surface"] == "rosenbrock"
+
+
+def test_three_optimizers_give_three_paths_and_three_rows():
+    at = fresh()
+    at.multiselect(key="optimizers").set_value(["sgd", "momentum", "adam"]).run()
+    no_trouble(at)
+    assert [p["name"] for p in paths(at)] == ["SGD", "Momentum", "Adam"]
+    assert len(paths(at, "contour")) == 3 and len(paths(at, "loss")) == 3
+    assert table_rows(at) == 3
+    assert len({p["marker"]["color"] for p in paths(at)}) == 3
+
+
+def test_every_control_changes_without_an_exception():
+    at = fresh()
+    steps = [
+        lambda: at.selectbox(key="surface").set_value("himmelblau"),
+        lambda: at.multiselect(key="optimizers").set_value(["momentum", "nesterov", "adam", "rmsprop", "adagrad", "adadelta"]),
+        lambda: at.select_slider(key="learning_rate").set_value(0.01),
+        lambda: at.slider(key="epochs").set_value(40),
+        lambda: at.select_slider(key="batch").set_value(4),
+        lambda: at.slider(key="start_x").set_value(2.0),
+        lambda: at.slider(key="start_y").set_value(-1.0),
+        lambda: at.number_input(key="seed").set_value(5),
+        lambda: at.radio(key="clip").set_value("norm"),
+        lambda: at.number_input(key="clip_limit").set_value(3.0),
+        lambda: at.radio(key="clip").set_value("value"),
+        lambda: at.selectbox(key="schedule").set_value("cosine"),
+        lambda: at.number_input(key="warmup").set_value(5),
+        lambda: at.button_group(key="speed").set_value("fast"),
+        lambda: at.radio(key="log_scale").set_value("on"),
+        lambda: at.number_input(key="hp.momentum.momentum").set_value(0.5),
+        lambda: at.checkbox(key="hp.nesterov.nesterov").uncheck(),
+        lambda: at.number_input(key="hp.adam.beta1").set_value(0.8),
+        lambda: at.checkbox(key="hp.adam.amsgrad").check(),
+        lambda: at.checkbox(key="hp.rmsprop.centered").check(),
+        lambda: at.number_input(key="hp.adagrad.lr_decay").set_value(0.01),
+        lambda: at.number_input(key="hp.adadelta.rho").set_value(0.95),
+        lambda: at.selectbox(key="surface").set_value("logistic_regression"),
+        lambda: at.select_slider(key="batch").set_value(8),
+    ]
+    for step in steps:
+        step().run()
+        no_trouble(at)
+    config, notices = from_query({k: at.query_params[k] for k in at.query_params})
+    assert notices == []
+    assert config.surface == "logistic_regression" and config.batch_size == 8
+    assert config.schedule == "cosine" and config.warmup == 5 and config.speed == "fast"
+    assert table_rows(at) == 6
+
+
+def test_nesterov_without_momentum_is_a_message_not_a_crash():
+    at = fresh()
+    at.multiselect(key="optimizers").set_value(["nesterov", "adam"]).run()
+    at.number_input(key="hp.nesterov.momentum").set_value(0.0).run()
+    no_trouble(at)
+    assert any("Nesterov" in e.value for e in at.error)
+    assert len(paths(at)) == 1  # Adam still draws
+
+
+def test_a_diverging_run_says_so_and_the_others_still_draw():
+    at = fresh({"surface": "rosenbrock", "opt": "sgd,adam", "lr": "1"})
+    no_trouble(at)
+    messages = [e.value for e in at.error]
+    assert any("SGD diverged at epoch" in m and "learning rate" in m for m in messages)
+    assert len(paths(at)) == 2
+    rows = at.dataframe[0].value
+    assert rows["diverged at epoch"].notna().sum() >= 1
+
+
+def test_url_round_trip_reopens_the_same_page():
+    at = fresh()
+    at.selectbox(key="surface").set_value("himmelblau").run()
+    at.multiselect(key="optimizers").set_value(["momentum", "rmsprop"]).run()
+    at.select_slider(key="learning_rate").set_value(0.003).run()
+    at.slider(key="epochs").set_value(150).run()
+    at.slider(key="start_x").set_value(-1.0).run()
+    query = {k: at.query_params[k] for k in at.query_params}
+    first = view_data(at)["figures"]
+    again = fresh(query)
+    no_trouble(again)
+    assert {k: again.query_params[k] for k in again.query_params} == query
+    assert view_data(again)["figures"] == first
+    assert again.slider(key="start_x").value == -1.0
+
+
+@pytest.mark.parametrize("query", [
+    {"surface": "<script>alert(1)</script>", "lr": "banana", "epochs": "-3"},
+    {"opt": ",,,", "batch": "9999", "x0": "nan", "y0": "inf"},
+    {"seed": "1e309", "clip": "x", "clip_limit": "-1", "warmup": "abc", "log_scale": "maybe"},
+    {"adam.beta1": "2", "adam.eps": "-1", "what": "ever"},
+])
+def test_garbage_links_fall_back_with_a_visible_notice(query):
+    at = fresh(query)
+    no_trouble(at)
+    assert len(at.warning) >= 1
+    assert len(paths(at)) >= 1

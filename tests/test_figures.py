@@ -1,0 +1,119 @@
+"""Figure builders: pure data in, Plotly figures out, checked without a browser."""
+
+import base64
+import json
+
+import numpy as np
+import plotly.io as pio
+
+import surfaces
+from engine import collect, optimizers, train
+from views.figures import RUN_COLORS, Grid, RunView, contour_map, loss_curve, surface_3d
+
+
+def _grid(name, n=40):
+    xs, ys, Z = surfaces.get(name).grid(n)
+    return Grid(xs, ys, Z)
+
+
+def _run(name, opt, lr, epochs=50, start=None, color=RUN_COLORS[0], label="run"):
+    s = surfaces.get(name)
+    t = collect(train(s, optimizers.create(opt, lr=lr), epochs=epochs, start=start))
+    return RunView(label, color, t.params, t.loss, t.status, t.diverged_epoch)
+
+
+def _decode(arr):
+    """A Plotly JSON array: a plain list, or a base64 typed array {"dtype", "bdata"}."""
+    if isinstance(arr, dict):
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
+    return np.asarray(arr, dtype=float)
+
+
+def _roles(fig):
+    return [(t.meta or {}).get("role") for t in fig.data]
+
+
+def test_single_run_is_blue_dots_one_per_epoch_above_the_surface():
+    grid = _grid("rosenbrock")
+    run = _run("rosenbrock", "adam", 0.1, epochs=60)
+    fig = surface_3d(grid, [run], surfaces.get("rosenbrock").minima, log=True, uirevision="u")
+    paths = [t for t in fig.data if (t.meta or {}).get("role") == "path"]
+    assert len(paths) == 1
+    path = paths[0]
+    assert path.marker.color == "#0072B2"  # blue
+    assert "markers" in path.mode and "lines" in path.mode
+    assert len(path.x) == len(run.loss) == 61
+    surface = fig.data[0]
+    # Each dot sits on or just above the surface height at its own point.
+    s = surfaces.get("rosenbrock")
+    floor = float(np.min(grid.Z))
+    expected = np.log10(1 + s.loss(run.params) - floor)
+    assert np.all(np.asarray(path.z) >= expected.astype(np.float32) - 1e-4)
+    assert np.all(np.asarray(path.z) <= np.float32(np.max(surface.z)) * 1.05 + 1e-3)
+
+
+def test_wire_arrays_are_float32_typed_arrays():
+    fig = surface_3d(_grid("himmelblau"), [_run("himmelblau", "adam", 0.05)],
+                     surfaces.get("himmelblau").minima, log=False, uirevision="u")
+    spec = json.loads(pio.to_json(fig, validate=False))
+    z = spec["data"][0]["z"]
+    assert isinstance(z, dict) and z["dtype"] == "f4"
+    assert _decode(z).size == 40 * 40
+
+
+def test_several_runs_get_their_own_colour_and_legend_entry():
+    names = [("sgd", 0.001), ("adam", 0.05), ("rmsprop", 0.01)]
+    runs = [_run("rosenbrock", o, lr, color=RUN_COLORS[i], label=o) for i, (o, lr) in enumerate(names)]
+    fig = surface_3d(_grid("rosenbrock"), runs, np.zeros((0, 2)), log=True, uirevision="u")
+    paths = [t for t in fig.data if (t.meta or {}).get("role") == "path"]
+    assert [p.name for p in paths] == ["sgd", "adam", "rmsprop"]
+    assert len({p.marker.color for p in paths}) == 3
+    assert all(p.showlegend for p in paths)
+    assert _roles(fig).count("head") == 3
+
+
+def test_diverged_points_do_not_stretch_the_height_range():
+    grid = _grid("rosenbrock")
+    good = _run("rosenbrock", "adam", 0.05, label="good")
+    bad = _run("rosenbrock", "sgd", 10.0, label="bad", color=RUN_COLORS[1])
+    assert bad.status == "diverged"
+    fig = surface_3d(grid, [good, bad], np.zeros((0, 2)), log=False, uirevision="u")
+    zmax = float(np.max(grid.Z))
+    assert fig.layout.scene.zaxis.range[1] < zmax * 1.1
+    bad_path = [t for t in fig.data if t.name == "bad" and (t.meta or {}).get("role") == "path"][0]
+    z = np.asarray(bad_path.z, dtype=float)
+    assert np.all(np.isnan(z) | (z <= zmax * 1.05))
+    assert np.isnan(z[-1])  # the escaped point is blanked, not drawn at infinity
+
+
+def test_contour_has_click_grid_start_minima_and_paths():
+    s = surfaces.get("himmelblau")
+    run = _run("himmelblau", "adam", 0.05)
+    fig = contour_map(_grid("himmelblau"), [run], s.minima, (1.0, -2.0), log=False, uirevision="u")
+    roles = _roles(fig)
+    assert roles.count("click") == 1 and roles.count("path") == 1 and roles.count("head") == 1
+    click = fig.data[roles.index("click")]
+    (x0, x1), (y0, y1) = s.bounds
+    assert min(click.x) == x0 and max(click.x) == x1 and min(click.y) == y0 and max(click.y) == y1
+    minima = [t for t in fig.data if t.name == "minimum"][0]
+    assert len(minima.x) == 4
+    start = [t for t in fig.data if t.name == "start"][0]
+    assert (start.x[0], start.y[0]) == (1.0, -2.0)
+
+
+def test_loss_curve_switches_to_log_when_the_loss_spans_decades():
+    s = surfaces.get("rosenbrock")
+    run = _run("rosenbrock", "adam", 0.1, epochs=400)
+    fig = loss_curve([run], s.minimum_loss, uirevision="u")
+    assert fig.layout.yaxis.type == "log"
+    flat = RunView("flat", RUN_COLORS[0], run.params[:3], np.array([3.0, 2.5, 2.0]), "finished")
+    assert loss_curve([flat], 0.0, uirevision="u").layout.yaxis.type == "linear"
+
+
+def test_loss_curve_marks_divergence_and_keeps_finite_points():
+    bad = _run("rosenbrock", "sgd", 10.0)
+    fig = loss_curve([bad], 0.0, uirevision="u")
+    assert any(shape.x0 == bad.diverged_epoch for shape in fig.layout.shapes)
+    y = np.asarray(fig.data[0].y, dtype=float)
+    assert np.isnan(y[-1]) or np.isfinite(y[-1])
+    assert np.all(np.isfinite(y[:2]))
