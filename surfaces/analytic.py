@@ -63,9 +63,8 @@ def _offsets(name: str, scale: float) -> np.ndarray:
     """Per-copy gradient offsets a_i (N_COPIES, 2): seeded, summing to zero, rms norm `scale`."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     a = rng.standard_normal((N_COPIES, 2))
-    a -= a.mean(axis=0)
-    a *= scale / np.sqrt(np.mean(np.sum(a**2, axis=1)))
-    return a - a.mean(axis=0)
+    a -= a.mean(axis=0)  # Σ a_i = 0 to rounding (~1e-16): the full batch stays exactly f
+    return a * (scale / np.sqrt(np.mean(np.sum(a**2, axis=1))))
 
 
 def analytic_surface(*, name, title, about, lesson, f, grad, hess, bounds, minima, start,

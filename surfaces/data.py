@@ -19,7 +19,7 @@ def regression(seed: int = 0, n: int = 64) -> tuple[np.ndarray, np.ndarray]:
     return _frozen(x, y)
 
 
-def classification(seed: int = 0, n: int = 100) -> tuple[np.ndarray, np.ndarray]:
+def classification(seed: int = 0, n: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Two overlapping classes on a line: label 0 around x = 0, label 1 around x = 2 (sd 1)."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n).astype(np.float64)

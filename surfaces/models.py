@@ -261,7 +261,7 @@ def _build():
         ),
         data_surface(
             name="logistic_regression", title="Logistic regression (cross-entropy)",
-            about="Classify 100 points with p = sigmoid(w·x + b) and cross-entropy loss. The loss "
+            about="Classify 64 points with p = sigmoid(w·x + b) and cross-entropy loss. The loss "
                   "is convex with one minimum, but it flattens out where the model is already "
                   "confident, so progress slows there.",
             lesson="convex, flat where confident",
@@ -270,9 +270,9 @@ def _build():
         ),
         data_surface(
             name="two_weight_net", title="Two-weight network",
-            about="A network with one hidden unit, ŷ = w2·tanh(w1·x), fit with mean squared "
-                  "error. Flipping both signs gives the same network, so there are two mirror-image "
-                  "minima and a saddle point between them at (0, 0).",
+            about="A network with one hidden unit, ŷ = w2·tanh(w1·x), fit to 80 points with "
+                  "mean squared error. Flipping both signs gives the same network, so there are "
+                  "two mirror-image minima and a saddle point between them at (0, 0).",
             lesson="mirror-image minima, saddle point",
             model=TANH_NET, data=datasets.teacher_tanh(), bounds=((-3.0, 3.0), (-3.0, 3.0)),
             minima_guess=[[1.5, 2.0], [-1.5, -2.0]], start=(0.1, -0.1), default_lr=0.05,

@@ -143,3 +143,13 @@ def test_garbage_links_fall_back_with_a_visible_notice(query):
     no_trouble(at)
     assert len(at.warning) >= 1
     assert len(paths(at)) >= 1
+
+
+def test_an_optimizer_can_have_its_own_learning_rate():
+    at = fresh({"surface": "rosenbrock", "opt": "sgd,adam", "lr": "0.001", "epochs": "200"})
+    at.select_slider(key="hp.adam.lr").set_value(0.1).run()
+    no_trouble(at)
+    assert [p["name"] for p in paths(at)] == ["SGD", "Adam (η=0.1)"]
+    assert at.query_params["adam.lr"] == "0.1"
+    rows = at.dataframe[0].value
+    assert rows["final loss"][1] < rows["final loss"][0]  # tuned Adam beats SGD here

@@ -18,7 +18,7 @@ def test_default_config_round_trips_with_no_notice():
 def test_a_full_config_round_trips_exactly():
     config = Config(
         surface="himmelblau",
-        runs=(RunChoice("adam", (("amsgrad", True), ("beta1", 0.8))), RunChoice("momentum"),
+        runs=(RunChoice("adam", (("amsgrad", True), ("beta1", 0.8), ("lr", 0.1))), RunChoice("momentum"),
               RunChoice("rmsprop", (("centered", True),))),
         learning_rate=0.003, epochs=1234, batch_size=4, start=(-2.5, 1.25), seed=42, clip="norm",
         clip_limit=2.5, schedule="cosine", warmup=10, speed="fast", log_scale="off")

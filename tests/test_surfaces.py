@@ -77,6 +77,7 @@ def test_public_attributes(name):
     if s.kind == "data":
         x, y = s.data
         assert x.shape == y.shape == (s.n_samples,) and s.model is not None
+        assert f"{s.n_samples} points" in s.about
     else:
         assert s.data is None
     with pytest.raises(ValueError):

@@ -85,7 +85,7 @@ def divergence_message(config: Config, result: RunResult) -> str | None:
     epoch = result.trajectory.diverged_epoch
     return (f"**{result.choice.label} diverged at epoch {epoch}.** Its weights ran off to "
             f"infinity (or far outside the plotted box). The likely cause: the learning rate "
-            f"η = {config.learning_rate:g} is too large for this surface's curvature, so each step "
+            f"η = {result.choice.lr(config.learning_rate):g} is too large for this surface's curvature, so each step "
             f"overshoots the valley and lands higher up the other side. Try a smaller learning rate, "
             f"or turn on gradient clipping.")
 

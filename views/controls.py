@@ -13,6 +13,7 @@ import surfaces
 from views.state import (CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
                          SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
 
+SHARED = "shared"  # an optimizer's learning-rate choice that follows the page's slider
 KIND_LABEL = {"classic": "Classic function", "data": "Learned from data"}
 START_STEPS = 200  # start sliders move in 1/200 of the surface's box
 
@@ -61,6 +62,7 @@ def load_config(config: Config) -> None:
     for run in config.runs:
         for name, value in run.hyper().items():
             ss[hyper_key(run.preset, name)] = value
+        ss[hyper_key(run.preset, "lr")] = run.own_lr if run.own_lr is not None else SHARED
     ss["learning_rate"] = config.learning_rate
     ss["epochs"] = config.epochs
     ss["batch"] = config.batch_size if config.batch_size is not None else surface.n_samples
@@ -141,8 +143,18 @@ def sidebar() -> Config:
         for key in chosen:
             base = preset_hyper(key)
             with st.expander(f"{PRESETS[key].label} settings"):
+                own_key = hyper_key(key, "lr")
+                if own_key not in ss:
+                    ss[own_key] = SHARED
+                own_lr = st.select_slider(
+                    "Own learning rate", [SHARED] + LR_OPTIONS, key=own_key,
+                    format_func=lambda v: "same as above" if v == SHARED else f"{v:g}",
+                    help="Give this optimizer its own η, for a fairer comparison.")
                 values = {name: _hyper_widget(key, name, value) for name, value in base.items()}
-            changes = tuple(sorted((n, v) for n, v in values.items() if v != base[n]))
+            changes = [(n, v) for n, v in values.items() if v != base[n]]
+            if own_lr != SHARED:
+                changes.append(("lr", float(own_lr)))
+            changes = tuple(sorted(changes))
             runs.append(RunChoice(key, changes))
 
         st.header("Training")

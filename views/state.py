@@ -88,18 +88,28 @@ class RunChoice:
     changes: tuple[tuple[str, Any], ...] = ()
 
     @property
+    def own_lr(self) -> float | None:
+        """This optimizer's own learning rate, or None to use the page's shared one."""
+        return dict(self.changes).get("lr")
+
+    @property
     def label(self) -> str:
-        return PRESETS[self.preset].label
+        name = PRESETS[self.preset].label
+        return name if self.own_lr is None else f"{name} (η={self.own_lr:g})"
 
     def hyper(self) -> dict[str, Any]:
         values = preset_hyper(self.preset)
-        values.update(dict(self.changes))
+        values.update((k, v) for k, v in self.changes if k != "lr")
         return values
 
-    def make(self, lr: float):
+    def lr(self, shared_lr: float) -> float:
+        return self.own_lr if self.own_lr is not None else shared_lr
+
+    def make(self, shared_lr: float):
         """The engine optimizer for this choice (raises ValueError on a bad hyperparameter)."""
         preset = PRESETS[self.preset]
-        return optimizers.create(preset.optimizer, lr=lr, **to_torch_hyper(self.hyper()))
+        return optimizers.create(preset.optimizer, lr=self.lr(shared_lr),
+                                 **to_torch_hyper(self.hyper()))
 
 
 def learning_rate_options() -> list[float]:
@@ -304,6 +314,15 @@ def _read_run(key: str, q: Mapping[str, str], bad) -> RunChoice:
     """One optimizer's hyperparameter changes from `<preset>.<name>` query keys."""
     base = preset_hyper(key)
     changes: dict[str, Any] = {}
+    lr_key = f"{key}.lr"
+    if lr_key in q:
+        try:
+            lr = _number(q[lr_key])
+            if not MIN_LR <= lr <= MAX_LR:
+                raise ValueError
+            changes["lr"] = snap_learning_rate(lr)
+        except ValueError:
+            bad(lr_key, f"the learning rate must be between {MIN_LR:g} and {MAX_LR:g}")
     for name, start_value in base.items():
         qkey = f"{key}.{name}"
         if qkey not in q:
@@ -327,7 +346,8 @@ def _read_run(key: str, q: Mapping[str, str], bad) -> RunChoice:
         choice.make(1e-3)
     except ValueError as err:
         for name in changes:
-            bad(f"{key}.{name}", str(err))
-            break
+            if name != "lr":
+                bad(f"{key}.{name}", str(err))
+                break
         choice = RunChoice(key)
     return choice

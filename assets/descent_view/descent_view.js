@@ -13,7 +13,12 @@ const DTYPES = {
   i1: Int8Array, u1: Uint8Array, u1c: Uint8ClampedArray,
   i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array,
 };
-const PLOT_CONFIG = { displaylogo: false, responsive: false, scrollZoom: false };
+// Plotly renders 3D at twice the screen resolution by default (plotGlPixelRatio 2): four times the
+// pixels, which software WebGL cannot afford per frame. Match the screen instead.
+const PLOT_CONFIG = {
+  displaylogo: false, responsive: false, scrollZoom: false,
+  plotGlPixelRatio: Math.min(2, Math.max(1, window.devicePixelRatio || 1)),
+};
 
 // Plotly's bundle is 4.8 MB: one <script> per page, shared by every instance and every rerun.
 function loadPlotly(url) {

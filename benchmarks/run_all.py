@@ -1,0 +1,33 @@
+"""`make bench`: every performance figure as one JSON document, each beside its reference."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_engine  # noqa: E402
+
+
+def main() -> None:
+    report = {"machine": {"cpus": os.cpu_count()}, "engine": bench_engine.main()}
+    try:
+        import bench_page
+    except ImportError as err:  # the page benchmark needs playwright and chromium
+        report["page"] = {"skipped": f"page benchmark unavailable: {err}"}
+    else:
+        report["page"] = bench_page.main()
+    text = json.dumps(report, indent=2)
+    out = ROOT / "benchmarks" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "bench.json").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
