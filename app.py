@@ -21,6 +21,8 @@ st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
                    initial_sidebar_state="expanded")
 
 RUN_CACHE_SIZE = 48
+# Less empty space above the views, so the whole picture fits a 1280×720 projector.
+st.html("<style>.block-container{padding-top:1.2rem;padding-bottom:1rem}</style>")
 
 # --- The link: read once per session, then the widgets own the state. ------------------------
 if "link_loaded" not in st.session_state:

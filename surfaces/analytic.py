@@ -36,7 +36,9 @@ def _sum_of_squares(residuals):
 
     def grad(x, y):
         terms = residuals(x, y)
-        return (sum(2 * t * tx for t, tx, _, *_ in terms), sum(2 * t * ty for t, _, ty, *_ in terms))
+        fx = sum(2 * t * tx for t, tx, _, *_ in terms)
+        fy = sum(2 * t * ty for t, _, ty, *_ in terms)
+        return fx, fy
 
     def hess(x, y):
         terms = residuals(x, y)
@@ -328,8 +330,8 @@ def _build():
         ),
         analytic_surface(
             name="himmelblau", title="Himmelblau",
-            about="Four minima, all equally good (loss 0). Which one you reach depends on where you "
-                  "start and on the optimizer, not on which is better.",
+            about="Four minima, all equally good (loss 0). Which one you reach depends on where "
+                  "you start and on the optimizer, not on which is better.",
             lesson="several equal minima",
             f=_himmelblau, grad=_himmelblau_grad, hess=_himmelblau_hess,
             bounds=((-5.0, 5.0), (-5.0, 5.0)),

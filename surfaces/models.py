@@ -234,7 +234,8 @@ def data_surface(*, name, title, about, lesson, model, data, bounds, minima_gues
         minima=minima, minimum_loss=float(loss_fn(minima, None).min()), start=start,
         default_lr=default_lr, log_scale=log_scale, n_samples=n,
         batch_note=(f"This surface has {n} data points; a mini-batch estimates the gradient from "
-                    f"only some of them, so each step is cheaper and noisier but right on average."),
+                    f"only some of them, so each step is cheaper and noisier but right on "
+                    f"average."),
         loss_fn=loss_fn, grad_fn=grad_fn, hessian_fn=hessian_fn, grid_fn=grid_fn,
         data=(x, y), model=model,
     )

@@ -1,4 +1,4 @@
-"""Facts about the surfaces: exact gradients and Hessians, real mini-batches, shapes, grids, data."""
+"""Facts about the surfaces: exact gradients and Hessians, real mini-batches, shapes, grids."""
 
 import numpy as np
 import pytest

@@ -101,8 +101,9 @@ def summary_rows(results: list[RunResult]) -> list[dict]:
             "optimizer": result.choice.label,
             "final loss": _num(s.final_loss),
             "best loss": _num(s.best_loss),
-            f"epoch within {TOLERANCE:g} of the minimum": s.epochs_to_tolerance,
-            "diverged at epoch": s.diverged_epoch,
+            f"epoch within {TOLERANCE:g} of the minimum":
+                "not reached" if s.epochs_to_tolerance is None else str(s.epochs_to_tolerance),
+            "diverged at epoch": "—" if s.diverged_epoch is None else str(s.diverged_epoch),
             "distance to nearest minimum": _num(s.distance_to_minimum),
             "status": s.status,
         })

@@ -21,6 +21,7 @@ SURFACE_COLORSCALE = [
     [0.85, "#b35a2a"], [1.0, "#6b3219"],
 ]
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#111827")
+AXIS_TICKS = dict(size=12)
 UIREVISION_PREFIX = "descent-lab:"
 
 
@@ -96,7 +97,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
     fig = go.Figure()
     fig.add_trace(go.Surface(
         x=_f32(grid.xs), y=_f32(grid.ys), z=_f32(height(grid.Z, floor, log)),
-        colorscale=SURFACE_COLORSCALE, showscale=False, opacity=0.92,
+        colorscale=SURFACE_COLORSCALE, showscale=False, opacity=0.88,
         contours=dict(z=dict(show=True, usecolormap=False, color="rgba(60,40,20,0.35)",
                              width=1, start=hmin, end=hmax, size=(hmax - hmin) / 14 or 1)),
         lighting=dict(ambient=0.75, diffuse=0.5, specular=0.05, roughness=0.9),
@@ -130,11 +131,12 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         title=dict(text=title, x=0.02, y=0.98, font=dict(size=16)) if title else None,
         legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)", font=dict(size=15)),
         scene=dict(
-            xaxis=dict(title="w1", range=[float(x0), float(x1)]),
-            yaxis=dict(title="w2", range=[float(y0), float(y1)]),
-            zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift]),
-            aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.6),
-            camera=dict(eye=dict(x=1.5, y=-1.5, z=1.05)),
+            xaxis=dict(title="w1", range=[float(x0), float(x1)], nticks=5, tickfont=AXIS_TICKS),
+            yaxis=dict(title="w2", range=[float(y0), float(y1)], nticks=5, tickfont=AXIS_TICKS),
+            zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift], nticks=4, tickfont=AXIS_TICKS),
+            aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.55),
+            # From high up and close: the path lies in valleys that a low view would hide.
+            camera=dict(eye=dict(x=0.85, y=-1.2, z=1.35), center=dict(x=0, y=0, z=-0.12)),
         ),
         paper_bgcolor="white",
     )
