@@ -87,7 +87,7 @@ def _path_xy(run: RunView, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool,
-               uirevision: str, title: str = "", point_size: int = 5) -> go.Figure:
+               uirevision: str, title: str = "", point_size: int = 6) -> go.Figure:
     """The loss surface in 3D with each run's path as dots, one per epoch, joined by a thin line.
 
     The height range is fixed by the grid alone: diverged points are clipped to the top of the
@@ -117,7 +117,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         fig.add_trace(go.Scatter3d(
             x=_f32(x), y=_f32(y), z=_f32(z), mode="lines+markers", name=run.label,
             line=dict(color=run.color, width=2),
-            marker=dict(size=point_size, color=run.color, line=dict(color="white", width=1)),
+            marker=dict(size=point_size, color=run.color, line=dict(color="#0b1f3a", width=0.5)),
             meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
             hovertemplate=f"{run.label}<br>w1=%{{x:.4g}}<br>w2=%{{y:.4g}}<extra></extra>"))
         fig.add_trace(go.Scatter3d(
@@ -125,7 +125,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             marker=dict(size=point_size + 4, color=run.color, line=dict(color="#111827", width=2)),
             meta={"role": "head", "run": r}, hoverinfo="skip", name=f"{run.label} now"))
     (x0, x1), (y0, y1) = (grid.xs[0], grid.xs[-1]), (grid.ys[0], grid.ys[-1])
-    ztitle = "log10(1 + loss − min)" if log else "loss"
+    ztitle = "log loss" if log else "loss"
     fig.update_layout(
         uirevision=uirevision, font=FONT, margin=dict(l=0, r=0, t=30 if title else 0, b=0),
         title=dict(text=title, x=0.02, y=0.98, font=dict(size=16)) if title else None,
@@ -136,7 +136,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift], nticks=4, tickfont=AXIS_TICKS),
             aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.55),
             # From high up and close: the path lies in valleys that a low view would hide.
-            camera=dict(eye=dict(x=0.85, y=-1.2, z=1.35), center=dict(x=0, y=0, z=-0.12)),
+            camera=dict(eye=dict(x=0.55, y=-1.2, z=1.6), center=dict(x=0, y=0, z=-0.15)),
         ),
         paper_bgcolor="white",
     )
