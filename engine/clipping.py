@@ -34,7 +34,8 @@ def clip_grad_norm(g: np.ndarray, max_norm: float) -> np.ndarray:
         if not np.isfinite(norm).all():
             scale = np.max(np.abs(g), axis=-1, keepdims=True)
             safe = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
-            norm = np.where(np.isfinite(norm), norm, scale * np.sqrt(np.sum((g / safe) ** 2, axis=-1, keepdims=True)))
+            scaled = scale * np.sqrt(np.sum((g / safe) ** 2, axis=-1, keepdims=True))
+            norm = np.where(np.isfinite(norm), norm, scaled)
         return g * np.minimum(max_norm / (norm + 1e-6), 1.0)
 
 

@@ -6,7 +6,7 @@ closures and returns an ``Optimizer`` holding ``init(params) -> state`` and
 arrays plus a scalar step count; nothing is mutated, every update returns new arrays.
 
 Every rule follows torch.optim 2.x (CPU, single-tensor path) to the order of operations, as
-written out in ``/work/shared/OPTIMIZER_RULES.md``: the names, defaults and ValueErrors are
+written out in the design notes' OPTIMIZER_RULES.md: the names, defaults and ValueErrors are
 torch's, except that a learning rate must be > 0 here (torch accepts 0).
 
 Leading axes are independent runs: params of shape ``(k, d)`` are k trajectories stepped together
@@ -119,8 +119,13 @@ def _check(name: str, value, low: float, high: float = _INF, *, low_open=False, 
     x = _real(name, value)
     ok = (low < x if low_open else low <= x) and (x < high if high_open else x <= high)
     if not (ok and math.isfinite(x)):
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"Invalid {name} value: {value}; {name} must be finite and in {lo}{low}, {high}{hi}")
+        if low == -_INF:
+            allowed = "finite"
+        elif high == _INF:
+            allowed = f"finite and {'>' if low_open else '>='} {low:g}"
+        else:
+            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"Invalid {name} value: {value}; {name} must be {allowed}")
     return x
 
 
@@ -133,7 +138,8 @@ def _check_betas(betas) -> tuple[float, float]:
     for index, beta in enumerate((b1, b2)):
         x = _real(f"betas[{index}]", beta)
         if not 0.0 <= x < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {index}: {beta}; betas[{index}] must be in [0, 1)")
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}; "
+                             f"betas[{index}] must be in [0, 1)")
         out.append(x)
     return out[0], out[1]
 
@@ -182,7 +188,8 @@ def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximi
     if hyper["nesterov"] and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening "
                          f"(got momentum={momentum}, dampening={dampening})")
-    base_lr, wd, momentum, nesterov = hyper["lr"], hyper["weight_decay"], hyper["momentum"], nesterov
+    base_lr, wd, momentum = hyper["lr"], hyper["weight_decay"], hyper["momentum"]
+    nesterov, maximize = hyper["nesterov"], hyper["maximize"]
     wd_c, mom, damp = _c(wd), _c(momentum), _c(1.0 - hyper["dampening"])
 
     def init(params):
@@ -222,7 +229,8 @@ def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, ep
                  initial_accumulator_value=_check("initial_accumulator_value", initial_accumulator_value, 0.0),
                  eps=_check("eps", eps, 0.0), maximize=_check_flag("maximize", maximize))
     base_lr, lr_decay, initial = hyper["lr"], hyper["lr_decay"], hyper["initial_accumulator_value"]
-    wd, wd_c, eps = hyper["weight_decay"], _c(hyper["weight_decay"]), _c(hyper["eps"])
+    wd, maximize = hyper["weight_decay"], hyper["maximize"]
+    wd_c, eps = _c(wd), _c(hyper["eps"])
 
     def init(params):
         return AdagradState(0, np.full(np.shape(params), initial, dtype=np.float64))
@@ -262,7 +270,8 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=
                  momentum=_check("momentum", momentum, 0.0), centered=_check_flag("centered", centered),
                  maximize=_check_flag("maximize", maximize))
     base_lr, alpha, w = hyper["lr"], _c(hyper["alpha"]), _c(1.0 - hyper["alpha"])
-    wd, momentum, centered = hyper["weight_decay"], hyper["momentum"], hyper["centered"]
+    wd, momentum = hyper["weight_decay"], hyper["momentum"]
+    centered, maximize = hyper["centered"], hyper["maximize"]
     eps, wd_c, mom = _c(hyper["eps"]), _c(wd), _c(momentum)
 
     def init(params):
@@ -309,7 +318,8 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optim
                  eps=_check("eps", eps, 0.0), weight_decay=_check("weight_decay", weight_decay, 0.0),
                  maximize=_check_flag("maximize", maximize))
     base_lr, rho, w = hyper["lr"], _c(hyper["rho"]), _c(1.0 - hyper["rho"])
-    wd, wd_c, eps = hyper["weight_decay"], _c(hyper["weight_decay"]), _c(hyper["eps"])
+    wd, maximize = hyper["weight_decay"], hyper["maximize"]
+    wd_c, eps = _c(wd), _c(hyper["eps"])
 
     def init(params):
         return AdadeltaState(0, _zeros(params), _zeros(params))
@@ -349,7 +359,8 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, m
                  weight_decay=_check("weight_decay", weight_decay, 0.0),
                  amsgrad=_check_flag("amsgrad", amsgrad), maximize=_check_flag("maximize", maximize),
                  decoupled_weight_decay=_check_flag("decoupled_weight_decay", decoupled_weight_decay))
-    base_lr, wd, decoupled, amsgrad = hyper["lr"], hyper["weight_decay"], decoupled_weight_decay, amsgrad
+    base_lr, wd, amsgrad = hyper["lr"], hyper["weight_decay"], hyper["amsgrad"]
+    decoupled, maximize = hyper["decoupled_weight_decay"], hyper["maximize"]
     w1, beta2, w2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(1.0 - b2), _c(hyper["eps"]), _c(wd)
 
     def init(params):
@@ -371,7 +382,7 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, m
         m = state.mu + w1 * (grad - state.mu)
         v = beta2 * state.nu + w2 * grad * grad
         v_max = np.maximum(state.nu_max, v) if amsgrad else state.nu_max
-        denom = np.sqrt(v_max if amsgrad else v) / np.array((1 - b2**t) ** 0.5) + eps
+        denom = np.sqrt(v_max if amsgrad else v) / np.array((1 - b2**t) ** 0.5) + eps  # eps after bc2
         return params - np.array(lr / (1 - b1**t)) * (m / denom), AdamState(t, m, v, v_max)
 
     return Optimizer("adam", base_lr, hyper, init, update)
@@ -410,7 +421,8 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
                  momentum_decay=_check("momentum_decay", momentum_decay, 0.0),
                  decoupled_weight_decay=_check_flag("decoupled_weight_decay", decoupled_weight_decay),
                  maximize=_check_flag("maximize", maximize))
-    base_lr, wd, psi, decoupled = hyper["lr"], hyper["weight_decay"], hyper["momentum_decay"], decoupled_weight_decay
+    base_lr, wd, psi = hyper["lr"], hyper["weight_decay"], hyper["momentum_decay"]
+    decoupled, maximize = hyper["decoupled_weight_decay"], hyper["maximize"]
     w1, beta2, w2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(1.0 - b2), _c(hyper["eps"]), _c(wd)
 
     def init(params):
@@ -455,7 +467,7 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False
     hyper = dict(lr=_check_lr(lr), betas=(b1, b2), eps=_check("eps", eps, 0.0),
                  weight_decay=_check("weight_decay", weight_decay, 0.0),
                  maximize=_check_flag("maximize", maximize))
-    base_lr, wd = hyper["lr"], hyper["weight_decay"]
+    base_lr, wd, maximize = hyper["lr"], hyper["weight_decay"], hyper["maximize"]
     w1, beta2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(hyper["eps"]), _c(wd)
 
     def init(params):
@@ -496,7 +508,8 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
                  weight_decay=_check("weight_decay", weight_decay, 0.0),
                  decoupled_weight_decay=_check_flag("decoupled_weight_decay", decoupled_weight_decay),
                  maximize=_check_flag("maximize", maximize))
-    base_lr, wd, decoupled = hyper["lr"], hyper["weight_decay"], decoupled_weight_decay
+    base_lr, wd = hyper["lr"], hyper["weight_decay"]
+    decoupled, maximize = hyper["decoupled_weight_decay"], hyper["maximize"]
     w1, beta2, w2, eps, wd_c = _c(1.0 - b1), _c(b2), _c(1.0 - b2), _c(hyper["eps"]), _c(wd)
     rho_inf = 2 / (1 - b2) - 1
 
@@ -523,7 +536,8 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
         rho_t = rho_inf - 2 * t * (b2**t) / bc2
         if rho_t > 5.0:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            params = params - m_hat * np.array(lr) * (np.array(bc2**0.5) / (np.sqrt(v) + eps)) * np.array(rect)
+            adaptive = np.array(bc2**0.5) / (np.sqrt(v) + eps)  # eps before the bias correction
+            params = params - m_hat * np.array(lr) * adaptive * np.array(rect)
         else:
             params = params - m_hat * np.array(lr)
         return params, RAdamState(t, m, v)

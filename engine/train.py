@@ -90,6 +90,22 @@ def _make_clip(clip) -> Callable[[np.ndarray], np.ndarray] | None:
     raise ValueError(f"Invalid clip kind: {kind!r}; choose one of: norm, value")
 
 
+@dataclass(frozen=True)
+class Step:
+    """One optimizer step, as the engine took it: what the anatomy panel shows."""
+
+    epoch: int  # the epoch this step belongs to (1-based)
+    index: int  # the step's place within its epoch (0-based)
+    batch: np.ndarray | None  # the samples of this mini-batch; None for the full batch
+    params: np.ndarray  # weights before the step
+    grad: np.ndarray  # the mini-batch gradient at `params`
+    clipped: np.ndarray  # the gradient after clipping (the same array when there is none)
+    lr: float
+    state_before: object
+    state_after: object
+    new_params: np.ndarray
+
+
 def train(surface, opt, epochs: int = 100, batch_size: int | None = None, start=None,
           seed: int = 0, clip=None, schedule=None) -> Iterator[Record]:
     """Train `opt` on `surface`, yielding one Record per epoch (record 0 is the start).
@@ -104,6 +120,17 @@ def train(surface, opt, epochs: int = 100, batch_size: int | None = None, start=
     (a non-finite value, or the weights leave a box 100 widths around the
     surface's bounds); that record carries the status. No NumPy warning escapes.
     """
+    for item in _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, False):
+        yield item
+
+
+def trace(surface, opt, epochs: int = 100, batch_size: int | None = None, start=None,
+          seed: int = 0, clip=None, schedule=None) -> Iterator[Record | Step]:
+    """The same run as `train`, with every Step yielded before the Record of its epoch."""
+    return _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, True)
+
+
+def _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, with_steps):
     epochs, batch_size, params = _validate(surface, epochs, batch_size, start)
     clip_fn = _make_clip(clip)
     n = int(surface.n_samples)
@@ -134,11 +161,14 @@ def train(surface, opt, epochs: int = 100, batch_size: int | None = None, start=
                 order = rng.permutation(n)
                 batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
             diverged = False
-            for idx in batches:
+            for index, idx in enumerate(batches):
                 grad = surface.grad(params, idx)
-                if clip_fn is not None:
-                    grad = clip_fn(grad)
-                params, state = opt.update(params, grad, state, lr=lr)
+                clipped = clip_fn(grad) if clip_fn is not None else grad
+                new_params, new_state = opt.update(params, clipped, state, lr=lr)
+                if with_steps:
+                    yield Step(epoch, index, idx, params, grad, clipped, lr, state, new_state,
+                               new_params)
+                params, state = new_params, new_state
                 steps += 1
                 if broken(params):
                     diverged = True

@@ -358,10 +358,9 @@ def test_update_never_mutates_its_inputs(name, hyper):
         w, state = new_w, new_state
 
 
-@pytest.mark.parametrize("name, hyper", ALL, ids=ALL_IDS)
+@pytest.mark.parametrize("name, hyper", [c for c in ALL if not c[1].get("maximize")],
+                         ids=[i for i, c in zip(ALL_IDS, ALL) if not c[1].get("maximize")])
 def test_maximize_is_minimizing_the_negated_gradient(name, hyper):
-    if hyper.get("maximize"):
-        pytest.skip("already maximizing")
     up = optimizers.create(name, **hyper, maximize=True)
     down = optimizers.create(name, **hyper)
     negated = [[-x for x in g] for g in GRADS]

@@ -1,0 +1,168 @@
+"""The anatomy of one step, as text: the five steps of the lesson with the engine's own numbers.
+
+`anatomy_sections` is pure (numbers in, markdown and LaTeX out) so tests can check that what the
+page prints is what the engine used. The page renders the sections with st.markdown/st.latex.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.anatomy import SampleView, buffers
+from engine.train import Step
+
+# f and ∇f of the classic surfaces, in the lesson's notation (w1, w2).
+FORMULAS = {
+    "bowl": (r"f = \tfrac12\,(w_1^2 + 25\,w_2^2)", r"\nabla f = (w_1,\; 25\,w_2)"),
+    "rosenbrock": (r"f = (1-w_1)^2 + 100\,(w_2-w_1^2)^2",
+                   r"\nabla f = \big(-2(1-w_1) - 400\,w_1(w_2-w_1^2),\; 200\,(w_2-w_1^2)\big)"),
+    "beale": (r"f = \sum_k r_k^2,\; r = (1.5 - w_1 + w_1w_2,\; 2.25 - w_1 + w_1w_2^2,\; 2.625 - w_1 + w_1w_2^3)",
+              r"\nabla f = \sum_k 2\,r_k\,\nabla r_k"),
+    "himmelblau": (r"f = (w_1^2 + w_2 - 11)^2 + (w_1 + w_2^2 - 7)^2",
+                   r"\nabla f = \big(4w_1(w_1^2+w_2-11) + 2(w_1+w_2^2-7),\; 2(w_1^2+w_2-11) + 4w_2(w_1+w_2^2-7)\big)"),
+    "rastrigin": (r"f = 20 + \sum_i \big(w_i^2 - 10\cos 2\pi w_i\big)",
+                  r"\partial f/\partial w_i = 2w_i + 20\pi \sin 2\pi w_i"),
+    "ackley": (r"f = -20\,e^{-0.2\sqrt{(w_1^2+w_2^2)/2}} - e^{(\cos 2\pi w_1 + \cos 2\pi w_2)/2} + e + 20",
+               r"\nabla f = \text{chain rule through both exponentials}"),
+    "saddle": (r"f = w_1^2 - w_2^2", r"\nabla f = (2w_1,\; -2w_2)"),
+    "booth": (r"f = (w_1 + 2w_2 - 7)^2 + (2w_1 + w_2 - 5)^2",
+              r"\nabla f = \big(2(w_1+2w_2-7) + 4(2w_1+w_2-5),\; 4(w_1+2w_2-7) + 2(2w_1+w_2-5)\big)"),
+    "six_hump_camel": (r"f = (4 - 2.1w_1^2 + w_1^4/3)\,w_1^2 + w_1w_2 + (-4 + 4w_2^2)\,w_2^2",
+                       r"\nabla f = (8w_1 - 8.4w_1^3 + 2w_1^5 + w_2,\; w_1 - 8w_2 + 16w_2^3)"),
+    "styblinski_tang": (r"f = \tfrac12 \sum_i (w_i^4 - 16w_i^2 + 5w_i)",
+                        r"\partial f/\partial w_i = 2w_i^3 - 16w_i + 2.5"),
+    "plateau": (r"f = 1 - e^{-(w_1^2+w_2^2)/2}", r"\nabla f = (w_1,\; w_2)\,e^{-(w_1^2+w_2^2)/2}"),
+}
+
+# For each data model: the forward pass, the loss, and for each weight the chain-rule factors
+# whose product is that weight's per-sample gradient.
+MODELS = {
+    "linear_regression": {
+        "forward": [r"z = w\,x + b", r"\hat y = z"],
+        "loss": r"\ell = (\hat y - y)^2,\quad L = \tfrac1B \textstyle\sum_{i\in\text{batch}} \ell_i",
+        "chains": {"w": ["dL_dyhat", "dyhat_dw"], "b": ["dL_dyhat", "dyhat_db"]},
+    },
+    "logistic_regression": {
+        "forward": [r"z = w\,x + b", r"p = \sigma(z) = 1/(1+e^{-z})"],
+        "loss": r"\ell = -\big[y\log p + (1-y)\log(1-p)\big],\quad L = \tfrac1B \textstyle\sum \ell_i",
+        "chains": {"w": ["dL_dp", "dp_dz", "dz_dw"], "b": ["dL_dp", "dp_dz", "dz_db"]},
+    },
+    "two_weight_net": {
+        "forward": [r"z = w_1\,x", r"a = \tanh z", r"\hat y = w_2\,a"],
+        "loss": r"\ell = (\hat y - y)^2,\quad L = \tfrac1B \textstyle\sum \ell_i",
+        "chains": {"w1": ["dL_dyhat", "dyhat_da", "da_dz", "dz_dw1"], "w2": ["dL_dyhat", "dyhat_dw2"]},
+    },
+}
+
+SYMBOLS = {"yhat": r"\hat y", "dL_dyhat": r"\partial\ell/\partial\hat y", "dyhat_dw": r"\partial\hat y/\partial w",
+           "dyhat_db": r"\partial\hat y/\partial b", "dL_dp": r"\partial\ell/\partial p",
+           "dp_dz": r"\partial p/\partial z", "dz_dw": r"\partial z/\partial w", "dz_db": r"\partial z/\partial b",
+           "dyhat_da": r"\partial\hat y/\partial a", "da_dz": r"\partial a/\partial z",
+           "dz_dw1": r"\partial z/\partial w_1", "dyhat_dw2": r"\partial\hat y/\partial w_2",
+           "dL_dz": r"\partial\ell/\partial z", "w1": "w_1", "w2": "w_2"}
+
+RULES = {
+    "sgd": r"w \leftarrow w - \eta\, g",
+    "momentum": r"v \leftarrow \mu v + g,\quad w \leftarrow w - \eta\, v",
+    "nesterov": r"v \leftarrow \mu v + g,\quad w \leftarrow w - \eta\,(g + \mu v)",
+    "adagrad": r"s \leftarrow s + g^2,\quad w \leftarrow w - \eta\, g/(\sqrt{s} + \varepsilon)",
+    "rmsprop": r"v \leftarrow \alpha v + (1-\alpha) g^2,\quad w \leftarrow w - \eta\, g/(\sqrt{v} + \varepsilon)",
+    "adadelta": r"v \leftarrow \rho v + (1-\rho) g^2,\quad \Delta = \tfrac{\sqrt{u+\varepsilon}}{\sqrt{v+\varepsilon}}\,g,\quad w \leftarrow w - \eta\,\Delta",
+    "adam": r"m \leftarrow \beta_1 m + (1-\beta_1) g,\; v \leftarrow \beta_2 v + (1-\beta_2) g^2,\; w \leftarrow w - \eta\,\hat m/(\sqrt{\hat v} + \varepsilon)",
+    "adamw": r"w \leftarrow w(1-\eta\lambda),\ \text{then Adam's step}",
+    "nadam": r"\text{Adam with Nesterov momentum: } w \leftarrow w - \eta\,[\ldots\, g + \ldots\, m]/(\sqrt{\hat v}+\varepsilon)",
+    "adamax": r"m \leftarrow \beta_1 m + (1-\beta_1) g,\; u \leftarrow \max(\beta_2 u, |g| + \varepsilon),\; w \leftarrow w - \tfrac{\eta}{1-\beta_1^t}\, m/u",
+    "radam": r"\text{Adam whose step is rectified (}r_t\text{) once } \rho_t > 5\text{; plain momentum before}",
+}
+
+
+def num(value: float) -> str:
+    """A number for LaTeX: 4 significant digits, powers of ten written out."""
+    value = float(value)
+    if not math.isfinite(value):
+        return r"\infty" if value > 0 else (r"-\infty" if value < 0 else r"\text{NaN}")
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa}\times10^{{{int(exponent)}}}"
+    return text
+
+
+def vec(values) -> str:
+    return r"\big(" + ",\\; ".join(num(v) for v in np.ravel(values)) + r"\big)"
+
+
+@dataclass
+class Section:
+    title: str
+    latex: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None,
+                     weight_names=("w_1", "w_2")) -> list[Section]:
+    """The five steps for one engine step, numbers taken from `step` (and `sample`)."""
+    sections = []
+    n = surface.n_samples
+    batch_size = n if step.batch is None else len(step.batch)
+    model = MODELS.get(surface.name)
+    if sample is not None and model is not None:
+        fwd = Section("1 · Forward pass", notes=[
+            f"Sample #{sample.index} of this mini-batch ({batch_size} of {n} samples) goes through the model "
+            f"with the current weights."])
+        fwd.latex += model["forward"]
+        fwd.latex.append(", ".join(f"{SYMBOLS.get(k, k)} = {num(v)}" for k, v in sample.forward.items()))
+        sections.append(fwd)
+        sections.append(Section("2 · Loss", latex=[
+            model["loss"],
+            rf"\ell_{{\#{sample.index}}} = {num(sample.sample_loss)},\qquad L_\text{{batch}} = {num(sample.batch_loss)}"]))
+        back = Section("3 · Backward pass (chain rule)", notes=[
+            "Each factor is a local derivative; multiplying them gives this sample's gradient. "
+            "The batch gradient is the mean over the batch."])
+        for weight, (name, chain) in zip(sample.sample_grad, model["chains"].items()):
+            factors = r" \cdot ".join(f"{num(sample.factors[f])}" for f in chain)
+            symbols = r" \cdot ".join(SYMBOLS.get(f, f) for f in chain)
+            back.latex.append(rf"\partial\ell/\partial {SYMBOLS.get(name, name)} = {symbols} = {factors} = {num(weight)}")
+        back.latex.append(rf"g = \tfrac1B\textstyle\sum_i \nabla\ell_i = {vec(step.grad)}")
+        sections.append(back)
+    else:
+        f_tex, grad_tex = FORMULAS.get(surface.name, ("f(w)", r"\nabla f(w)"))
+        sec = Section("1–3 · Loss and gradient at the point", latex=[f_tex, grad_tex])
+        sec.latex.append(rf"w = {vec(step.params)},\quad f(w) = {num(surface.loss(step.params))}")
+        full = surface.grad(step.params)
+        sec.latex.append(rf"\nabla f(w) = {vec(full)}")
+        if step.batch is not None:
+            sec.notes.append(f"Mini-batch of {batch_size} of the {n} noisy copies: its gradient is "
+                             f"∇f plus the batch's average offset, right on average.")
+            sec.latex.append(rf"g = \nabla f(w) + \bar a_\text{{batch}} = {vec(step.grad)}")
+        else:
+            sec.latex.append(rf"g = \nabla f(w) = {vec(step.grad)}")
+        sections.append(sec)
+
+    upd = Section("4 · Optimization (update)", latex=[RULES.get(preset, RULES["sgd"])])
+    if not np.array_equal(step.clipped, step.grad):
+        upd.latex.append(rf"\text{{clipped }} g = {vec(step.clipped)}")
+    delta = step.new_params - step.params
+    if preset == "sgd" and not buffers(step.state_after):
+        for i, name in enumerate(weight_names):
+            upd.latex.append(
+                rf"{name}^\text{{new}} = {num(step.params[i])} - {num(step.lr)} \cdot {num(step.clipped[i])} "
+                rf"= {num(step.new_params[i])}")
+    else:
+        upd.latex.append(rf"\eta = {num(step.lr)},\quad w = {vec(step.params)},\quad g = {vec(step.clipped)}")
+        for words, value in buffers(step.state_after).items():
+            upd.notes.append(f"{words}: {', '.join(f'{v:.4g}' for v in np.ravel(value))}")
+        upd.latex.append(rf"\Delta w = {vec(delta)},\quad w^\text{{new}} = {vec(step.new_params)}")
+        with np.errstate(all="ignore"):
+            effective = np.where(step.clipped != 0, -delta / step.clipped, np.nan)
+        upd.notes.append("Effective learning rate per weight (−Δw / g): "
+                         + ", ".join("—" if not np.isfinite(v) else f"{v:.4g}" for v in effective))
+    sections.append(upd)
+    steps_per_epoch = math.ceil(n / batch_size)
+    sections.append(Section("5 · Iterate", notes=[
+        f"This was step {step.index + 1} of {steps_per_epoch} in epoch {step.epoch} "
+        f"(batch size {batch_size} of {n}); each epoch shuffles the samples and visits all of them."]))
+    return sections
