@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+import numpy as np
+
 import surfaces
 from engine import optimizers
 
@@ -155,6 +157,8 @@ class Config:
     warmup: int = 0
     speed: str = "normal"
     log_scale: str = "auto"
+    lesson: str = ""  # the lesson this page was opened from, if any
+    presenter: bool = False  # big type and dots, advanced controls hidden
 
     def surface_obj(self):
         return surfaces.get(self.surface)
@@ -183,10 +187,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def base_config(lesson: str) -> Config:
+    """What a link's values are read against: a lesson's config, or the page defaults."""
+    from views import lessons
+
+    return lessons.get(lesson).config if lesson in lessons.LESSONS else Config()
+
+
 def to_query(config: Config) -> dict[str, str]:
-    """The query-string form of a config: only what differs from the defaults."""
-    default = Config()
-    q: dict[str, str] = {"surface": config.surface}
+    """The query-string form of a config: only what differs from its base (the lesson it came
+    from, or the defaults), plus the surface and optimizers, always."""
+    default = base_config(config.lesson)
+    q: dict[str, str] = {}
+    if config.lesson:
+        q["lesson"] = config.lesson
+    q["surface"] = config.surface
     q["opt"] = ",".join(run.preset for run in config.runs)
     for run in config.runs:
         for name, value in run.changes:
@@ -195,14 +210,19 @@ def to_query(config: Config) -> dict[str, str]:
         q["lr"] = _fmt(config.learning_rate)
     if config.epochs != default.epochs:
         q["epochs"] = str(config.epochs)
-    if config.batch_size is not None:
-        q["batch"] = str(config.batch_size)
-    if config.start is not None:
-        q["x0"], q["y0"] = _fmt(config.start[0]), _fmt(config.start[1])
+    if config.batch_size != default.batch_size:
+        q["batch"] = "full" if config.batch_size is None else str(config.batch_size)
+    if config.start != default.start or config.surface != default.surface:
+        if config.start is not None:
+            q["x0"], q["y0"] = _fmt(config.start[0]), _fmt(config.start[1])
+        elif default.start is not None:
+            q["x0"], q["y0"] = (_fmt(float(v)) for v in config.surface_obj().start)
     for name in ("seed", "clip", "clip_limit", "schedule", "warmup", "speed", "log_scale"):
         value = getattr(config, name)
         if value != getattr(default, name):
             q[name] = _fmt(value)
+    if config.presenter:
+        q["present"] = "1"
     return q
 
 
@@ -222,12 +242,19 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     default and adds a notice in words."""
     notices: list[str] = []
     values: dict[str, Any] = {}
-    default = Config()
     q = {str(k): str(v) for k, v in query.items()}
 
     def bad(key: str, why: str) -> None:
         shown = q[key] if len(q[key]) <= 40 else q[key][:40] + "…"
         notices.append(f"Ignored `{key}={shown}` in the link: {why}. Using the default instead.")
+
+    from views import lessons
+
+    lesson = q.get("lesson", "")
+    if lesson and lesson not in lessons.LESSONS:
+        bad("lesson", "unknown lesson")
+        lesson = ""
+    default = base_config(lesson)
 
     surface = q.get("surface", default.surface)
     if surface not in surfaces.names():
@@ -269,7 +296,7 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
         values["learning_rate"] = snap_learning_rate(values["learning_rate"])
     read("epochs", "epochs", int, lambda v: 1 <= v <= MAX_EPOCHS, f"epochs must be 1 to {MAX_EPOCHS}")
     if q.get("batch") == "full":
-        pass
+        values["batch_size"] = None
     else:
         read("batch", "batch_size", int, lambda v: v in batch_options(surf.n_samples),
              f"batch size must be one of {', '.join(map(str, batch_options(surf.n_samples)))}")
@@ -289,8 +316,12 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
                 bad(key, "not a number")
     if len(start) == 2:
         values["start"] = (start["x0"], start["y0"])
+        if np.array_equal(np.array(values["start"]), surf.start):
+            values["start"] = None  # the surface's own start: keep it exact
     elif start:
         notices.append("The link gives only one start coordinate; using the surface's default start.")
+    elif surface != default.surface:
+        values["start"] = None
     read("seed", "seed", int, lambda v: 0 <= v <= MAX_SEED, f"the seed must be 0 to {MAX_SEED}")
     for key, choices in (("clip", CLIPS), ("schedule", SCHEDULES), ("speed", SPEEDS),
                          ("log_scale", LOG_MODES)):
@@ -302,7 +333,13 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     read("clip_limit", "clip_limit", float, lambda v: 0 < v <= 1e6, "the clipping limit must be above 0")
     read("warmup", "warmup", int, lambda v: 0 <= v <= MAX_EPOCHS, f"warm-up must be 0 to {MAX_EPOCHS} epochs")
 
-    known = {"surface", "opt", "lr", "epochs", "batch", "x0", "y0", "seed", "clip", "clip_limit",
+    if "present" in q:
+        if q["present"] in ("0", "1"):
+            values["presenter"] = q["present"] == "1"
+        else:
+            bad("present", "use 0 or 1")
+    values["lesson"] = lesson
+    known = {"lesson", "present", "surface", "opt", "lr", "epochs", "batch", "x0", "y0", "seed", "clip", "clip_limit",
              "schedule", "warmup", "speed", "log_scale"}
     strays = [k for k in q if k not in known and "." not in k]
     if strays:

@@ -131,6 +131,57 @@ class FigureModel {
   }
 }
 
+// Frame updates, cheapest first.
+//  - 3D: hand the sliced arrays straight to the scene's scatter3d objects and let the scene's
+//    own render loop draw them. Plotly.restyle would also rebuild the surface mesh every frame.
+//    This uses Plotly internals (_fullLayout.scene._scene.traces[uid].update), so it checks
+//    each of them and falls back to Plotly.restyle if anything is missing.
+//  - 2D scatter: Plotly.animate without redraw moves only the animated traces; restyle would
+//    redraw the filled contour too.
+//  - anything else: Plotly.restyle.
+const ANIMATE_OPTS = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
+
+function updateTraces(Plotly, div, model, slices) {
+  if (model.hasZ) {
+    if (updateGlDirect(div, model, slices)) return null;
+    return Plotly.restyle(div, slices, model.dynamic);
+  }
+  const fullData = div._fullData || [];
+  const allScatter = model.dynamic.every((i) => fullData[i] && fullData[i].type === "scatter");
+  if (allScatter) {
+    const data = model.dynamic.map((_, k) => ({ x: slices.x[k], y: slices.y[k] }));
+    return Plotly.animate(div, { data, traces: model.dynamic }, ANIMATE_OPTS);
+  }
+  return Plotly.restyle(div, slices, model.dynamic);
+}
+
+function updateGlDirect(div, model, slices) {
+  const fullLayout = div._fullLayout;
+  const fullData = div._fullData;
+  if (!fullLayout || !fullData) return false;
+  const plan = [];
+  for (let k = 0; k < model.dynamic.length; k++) {
+    const index = model.dynamic[k];
+    const full = fullData[index];
+    if (!full || full.type !== "scatter3d" || slices.z[k] === undefined) return false;
+    const scene = fullLayout[full.scene] && fullLayout[full.scene]._scene;
+    const obj = scene && scene.traces && scene.traces[full.uid];
+    if (!obj || typeof obj.update !== "function" || !scene.glplot) return false;
+    plan.push({ k, index, full, obj, scene });
+  }
+  const scenes = new Set();
+  for (const { k, index, full, obj, scene } of plan) {
+    const trace = Object.assign(Object.create(Object.getPrototypeOf(full)), full,
+      { x: slices.x[k], y: slices.y[k], z: slices.z[k] });
+    obj.update(trace);
+    // Keep the input in step, so a later full replot (resize, relayout) draws the same epoch.
+    Object.assign(div.data[index], { x: slices.x[k], y: slices.y[k], z: slices.z[k] });
+    scenes.add(scene);
+  }
+  for (const scene of scenes) scene.glplot.update({});  // marks the scene dirty for its loop
+  return true;
+}
+
 class DescentView {
   constructor(parentElement) {
     this.parent = parentElement;
@@ -149,8 +200,11 @@ class DescentView {
     this.epoch = 0;
     this.playing = false;
     this.playStart = 0;  // performance.now() at which epoch 0 would have been shown
-    this.drawnEpoch = -1;
-    this.busy = false;  // a redraw or a Plotly.react is running: frames are skipped, not queued
+    // Per view: the epoch on screen, whether a redraw is running, how many redraws so far.
+    this.drawn = Object.fromEntries(VIEWS.map((v) => [v, -1]));
+    this.viewBusy = Object.fromEntries(VIEWS.map((v) => [v, false]));
+    this.viewFrames = Object.fromEntries(VIEWS.map((v) => [v, 0]));
+    this.reacting = false;  // a Plotly.react is running: frames wait for it
     this.pending = null;
     this.applying = false;
     this.raf = 0;
@@ -244,16 +298,18 @@ class DescentView {
       }
     }
 
-    this.busy = true;
+    // Draw the whole figures first, so that autoranged axes cover the whole paths and do not
+    // jump as they grow; then cut the paths at the current epoch (before the browser paints).
+    this.reacting = true;
     try {
-      const epoch = this.epoch;
       await Promise.all(VIEWS.map((view) => {
         const model = models[view];
-        return Plotly.react(this.divs[view], model.tracesAt(epoch), model.layout, PLOT_CONFIG);
+        return Plotly.react(this.divs[view], model.traces, model.layout, PLOT_CONFIG);
       }));
-      this.drawnEpoch = epoch;
+      for (const view of VIEWS) this.drawn[view] = -1;
+      await Promise.all(VIEWS.map((view) => this.drawView(view, this.epoch)));
     } finally {
-      this.busy = false;
+      this.reacting = false;
     }
     // The clock starts once epoch 0 is on screen, so a slow first draw skips no epochs.
     if (restarted && this.playing) this.playStart = performance.now();
@@ -277,8 +333,9 @@ class DescentView {
     if (!this.raf && !this.destroyed) this.raf = requestAnimationFrame(this.tick);
   }
 
-  // One animation frame: move the epoch with the clock while playing, then draw if it changed.
-  // Playback is time-based, so a slow frame skips epochs rather than slowing the clock.
+  // One animation frame: move the epoch with the clock while playing, then redraw each view
+  // whose last redraw is done. Playback is time-based and views redraw independently, so a slow
+  // view (3D on software WebGL) skips epochs instead of slowing the clock or the other views.
   tick(now) {
     this.raf = 0;
     if (this.destroyed) return;
@@ -291,32 +348,49 @@ class DescentView {
       }
       this.renderControls();
     }
-    if (this.epoch !== this.drawnEpoch && !this.busy) this.draw(this.epoch);
-    if (this.playing || this.epoch !== this.drawnEpoch) this.requestTick();
+    let behind = false;
+    if (!this.reacting) {
+      for (const view of VIEWS) {
+        if (this.drawn[view] === this.epoch) continue;
+        behind = true;
+        if (!this.viewBusy[view]) this.drawView(view, this.epoch);
+      }
+    } else {
+      behind = true;
+    }
+    if (this.playing || behind) this.requestTick();
   }
 
-  draw(epoch) {
-    const Plotly = window.Plotly;
-    this.busy = true;
-    const jobs = [];
-    for (const view of VIEWS) {
-      const model = this.models[view];
-      const div = this.divs[view];
-      if (!model || !model.dynamic.length || !div._fullLayout) continue;
-      jobs.push(Plotly.restyle(div, model.slices(epoch), model.dynamic));
+  // Redraw one view's path and head traces at `epoch`; resolves when Plotly is done.
+  drawView(view, epoch) {
+    const model = this.models[view];
+    const div = this.divs[view];
+    if (!model || !div._fullLayout) return Promise.resolve();
+    if (!model.dynamic.length) {
+      this.drawn[view] = epoch;
+      return Promise.resolve();
     }
-    const t0 = performance.now();
-    Promise.all(jobs).then(() => {
-      this.lastDrawMs = performance.now() - t0;
-      this.root.dataset.lastDrawMs = this.lastDrawMs.toFixed(1);
-      this.drawnEpoch = epoch;
-      this.frames += 1;
+    this.viewBusy[view] = true;
+    const slices = model.slices(epoch);
+    let job;
+    try {
+      job = updateTraces(window.Plotly, div, model, slices);
+    } catch (err) {
+      job = Promise.reject(err);
+    }
+    return Promise.resolve(job).then(() => {
+      this.drawn[view] = epoch;
+      this.viewFrames[view] += 1;
+      this.root.dataset[`frames${view[0].toUpperCase()}${view.slice(1)}`] = String(this.viewFrames[view]);
+      this.frames = Math.max(...VIEWS.map((v) => this.viewFrames[v]));
       this.root.dataset.frames = String(this.frames);
-    }).catch((err) => console.error("descent view: redraw failed", err))
-      .finally(() => {
-        this.busy = false;
-        this.requestTick();
-      });
+    }).catch((err) => {
+      this.drawn[view] = epoch;  // do not retry a failing frame forever
+      console.error(`descent view: redrawing ${view} failed`, err);
+    }).finally(() => {
+      this.viewBusy[view] = false;
+      this.requestTick();
+    });
   }
 
   togglePlay() {
