@@ -1,6 +1,6 @@
 """Descent Lab: watch gradient descent happen on a loss surface.
 
-Top to bottom: page config → the link → controls → cached compute (streamed) → views.
+Top to bottom: page config → the link → controls → cached compute (streamed) → views → panels.
 No math here: the engine trains, views/ builds figures and panels.
 """
 
@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
+from urllib.parse import urlencode
 
 import numpy as np
 import plotly.io as pio
 import streamlit as st
 
 import surfaces
-from views import compute, controls, figures, state
+from engine.anatomy import replay_step, sample_view
+from engine.curvature import curvature
+from views import anatomy, compute, controls, export, figures, lessons, state
 from views.chart import descent_view
 
 st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
@@ -23,6 +27,30 @@ st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
 RUN_CACHE_SIZE = 48
 # Less empty space above the views, so the whole picture fits a 1280×720 projector.
 st.html("<style>.block-container{padding-top:1.2rem;padding-bottom:1rem}</style>")
+
+
+def run_cache() -> dict:
+    return st.session_state.setdefault("run_cache", {})
+
+
+def _on_upload() -> None:
+    """A saved runs file: refused in words, or loaded with its exact trajectories."""
+    upload = st.session_state.get("upload_runs")
+    if upload is None:
+        return
+    try:
+        config, results = export.from_json(upload.getvalue())
+    except export.LoadError as err:
+        st.session_state["upload_message"] = ("error", f"Could not load {upload.name}: {err}")
+        return
+    controls.load_config(config)
+    run_cache().update(results)
+    st.session_state["upload_message"] = ("success", f"Loaded {upload.name}: the saved runs are shown.")
+
+
+def _on_view_click(point) -> None:
+    controls.set_start(point)
+
 
 # --- The link: read once per session, then the widgets own the state. ------------------------
 if "link_loaded" not in st.session_state:
@@ -47,7 +75,7 @@ def surface_grid(name: str, points: int) -> figures.Grid:
 
 
 def results_for(config: state.Config) -> list[compute.RunResult]:
-    cache: dict = st.session_state.setdefault("run_cache", {})
+    cache = run_cache()
     keys = [compute.run_key(config, choice) for choice in config.runs]
     missing = [(k, c) for k, c in zip(keys, config.runs) if k not in cache]
     if missing:
@@ -69,11 +97,23 @@ def results_for(config: state.Config) -> list[compute.RunResult]:
 
 results = results_for(config)
 
-# --- Header and messages. -------------------------------------------------------------------
+# --- Header, lesson and messages. -------------------------------------------------------------
 st.markdown(f"### {surface.title} &nbsp;·&nbsp; <span style='font-weight:400'>{surface.lesson}</span>",
             unsafe_allow_html=True)
 for notice in st.session_state.pop("link_notices", []):
     st.warning(notice, icon="🔗")
+if "upload_message" in st.session_state:
+    kind, text = st.session_state.pop("upload_message")
+    (st.error if kind == "error" else st.success)(text)
+if config.lesson:
+    lesson = lessons.get(config.lesson)
+    changed = replace(config, presenter=False, speed="normal") != replace(
+        lesson.config, presenter=False, speed="normal")
+    with st.container(border=True):
+        st.markdown(f"**Lesson: {lesson.title}.** {lesson.explanation}")
+        st.markdown(f"**What to watch for:** {lesson.watch_for}")
+        if changed:
+            st.caption("You have changed this lesson's settings; choose it again in Lessons to reset.")
 for result in results:
     if result.error:
         st.error(f"Could not run {result.error}", icon="⚠️")
@@ -100,6 +140,8 @@ figs = {
                                    uirevision=uirevision),
     "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision),
 }
+if config.presenter:
+    figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
 token = hashlib.sha1(repr([compute.run_key(config, r.choice) for r in ran] + [log]).encode()).hexdigest()[:12]
 animation = {
     "epochs": max((len(v.loss) - 1 for v in run_views), default=0),
@@ -107,13 +149,110 @@ animation = {
     "token": token,
 }
 descent_view({name: json.loads(pio.to_json(fig, validate=False)) for name, fig in figs.items()},
-             animation, key="descent_view", on_click=controls.set_start)
+             animation, key="descent_view", height=560 if config.presenter else 600,
+             on_click=_on_view_click)
 
-# --- The summary table. ---------------------------------------------------------------------
-rows = compute.summary_rows(results)
-if rows:
-    st.dataframe(rows, hide_index=True, width="stretch")
-st.caption(
-    f"Full batch: {surface.n_samples} samples. Drag the 3D view to turn it; it stays turned when "
-    f"you change a control. Click the contour map to start from there. The page's link holds "
-    f"every setting, so copying it shares this exact view.")
+# --- Panels under the views. ----------------------------------------------------------------
+tab_steps, tab_curvature, tab_table, tab_share = st.tabs(
+    ["The five steps", "Curvature and η", "Summary table", "Share and export"])
+
+with tab_table:
+    rows = compute.summary_rows(results)
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(f"Tolerance: the loss within {compute.TOLERANCE:g} of the best minimum's loss. "
+               f"Distance: from the last finite weights to the nearest known minimum.")
+
+inspect_step = None
+with tab_steps:
+    if ran:
+        labels = [r.choice.label for r in ran]
+        if st.session_state.get("inspect_run") not in labels:
+            st.session_state["inspect_run"] = labels[0]
+        left, right = st.columns([1, 2])
+        label = left.selectbox("Run", labels, key="inspect_run")
+        chosen = ran[labels.index(label)]
+        last_epoch = len(chosen.trajectory.loss) - 1
+        if last_epoch >= 1:
+            if not 1 <= st.session_state.get("inspect_epoch", 1) <= last_epoch:
+                st.session_state["inspect_epoch"] = 1
+            epoch = right.slider("Epoch to take apart", 1, max(last_epoch, 2) if last_epoch > 1 else 2,
+                                 key="inspect_epoch", disabled=last_epoch == 1)
+            epoch = min(epoch, last_epoch)
+            inspect_step = replay_step(
+                surface, chosen.choice.make(config.learning_rate), epoch=epoch, epochs=config.epochs,
+                batch_size=config.batch_size, start=config.start_point(), seed=config.seed,
+                clip=compute.make_clip(config), schedule=compute.make_schedule(config))
+        if inspect_step is None:
+            st.info("This run stopped before any step was taken.")
+        else:
+            names = surface.model.weight_names if surface.model is not None else ("w1", "w2")
+            sections = anatomy.anatomy_sections(
+                surface, inspect_step, anatomy.rule_for(chosen.choice.preset, chosen.choice.hyper()),
+                sample_view(surface, inspect_step),
+                weight_names=tuple(anatomy.SYMBOLS.get(n, n) for n in names))
+            cols = st.columns(2)
+            for i, section in enumerate(sections):
+                with cols[i % 2]:
+                    st.markdown(f"**{section.title}**")
+                    for line in section.latex:
+                        st.latex(line)
+                    for note in section.notes:
+                        st.caption(note)
+
+with tab_curvature:
+    points = [("the start", np.asarray(config.start_point(), dtype=float))]
+    if inspect_step is not None:
+        points.append((f"epoch {inspect_step.epoch} ({st.session_state.get('inspect_run')})",
+                       inspect_step.params))
+    cols = st.columns(len(points))
+    for col, (where, w) in zip(cols, points):
+        c = curvature(surface, w)
+        with col:
+            st.markdown(f"**At {where}**, w = ({w[0]:.4g}, {w[1]:.4g})")
+            if not np.all(np.isfinite(c.eigenvalues)):
+                st.caption("The curvature is not defined at this point (a kink).")
+                continue
+            st.latex(rf"\lambda = {anatomy.num(c.eigenvalues[0])},\ {anatomy.num(c.eigenvalues[1])}"
+                     rf"\qquad \kappa = {anatomy.num(c.condition)}")
+            if np.isfinite(c.lr_limit):
+                ratio = config.learning_rate / c.lr_limit
+                st.latex(rf"\eta = {anatomy.num(config.learning_rate)}\quad\text{{vs}}\quad "
+                         rf"2/\lambda_{{max}} = {anatomy.num(c.lr_limit)}")
+                st.progress(min(1.0, ratio / 2), text=f"η is {ratio:.2g}× the stability limit of plain "
+                                                      f"gradient descent here")
+                if ratio > 1:
+                    st.caption("Above the limit: along the steepest direction each plain gradient step "
+                               "overshoots by more than it corrects, so the error grows.")
+                else:
+                    st.caption("Below the limit: plain gradient descent shrinks the error along every "
+                               "direction here.")
+            else:
+                st.caption("No positive curvature here: nothing to overshoot, the surface bends down "
+                           "(a saddle or a maximum) or is flat.")
+            if c.eigenvalues[0] < 0 < c.eigenvalues[-1]:
+                st.caption("One eigenvalue is negative and one positive: this is saddle-shaped.")
+    st.caption("The limit is for plain gradient descent near a point; momentum and adaptive "
+               "optimizers rescale the step, so their limits differ.")
+
+with tab_share:
+    base_url = (st.context.url or "").split("?")[0]
+    st.markdown("**Copy link** — it reopens exactly this page:")
+    st.code(f"{base_url}?{urlencode(query)}", language=None, wrap_lines=True)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Trajectories (CSV)", lambda: export.to_csv(config, results),
+                       file_name="descent-lab-runs.csv", mime="text/csv", key="dl_csv", on_click="ignore")
+    c2.download_button("Trajectories and settings (JSON)", lambda: export.to_json(config, results),
+                       file_name="descent-lab-runs.json", mime="application/json", key="dl_json",
+                       on_click="ignore")
+    c3.download_button("Figures (offline HTML)",
+                       lambda: export.figures_html(figs, f"Descent Lab · {surface.title}"),
+                       file_name="descent-lab-figures.html", mime="text/html", key="dl_html",
+                       on_click="ignore")
+    st.file_uploader("Load runs saved as JSON", type=["json"], key="upload_runs", on_change=_on_upload)
+
+if not config.presenter:
+    st.caption(
+        f"Drag the 3D view to turn it; it stays turned when you change a control. Click the contour "
+        f"map to start from there. The address bar holds every setting, so a copied link shares this "
+        f"exact view.")

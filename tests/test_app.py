@@ -154,3 +154,53 @@ def test_an_optimizer_can_have_its_own_learning_rate():
     assert at.query_params["adam.lr"] == "0.1"
     rows = at.dataframe[0].value
     assert rows["final loss"][1] < rows["final loss"][0]  # tuned Adam beats SGD here
+
+
+def test_a_lesson_link_opens_the_lesson_with_its_claim_visible():
+    at = fresh({"lesson": "lr-too-large"})
+    no_trouble(at)
+    assert at.selectbox(key="lesson").value == "lr-too-large"
+    assert any("too large" in m.value for m in at.markdown)
+    assert any("SGD diverged at epoch" in e.value for e in at.error)
+    assert at.query_params["lesson"] == "lr-too-large"
+
+
+def test_choosing_a_lesson_from_the_menu_sets_every_control():
+    at = fresh()
+    at.selectbox(key="lesson").set_value("momentum-valley").run()
+    no_trouble(at)
+    assert at.selectbox(key="surface").value == "bowl"
+    assert at.multiselect(key="optimizers").value == ["sgd", "momentum"]
+    assert at.select_slider(key="learning_rate").value == 0.02
+    assert len(paths(at)) == 2
+
+
+def test_unknown_lesson_in_the_link_falls_back_with_a_notice():
+    at = fresh({"lesson": "nope"})
+    no_trouble(at)
+    assert any("lesson" in w.value for w in at.warning)
+    assert at.selectbox(key="lesson").value == ""
+
+
+def test_presenter_mode_hides_advanced_controls_and_keeps_their_values():
+    at = fresh({"surface": "linear_regression", "batch": "8", "seed": "4", "clip": "norm"})
+    at.toggle(key="presenter").set_value(True).run()
+    no_trouble(at)
+    keys = {w.key for w in at.sidebar.get("number_input")} | {w.key for w in at.sidebar.get("radio")}
+    assert "seed" not in keys and "clip" not in keys
+    assert at.query_params["batch"] == "8" and at.query_params["seed"] == "4"
+    assert at.query_params["present"] == "1"
+    at.select_slider(key="learning_rate").set_value(0.01).run()
+    assert at.query_params["seed"] == "4" and at.query_params["clip"] == "norm"
+    at.toggle(key="presenter").set_value(False).run()
+    assert at.number_input(key="seed").value == 4
+
+
+def test_the_five_steps_panel_shows_the_inspected_step():
+    at = fresh({"surface": "two_weight_net", "opt": "momentum", "lr": "0.05", "epochs": "30",
+                "batch": "8"})
+    at.slider(key="inspect_epoch").set_value(12).run()
+    no_trouble(at)
+    text = " ".join(l.value for l in at.latex)
+    assert r"\tanh" in text and r"\partial a/\partial z" in text
+    assert any("step 1 of 10 in epoch 12" in c.value for c in at.caption)

@@ -79,6 +79,15 @@ RULES = {
 }
 
 
+def rule_for(preset: str, hyper: dict) -> str:
+    """Which update rule to show: SGD's depends on its momentum settings, not its menu name."""
+    if preset in ("sgd", "momentum", "nesterov"):
+        if not hyper.get("momentum"):
+            return "sgd"
+        return "nesterov" if hyper.get("nesterov") else "momentum"
+    return preset
+
+
 def num(value: float) -> str:
     """A number for LaTeX: 4 significant digits, powers of ten written out."""
     value = float(value)
@@ -146,7 +155,7 @@ def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None
     if not np.array_equal(step.clipped, step.grad):
         upd.latex.append(rf"\text{{clipped }} g = {vec(step.clipped)}")
     delta = step.new_params - step.params
-    if preset == "sgd" and not buffers(step.state_after):
+    if preset == "sgd":  # plain gradient descent: the rule with the numbers in it
         for i, name in enumerate(weight_names):
             upd.latex.append(
                 rf"{name}^\text{{new}} = {num(step.params[i])} - {num(step.lr)} \cdot {num(step.clipped[i])} "

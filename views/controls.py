@@ -10,9 +10,12 @@ import numpy as np
 import streamlit as st
 
 import surfaces
+from views import lessons
 from views.state import (CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
                          SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
 
+HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
+                       "start_x", "start_y")
 SHARED = "shared"  # an optimizer's learning-rate choice that follows the page's slider
 KIND_LABEL = {"classic": "Classic function", "data": "Learned from data"}
 START_STEPS = 200  # start sliders move in 1/200 of the surface's box
@@ -57,6 +60,8 @@ def load_config(config: Config) -> None:
     """Put a config into the widgets' session state (before the widgets are drawn)."""
     ss = st.session_state
     surface = config.surface_obj()
+    ss["lesson"] = config.lesson
+    ss["presenter"] = config.presenter
     ss["surface"] = config.surface
     ss["optimizers"] = [run.preset for run in config.runs]
     for run in config.runs:
@@ -74,6 +79,23 @@ def load_config(config: Config) -> None:
     ss["warmup"] = config.warmup
     ss["speed"] = config.speed
     ss["log_scale"] = config.log_scale
+
+
+def _on_lesson_change() -> None:
+    """Choosing a lesson loads its whole configuration (presenter mode stays as it is)."""
+    key = st.session_state.get("lesson") or ""
+    if key in lessons.LESSONS:
+        presenter = bool(st.session_state.get("presenter", False))
+        load_config(replace(lessons.get(key).config, presenter=presenter))
+
+
+def keep_widget_state() -> None:
+    """Keep the values of widgets that this run does not draw (presenter mode hides some):
+    Streamlit forgets a widget's value when the widget is not drawn."""
+    ss = st.session_state
+    for key in list(ss.keys()):
+        if isinstance(key, str) and (key.startswith("hp.") or key in HIDDEN_IN_PRESENTER):
+            ss[key] = ss[key]
 
 
 def _on_surface_change() -> None:
@@ -120,7 +142,14 @@ def _hyper_widget(preset: str, name: str, start_value: Any) -> Any:
 def sidebar() -> Config:
     """Draw the controls and return the Config they describe."""
     ss = st.session_state
+    keep_widget_state()
     with st.sidebar:
+        lesson = st.selectbox(
+            "Lessons", [""] + list(lessons.LESSONS), key="lesson", on_change=_on_lesson_change,
+            format_func=lambda k: "— explore freely —" if not k else lessons.get(k).title,
+            help="A ready-made demonstration: it sets every control, and its link opens it directly.")
+        presenter = st.toggle("Presenter mode", key="presenter",
+                              help="Big type and dots for a projector; hides the advanced controls.")
         st.header("Loss surface")
         names = surfaces.names(kind="classic") + surfaces.names(kind="data")
         surface_name = st.selectbox("Surface", names, key="surface", format_func=_surface_label,
@@ -142,6 +171,14 @@ def sidebar() -> Config:
         runs = []
         for key in chosen:
             base = preset_hyper(key)
+            if presenter:
+                values = {name: ss.get(hyper_key(key, name), value) for name, value in base.items()}
+                own_lr = ss.get(hyper_key(key, "lr"), SHARED)
+                changes = [(n, v) for n, v in values.items() if v != base[n]]
+                if own_lr != SHARED:
+                    changes.append(("lr", float(own_lr)))
+                runs.append(RunChoice(key, tuple(sorted(changes))))
+                continue
             with st.expander(f"{PRESETS[key].label} settings"):
                 own_key = hyper_key(key, "lr")
                 if own_key not in ss:
@@ -162,41 +199,54 @@ def sidebar() -> Config:
         sizes = batch_options(surface.n_samples)
         if ss.get("batch") not in sizes:
             ss["batch"] = surface.n_samples
+        speed = st.segmented_control("Playback speed", SPEEDS, key="speed",
+                                     format_func=str.capitalize) or "normal"
+        if presenter:
+            return _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
         batch = st.select_slider(
             "Batch size", sizes, key="batch",
             format_func=lambda b: f"full ({b})" if b == surface.n_samples else str(b))
         st.caption(surface.batch_note)
-        speed = st.segmented_control("Playback speed", SPEEDS, key="speed",
-                                     format_func=str.capitalize) or "normal"
 
         st.header("Start point")
         (x0, x1), (y0, y1) = surface.bounds
         sx, sy = _start_step(surface)
-        start_x = st.slider("Start w1", float(x0), float(x1), step=sx, key="start_x", format="%.3f")
-        start_y = st.slider("Start w2", float(y0), float(y1), step=sy, key="start_y", format="%.3f")
+        st.slider("Start w1", float(x0), float(x1), step=sx, key="start_x", format="%.3f")
+        st.slider("Start w2", float(y0), float(y1), step=sy, key="start_y", format="%.3f")
         st.caption("Or click the contour map to start there.")
 
         with st.expander("More: seed, clipping, schedule, colours"):
-            seed = int(st.number_input("Seed (mini-batch shuffling)", 0, MAX_SEED, step=1, key="seed"))
+            st.number_input("Seed (mini-batch shuffling)", 0, MAX_SEED, step=1, key="seed")
             clip = st.radio("Gradient clipping", CLIPS, key="clip", horizontal=True,
                             format_func={"off": "Off", "norm": "By norm", "value": "By value"}.get)
-            clip_limit = st.number_input("Clipping limit", min_value=1e-6, max_value=1e6,
+            st.number_input("Clipping limit", min_value=1e-6, max_value=1e6,
                                          key="clip_limit", format="%g", disabled=clip == "off")
-            schedule = st.selectbox(
+            st.selectbox(
                 "Learning-rate schedule", SCHEDULES, key="schedule", format_func=_schedule_label)
-            warmup = int(st.number_input("Linear warm-up (epochs)", 0, MAX_EPOCHS, step=1, key="warmup"))
-            log_scale = st.radio("Log colour and height", LOG_MODES, key="log_scale", horizontal=True,
+            st.number_input("Linear warm-up (epochs)", 0, MAX_EPOCHS, step=1, key="warmup")
+            st.radio("Log colour and height", LOG_MODES, key="log_scale", horizontal=True,
                                  format_func={"auto": "Auto", "on": "On", "off": "Off"}.get,
                                  help="Log shows surfaces whose loss spans decades, such as Rosenbrock.")
 
-    start = snap_start(surface, (start_x, start_y))
+    return _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
+
+
+def _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson) -> Config:
+    """The Config of the drawn widgets plus the values kept for those not drawn."""
+    ss = st.session_state
+    surface = surfaces.get(surface_name)
+    default = Config()
+    batch = ss.get("batch", surface.n_samples)
+    start = snap_start(surface, (ss.get("start_x", surface.start[0]), ss.get("start_y", surface.start[1])))
     default_start = snap_start(surface, surface.start)
     return Config(
         surface=surface_name, runs=tuple(runs), learning_rate=float(learning_rate), epochs=int(epochs),
         batch_size=None if batch == surface.n_samples else int(batch),
-        start=None if start == default_start else start, seed=seed, clip=clip,
-        clip_limit=float(clip_limit), schedule=schedule, warmup=warmup, speed=speed,
-        log_scale=log_scale)
+        start=None if start == default_start else start, seed=int(ss.get("seed", default.seed)),
+        clip=ss.get("clip", default.clip), clip_limit=float(ss.get("clip_limit", default.clip_limit)),
+        schedule=ss.get("schedule", default.schedule), warmup=int(ss.get("warmup", default.warmup)),
+        speed=speed, log_scale=ss.get("log_scale", default.log_scale), lesson=lesson or "",
+        presenter=bool(ss.get("presenter", False)))
 
 
 def _schedule_label(name: str) -> str:

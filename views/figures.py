@@ -228,3 +228,18 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
         showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa",
     )
     return fig
+
+
+def for_presenter(fig: go.Figure) -> go.Figure:
+    """Bigger type and dots for a projector (returns the same figure, changed)."""
+    fig.update_layout(font_size=20)
+    if fig.layout.scene is not None:
+        for axis in ("xaxis", "yaxis", "zaxis"):
+            fig.layout.scene[axis].tickfont = dict(size=15)
+    for trace in fig.data:
+        role = (trace.meta or {}).get("role") if isinstance(trace.meta, dict) else None
+        if role in ("path", "head") and getattr(trace, "marker", None) is not None and trace.marker.size:
+            trace.marker.size = trace.marker.size * 1.6
+        if role == "path" and getattr(trace, "line", None) is not None and trace.line.width:
+            trace.line.width = trace.line.width * 1.5
+    return fig
