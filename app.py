@@ -26,7 +26,7 @@ st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
 
 RUN_CACHE_SIZE = 48
 # Less empty space above the views, so the whole picture fits a 1280×720 projector.
-st.html("<style>.block-container{padding-top:1.2rem;padding-bottom:1rem}</style>")
+st.html("<style>.block-container{padding:1.2rem 2.2rem 1rem 2.2rem}</style>")
 
 
 def run_cache() -> dict:
@@ -109,11 +109,13 @@ if config.lesson:
     lesson = lessons.get(config.lesson)
     changed = replace(config, presenter=False, speed="normal") != replace(
         lesson.config, presenter=False, speed="normal")
-    with st.container(border=True):
-        st.markdown(f"**Lesson: {lesson.title}.** {lesson.explanation}")
-        st.markdown(f"**What to watch for:** {lesson.watch_for}")
-        if changed:
-            st.caption("You have changed this lesson's settings; choose it again in Lessons to reset.")
+    # In presenter mode the sidebar shows the lesson, so the views fill a 1280×720 screen.
+    if not config.presenter:
+        with st.container(border=True):
+            st.markdown(f"**Lesson: {lesson.title}.** {lesson.explanation}")
+            st.markdown(f"**What to watch for:** {lesson.watch_for}")
+            if changed:
+                st.caption("You have changed this lesson's settings; choose it again in Lessons to reset.")
 for result in results:
     if result.error:
         st.error(f"Could not run {result.error}", icon="⚠️")

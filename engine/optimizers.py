@@ -168,7 +168,8 @@ def _zeros(params) -> np.ndarray:
 # --------------------------------------------------------------------------- the rules
 
 
-def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False) -> Optimizer:
+def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+        maximize=False) -> Optimizer:
     """Stochastic gradient descent with optional (Nesterov) momentum, torch.optim.SGD.
 
         g ← g + wd·p
@@ -213,7 +214,7 @@ def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximi
     return Optimizer("sgd", base_lr, hyper, init, update)
 
 
-def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
             maximize=False) -> Optimizer:
     """Adagrad, torch.optim.Adagrad.
 
@@ -252,7 +253,7 @@ def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, ep
     return Optimizer("adagrad", base_lr, hyper, init, update)
 
 
-def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
             maximize=False) -> Optimizer:
     """RMSprop, torch.optim.RMSprop.
 
@@ -303,7 +304,7 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=
     return Optimizer("rmsprop", base_lr, hyper, init, update)
 
 
-def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optimizer:
+def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False) -> Optimizer:
     """Adadelta, torch.optim.Adadelta.
 
         g ← g + wd·p
@@ -341,7 +342,7 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optim
     return Optimizer("adadelta", base_lr, hyper, init, update)
 
 
-def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False,
          decoupled_weight_decay=False) -> Optimizer:
     """Adam, torch.optim.Adam (and AdamW through ``decoupled_weight_decay``).
 
@@ -402,7 +403,7 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
     return opt._replace(name="adamw", hyper=hyper)
 
 
-def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
           decoupled_weight_decay=False, maximize=False) -> Optimizer:
     """NAdam, torch.optim.NAdam (Dozat's Nesterov Adam with the μ-schedule).
 
@@ -454,7 +455,7 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
     return Optimizer("nadam", base_lr, hyper, init, update)
 
 
-def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False) -> Optimizer:
+def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False) -> Optimizer:
     """Adamax, torch.optim.Adamax (Adam with the infinity norm).
 
         t ← t + 1 ;  g ← g + wd·p
@@ -490,7 +491,7 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False
     return Optimizer("adamax", base_lr, hyper, init, update)
 
 
-def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False,
           maximize=False) -> Optimizer:
     """RAdam, torch.optim.RAdam (Liu et al., rectified Adam).
 
@@ -566,7 +567,10 @@ def _factory(name: str) -> Callable[..., Optimizer]:
 
 
 def defaults(name: str) -> dict:
-    """torch's default hyperparameters for the named optimizer (lr included)."""
+    """torch's default hyperparameters for the named optimizer (lr included).
+
+    Numbers are floats (torch writes some as the int 0), so a number widget built from them
+    accepts fractions."""
     return {k: p.default for k, p in inspect.signature(_factory(name)).parameters.items()}
 
 

@@ -44,7 +44,7 @@ def _finish(rng, X, y):
     return X, y
 
 
-def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0):
+def two_moons(n: int = 200, noise: float = 0.15, seed: int = 0):
     """Two interleaving half circles (as sklearn's make_moons), centred on the origin."""
     _check(n, noise)
     rng = np.random.default_rng(seed)

@@ -241,6 +241,8 @@ def test_names_in_order():
 @pytest.mark.parametrize("name", list(TORCH_DEFAULTS))
 def test_defaults_are_torchs(name):
     assert optimizers.defaults(name) == TORCH_DEFAULTS[name]
+    numbers = [v for v in optimizers.defaults(name).values() if not isinstance(v, (bool, tuple))]
+    assert all(isinstance(v, float) for v in numbers)  # a widget seeded with 0 would only take ints
     opt = optimizers.create(name)
     assert opt.name == name
     assert opt.hyper == TORCH_DEFAULTS[name]

@@ -150,6 +150,10 @@ def sidebar() -> Config:
             help="A ready-made demonstration: it sets every control, and its link opens it directly.")
         presenter = st.toggle("Presenter mode", key="presenter",
                               help="Big type and dots for a projector; hides the advanced controls.")
+        if presenter and lesson in lessons.LESSONS:
+            with st.container(border=True):
+                st.markdown(f"**{lessons.get(lesson).title}.** {lessons.get(lesson).explanation}")
+                st.markdown(f"**Watch for:** {lessons.get(lesson).watch_for}")
         st.header("Loss surface")
         names = surfaces.names(kind="classic") + surfaces.names(kind="data")
         surface_name = st.selectbox("Surface", names, key="surface", format_func=_surface_label,

@@ -232,7 +232,9 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
 
 def for_presenter(fig: go.Figure) -> go.Figure:
     """Bigger type and dots for a projector (returns the same figure, changed)."""
-    fig.update_layout(font_size=20)
+    fig.update_layout(font_size=19, legend_font_size=16)
+    if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
+        fig.layout.yaxis.nticks = 4
     if fig.layout.scene is not None:
         for axis in ("xaxis", "yaxis", "zaxis"):
             fig.layout.scene[axis].tickfont = dict(size=15)

@@ -118,41 +118,108 @@ class FigureModel {
     if (!this.hasZ) delete out.z;
     return out;
   }
-
-  tracesAt(epoch) {
-    const s = this.slices(epoch);
-    const traces = this.traces.slice();
-    this.dynamic.forEach((index, i) => {
-      const t = Object.assign({}, traces[index], { x: s.x[i], y: s.y[i] });
-      if (s.z && s.z[i] !== undefined) t.z = s.z[i];
-      traces[index] = t;
-    });
-    return traces;
-  }
 }
 
-// Frame updates, cheapest first.
+// Frame updates. Plotly.restyle would recompute and redraw every trace of a figure, the
+// surface mesh and the filled contour included, for each frame; these touch only the moving
+// parts and fall back to Plotly.restyle when a figure does not have the expected structure.
 //  - 3D: hand the sliced arrays straight to the scene's scatter3d objects and let the scene's
-//    own render loop draw them. Plotly.restyle would also rebuild the surface mesh every frame.
-//    This uses Plotly internals (_fullLayout.scene._scene.traces[uid].update), so it checks
-//    each of them and falls back to Plotly.restyle if anything is missing.
-//  - 2D scatter: Plotly.animate without redraw moves only the animated traces; restyle would
-//    redraw the filled contour too.
-//  - anything else: Plotly.restyle.
-const ANIMATE_OPTS = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
-
-function updateTraces(Plotly, div, model, slices) {
+//    own render loop draw them (Plotly internals: _fullLayout.scene._scene.traces[uid]).
+//  - 2D: Plotly has drawn the whole paths; show the first points and move the head's marker
+//    in its SVG (the .scatterlayer trace groups, bound to Plotly's calcdata). After any
+//    Plotly redraw (zoom, pan, resize) the current epoch is applied again.
+function updateTraces(Plotly, div, model, epoch) {
   if (model.hasZ) {
+    const slices = model.slices(epoch);
     if (updateGlDirect(div, model, slices)) return null;
     return Plotly.restyle(div, slices, model.dynamic);
   }
-  const fullData = div._fullData || [];
-  const allScatter = model.dynamic.every((i) => fullData[i] && fullData[i].type === "scatter");
-  if (allScatter) {
-    const data = model.dynamic.map((_, k) => ({ x: slices.x[k], y: slices.y[k] }));
-    return Plotly.animate(div, { data, traces: model.dynamic }, ANIMATE_OPTS);
+  if (updateSvgDirect(div, model, epoch)) return null;
+  return Plotly.restyle(div, model.slices(epoch), model.dynamic);
+}
+
+function svgTraceGroups(div) {
+  const groups = new Map();
+  for (const g of div.querySelectorAll(".scatterlayer .trace")) {
+    const cd = g.__data__;
+    const trace = cd && cd[0] && cd[0].trace;
+    if (trace && Number.isInteger(trace.index)) groups.set(trace.index, { g, cd, trace });
   }
-  return Plotly.restyle(div, slices, model.dynamic);
+  return groups;
+}
+
+function pixelPoint(plotinfo, pt) {
+  if (!pt) return null;
+  const px = plotinfo.xaxis.c2p(pt.x);
+  const py = plotinfo.yaxis.c2p(pt.y);
+  return Number.isFinite(px) && Number.isFinite(py) ? [px, py] : null;
+}
+
+function updateSvgDirect(div, model, epoch) {
+  const plots = div._fullLayout && div._fullLayout._plots;
+  if (!plots || !div.data) return false;
+  const groups = svgTraceGroups(div);
+  const plan = [];
+  for (const p of model.paths.values()) {
+    const input = div.data[p.index];
+    if (input && input.visible === false) continue;
+    const group = groups.get(p.index);
+    // The drawn trace must be the whole path: a restyle may have left a slice in its place.
+    if (!group || group.cd.length !== p.n && !(p.n === 0 && group.cd.length <= 1)) return false;
+    const plotinfo = plots[(group.trace.xaxis || "x") + (group.trace.yaxis || "y")];
+    if (!plotinfo || !plotinfo.xaxis || !plotinfo.yaxis) return false;
+    plan.push({ kind: "path", p, group, plotinfo });
+  }
+  for (const h of model.heads) {
+    const input = div.data[h.index];
+    if (input && input.visible === false) continue;
+    const group = groups.get(h.index);
+    const path = model.paths.get(h.run);
+    if (!group || !path) return false;
+    const pathGroup = groups.get(path.index);
+    if (!pathGroup) return false;
+    const plotinfo = plots[(pathGroup.trace.xaxis || "x") + (pathGroup.trace.yaxis || "y")];
+    if (!plotinfo) return false;
+    plan.push({ kind: "head", p: path, group, pathGroup, plotinfo });
+  }
+  for (const step of plan) {
+    const { p, group, plotinfo } = step;
+    if (step.kind === "path") {
+      const n = clamp(epoch + 1, 0, p.n);
+      const lines = group.g.querySelectorAll("path.js-line");
+      if (lines.length) {
+        let d = "";
+        let pen = false;
+        for (let i = 0; i < n; i++) {
+          const xy = pixelPoint(plotinfo, group.cd[i]);
+          if (!xy) { pen = false; continue; }
+          d += `${pen ? "L" : "M"}${xy[0].toFixed(2)},${xy[1].toFixed(2)}`;
+          pen = true;
+        }
+        lines[0].setAttribute("d", d || "M0,0");
+        lines[0].style.visibility = d ? "" : "hidden";
+        for (let k = 1; k < lines.length; k++) lines[k].style.visibility = "hidden";
+      }
+      for (const el of group.g.querySelectorAll(".points path.point, .text text")) {
+        const i = el.__data__ && el.__data__.i;
+        const show = Number.isInteger(i) ? i < n : true;
+        const want = show ? "" : "hidden";
+        if (el.style.visibility !== want) el.style.visibility = want;
+      }
+    } else {
+      const k = clamp(epoch, 0, p.n - 1);
+      const xy = p.n > 0 ? pixelPoint(plotinfo, step.pathGroup.cd[k]) : null;
+      for (const el of group.g.querySelectorAll(".points path.point")) {
+        if (xy) {
+          el.setAttribute("transform", `translate(${xy[0].toFixed(2)},${xy[1].toFixed(2)})`);
+          el.style.visibility = "";
+        } else {
+          el.style.visibility = "hidden";
+        }
+      }
+    }
+  }
+  return true;
 }
 
 function updateGlDirect(div, model, slices) {
@@ -209,7 +276,7 @@ class DescentView {
     this.applying = false;
     this.raf = 0;
     this.frames = 0;
-    this.clickBound = false;
+    this.eventsBound = false;
     this.setTriggerValue = null;
     this.destroyed = false;
 
@@ -313,7 +380,7 @@ class DescentView {
     }
     // The clock starts once epoch 0 is on screen, so a slow first draw skips no epochs.
     if (restarted && this.playing) this.playStart = performance.now();
-    this.bindClicks();
+    this.bindEvents();
     this.root.dataset.drawn = "1";
     this.root.dataset.token = String(this.token);
     this.root.dataset.updates = String(Number(this.root.dataset.updates || 0) + 1);
@@ -371,10 +438,9 @@ class DescentView {
       return Promise.resolve();
     }
     this.viewBusy[view] = true;
-    const slices = model.slices(epoch);
     let job;
     try {
-      job = updateTraces(window.Plotly, div, model, slices);
+      job = updateTraces(window.Plotly, div, model, epoch);
     } catch (err) {
       job = Promise.reject(err);
     }
@@ -430,11 +496,19 @@ class DescentView {
   // A click on the contour map sends back the data coordinates under the pointer. Plotly only
   // reports clicks that land on a trace, hence the grid of nearly invisible "click" points; it
   // reports no click after a drag (zoom or pan), so dragging never moves the start point.
-  bindClicks() {
-    if (this.clickBound) return;
+  bindEvents() {
+    if (this.eventsBound) return;
+    this.eventsBound = true;
+    for (const view of VIEWS) {
+      // Plotly redrew a figure by itself (zoom, pan, resize, legend click) from its whole paths:
+      // cut them at the epoch on screen again.
+      this.divs[view].on("plotly_afterplot", () => {
+        const model = this.models[view];
+        if (this.reacting || !model || model.hasZ || this.drawn[view] < 0) return;
+        updateSvgDirect(this.divs[view], model, this.drawn[view]);
+      });
+    }
     const div = this.divs.contour;
-    if (typeof div.on !== "function") return;
-    this.clickBound = true;
     div.on("plotly_click", (ev) => {
       const point = this.pointFromClick(div, ev);
       if (point && this.setTriggerValue) this.setTriggerValue("click", point);

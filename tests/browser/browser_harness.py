@@ -153,8 +153,45 @@ def move_slider(page, key: str, presses: int = 1, key_name: str = "ArrowRight") 
         thumb.press(key_name)
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str) -> bytes:
+    """Save a screenshot of the viewport as screenshots/<name>.png and return the PNG bytes."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    return path
+    return page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def visible_points(page, view: str) -> list[int]:
+    """Per path/head trace of a 2D view, in trace order: how many of its markers are shown."""
+    return page.evaluate(
+        f"""(view) => {{
+            const gd = ({JS_PLOT})(view);
+            const counts = new Map();
+            for (const g of gd.querySelectorAll('.scatterlayer .trace')) {{
+                const t = g.__data__ && g.__data__[0] && g.__data__[0].trace;
+                if (!t || !t.meta || !['path', 'head'].includes(t.meta.role)) continue;
+                let n = 0;
+                for (const el of g.querySelectorAll('.points path.point')) {{
+                    const cs = getComputedStyle(el);
+                    if (cs.visibility !== 'hidden' && cs.display !== 'none') n += 1;
+                }}
+                counts.set(t.index, n);
+            }}
+            return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]);
+        }}""",
+        view,
+    )
+
+
+def colourful_fraction(png: bytes, box: dict, min_saturation: float = 0.25) -> float:
+    """Fraction of the pixels inside `box` (CSS px of a 1× screenshot) that are clearly
+    coloured, i.e. neither background white/grey nor black text."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    crop = image.crop((int(box["x"]), int(box["y"]), int(box["x"] + box["width"]),
+                       int(box["y"] + box["height"])))
+    hsv = crop.convert("HSV")
+    pixels = list(zip(hsv.getdata(band=1), hsv.getdata(band=2)))
+    coloured = sum(1 for s, v in pixels if s >= min_saturation * 255 and v >= 40)
+    return coloured / max(1, len(pixels))

@@ -27,7 +27,7 @@ with st.sidebar:
                               key="learning_rate")
     epochs = st.slider("Epochs", 5, 2000, query_epochs, key="epochs")
     speed = st.selectbox("Speed", SPEEDS, index=SPEEDS.index(query_speed), key="speed")
-    height = st.slider("Height", 400, 900, 640, step=20, key="height")
+    height = st.slider("Height", 400, 900, 600, step=20, key="height")
 
 
 def _on_click(point):
