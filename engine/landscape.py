@@ -250,3 +250,28 @@ def honesty(loss_many: Callable[[np.ndarray], np.ndarray], plane: Plane, traject
     in_plane[moved] = captured[moved] / total[moved]
     return Honesty(coords, true_loss, plane_loss, np.sqrt(np.sum((trajectory - on_plane) ** 2, axis=1)),
                    in_plane, variance_explained(plane, trajectory))
+
+
+# Below this share of the variance, most of the path's movement is invisible in the slice.
+MISLEADING_SHARE = 0.5
+
+
+def honesty_note(report: Honesty) -> str:
+    """One or two plain sentences for the page: how much of the path the slice shows."""
+    share = report.explained
+    if share >= 0.8:
+        first = f"This slice holds {share:.0%} of the path's movement, so the dots follow the run closely."
+    elif share >= MISLEADING_SHARE:
+        first = (f"This slice holds {share:.0%} of the path's movement; the rest happens in "
+                 f"directions it cannot show.")
+    else:
+        first = (f"This slice misleads: it holds only {share:.0%} of the path's movement, and most "
+                 f"of it lies in directions the picture cannot show. The dots are a shadow of the "
+                 f"real path.")
+    gap = np.abs(report.plane_loss - report.true_loss)
+    worst = int(np.nanargmax(gap)) if np.any(np.isfinite(gap)) else 0
+    if np.isfinite(gap[worst]) and gap[worst] > 0.25 * max(abs(float(report.true_loss[worst])), 1e-12):
+        first += (f" At epoch {worst} the surface under the dot reads "
+                  f"{report.plane_loss[worst]:.3g}, but the network's real loss was "
+                  f"{report.true_loss[worst]:.3g}.")
+    return first

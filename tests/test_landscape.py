@@ -231,3 +231,16 @@ def test_the_landscape_is_drawn_from_the_epochs_before_a_divergence():
     assert Z.shape == (9, 9) and np.all(np.isfinite(Z))
     finished = collect(train(net, optimizers.create("sgd", lr=0.01), epochs=3))
     assert len(landscape.before_divergence(finished)) == 4  # nothing dropped from a good run
+
+
+def test_honesty_note_says_when_the_slice_misleads(trained):
+    net, adam, _ = trained
+    pca = landscape.pca_plane(adam.params)
+    faithful = landscape.honesty(net.loss_many, pca, adam.params)
+    assert f"{faithful.explained:.0%}" in landscape.honesty_note(faithful)
+    assert "misleads" not in landscape.honesty_note(faithful)
+    random_plane = landscape.filter_normalized_directions(net, adam.params[-1], seed=0)
+    shadow = landscape.honesty(net.loss_many, random_plane, adam.params)
+    note = landscape.honesty_note(shadow)
+    assert shadow.explained < landscape.MISLEADING_SHARE
+    assert "misleads" in note and "real loss" in note

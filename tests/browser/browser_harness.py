@@ -147,7 +147,7 @@ def element_box(page, selector: str) -> dict:
 
 def move_slider(page, key: str, presses: int = 1, key_name: str = "ArrowRight") -> None:
     """Move a Streamlit slider (by its widget key) with focus and the arrow keys."""
-    thumb = page.locator(f".st-key-{key} [role=slider]").first
+    thumb = page.locator(f".st-key-{key} input[type=range], .st-key-{key} [role=slider]").first
     thumb.focus()
     for _ in range(presses):
         thumb.press(key_name)
@@ -186,12 +186,12 @@ def colourful_fraction(png: bytes, box: dict, min_saturation: float = 0.25) -> f
     coloured, i.e. neither background white/grey nor black text."""
     import io
 
+    import numpy as np
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     crop = image.crop((int(box["x"]), int(box["y"]), int(box["x"] + box["width"]),
                        int(box["y"] + box["height"])))
-    hsv = crop.convert("HSV")
-    pixels = list(zip(hsv.getdata(band=1), hsv.getdata(band=2)))
-    coloured = sum(1 for s, v in pixels if s >= min_saturation * 255 and v >= 40)
-    return coloured / max(1, len(pixels))
+    hsv = np.asarray(crop.convert("HSV"))
+    coloured = (hsv[..., 1] >= min_saturation * 255) & (hsv[..., 2] >= 40)
+    return float(coloured.mean()) if coloured.size else 0.0
