@@ -6,6 +6,7 @@ No math here: the engine trains, views/ builds figures and panels.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import replace
@@ -18,7 +19,7 @@ import streamlit as st
 import surfaces
 from engine.anatomy import replay_step, sample_view
 from engine.curvature import curvature
-from views import anatomy, compute, controls, export, figures, lessons, state
+from views import anatomy, compute, controls, export, figures, lessons, network_page, state
 from views.chart import descent_view
 
 st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
@@ -49,7 +50,31 @@ def _on_upload() -> None:
 
 
 def _on_view_click(point) -> None:
-    controls.set_start(point)
+    if st.session_state.get("mode", "surface") == "surface":
+        controls.set_start(point)
+
+
+def show_views(figs: dict, run_identity, height: int) -> None:
+    """Draw the three views in the browser component. A new `run_identity` replays the descent
+    from epoch 0; the same one keeps the playback position and the camera."""
+    token = hashlib.sha1(repr(run_identity).encode()).hexdigest()[:12]
+    specs = {}
+    for name, fig in figs.items():
+        spec = json.loads(pio.to_json(fig, validate=False))
+        spec["layout"].pop("template", None)  # plotly.py's default template: 8 KB per figure, unused
+        specs[name] = spec
+    epochs = 0
+    for trace in specs["loss"]["data"]:
+        if (trace.get("meta") or {}).get("role") == "path":
+            epochs = max(epochs, _length(trace["x"]) - 1)
+    descent_view(specs, {"epochs": epochs, "speed": config.speed, "token": token},
+                 key="descent_view", height=height, on_click=_on_view_click)
+
+
+def _length(array) -> int:
+    if isinstance(array, dict):  # a base64 typed array
+        return len(base64.b64decode(array["bdata"])) // np.dtype(array["dtype"]).itemsize
+    return len(array)
 
 
 # --- The link: read once per session, then the widgets own the state. ------------------------
@@ -65,6 +90,11 @@ if st.query_params.to_dict() != query:
     st.query_params.from_dict(query)
 
 surface = config.surface_obj()
+if config.mode == "network":
+    for notice in st.session_state.pop("link_notices", []):
+        st.warning(notice, icon="🔗")
+    network_page.render(config, show_views)
+    st.stop()
 
 
 # --- Compute: every run is cached on what it depends on; new runs stream with a progress bar. ---
@@ -144,15 +174,8 @@ figs = {
 }
 if config.presenter:
     figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
-token = hashlib.sha1(repr([compute.run_key(config, r.choice) for r in ran] + [log]).encode()).hexdigest()[:12]
-animation = {
-    "epochs": max((len(v.loss) - 1 for v in run_views), default=0),
-    "speed": config.speed,
-    "token": token,
-}
-descent_view({name: json.loads(pio.to_json(fig, validate=False)) for name, fig in figs.items()},
-             animation, key="descent_view", height=560 if config.presenter else 600,
-             on_click=_on_view_click)
+show_views(figs, ([compute.run_key(config, r.choice) for r in ran], log),
+           560 if config.presenter else 600)
 
 # --- Panels under the views. ----------------------------------------------------------------
 tab_steps, tab_curvature, tab_table, tab_share = st.tabs(

@@ -204,3 +204,43 @@ def test_the_five_steps_panel_shows_the_inspected_step():
     text = " ".join(l.value for l in at.latex)
     assert r"\tanh" in text and r"\partial a/\partial z" in text
     assert any("step 1 of 10 in epoch 12" in c.value for c in at.caption)
+
+
+def test_network_mode_trains_and_shows_the_slice_with_a_boundary():
+    at = fresh({"mode": "network", "data": "two_moons", "hidden": "8", "epochs": "30",
+                "opt": "adam,momentum", "lr": "0.03", "batch": "32"})
+    no_trouble(at)
+    data = view_data(at)["figures"]
+    assert len(paths(at)) == 2  # both optimizers on one shared slice
+    frames = [t for t in data["contour"]["data"] if (t.get("meta") or {}).get("role") == "frames"]
+    assert len(frames) == 1 and frames[0]["meta"]["epochs"][-1] == 30
+    assert any("movement" in m.value for m in at.markdown)
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_network_mode_refuses_bad_layers_with_a_message():
+    at = fresh({"mode": "network", "hidden": "16-16", "epochs": "5"})
+    at.text_input(key="net_hidden").set_value("1000-1000-1000").run()
+    no_trouble(at)
+    assert any("limit is 100,000" in e.value for e in at.error)
+    at.text_input(key="net_hidden").set_value("abc").run()
+    no_trouble(at)
+    assert any("whole number" in e.value for e in at.error)
+    at.text_input(key="net_hidden").set_value("4").run()
+    no_trouble(at)
+    assert len(paths(at)) == 1
+
+
+def test_switching_modes_keeps_the_page_working():
+    at = fresh()
+    at.button_group(key="mode").set_value("network").run()
+    no_trouble(at)
+    assert at.query_params["mode"] == "network"
+    at.selectbox(key="net_data").set_value("noisy_sine").run()
+    no_trouble(at)
+    curve = [t for t in view_data(at)["figures"]["contour"]["data"]
+             if (t.get("meta") or {}).get("role") == "frames"]
+    assert curve and curve[0]["type"] == "scatter"
+    at.button_group(key="mode").set_value("surface").run()
+    no_trouble(at)
+    assert "mode" not in at.query_params

@@ -10,12 +10,15 @@ import numpy as np
 import streamlit as st
 
 import surfaces
+from engine.network import count_weights
+from surfaces import datasets
 from views import lessons
-from views.state import (CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
+from views.state import (ACTIVATIONS, MODES, network_layers, CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
                          SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
-                       "start_x", "start_y")
+                       "start_x", "start_y", "surface", "net_data", "net_hidden", "net_act")
+MODE_LABEL = {"surface": "Two weights", "network": "Neural network"}
 SHARED = "shared"  # an optimizer's learning-rate choice that follows the page's slider
 KIND_LABEL = {"classic": "Classic function", "data": "Learned from data"}
 START_STEPS = 200  # start sliders move in 1/200 of the surface's box
@@ -62,6 +65,8 @@ def load_config(config: Config) -> None:
     surface = config.surface_obj()
     ss["lesson"] = config.lesson
     ss["presenter"] = config.presenter
+    ss["mode"] = config.mode
+    ss["net_data"], ss["net_hidden"], ss["net_act"] = config.dataset, config.hidden, config.activation
     ss["surface"] = config.surface
     ss["optimizers"] = [run.preset for run in config.runs]
     for run in config.runs:
@@ -70,7 +75,8 @@ def load_config(config: Config) -> None:
         ss[hyper_key(run.preset, "lr")] = run.own_lr if run.own_lr is not None else SHARED
     ss["learning_rate"] = config.learning_rate
     ss["epochs"] = config.epochs
-    ss["batch"] = config.batch_size if config.batch_size is not None else surface.n_samples
+    n = _samples(config.mode, config.dataset, surface)
+    ss["batch"] = config.batch_size if config.batch_size is not None else n
     ss["start_x"], ss["start_y"] = snap_start(surface, config.start_point())
     ss["seed"] = config.seed
     ss["clip"] = config.clip
@@ -96,6 +102,29 @@ def keep_widget_state() -> None:
     for key in list(ss.keys()):
         if isinstance(key, str) and (key.startswith("hp.") or key in HIDDEN_IN_PRESENTER):
             ss[key] = ss[key]
+
+
+def _samples(mode: str, dataset: str, surface) -> int:
+    return len(datasets.load(dataset)[1]) if mode == "network" else surface.n_samples
+
+
+def _on_mode_change() -> None:
+    """Each mode starts from settings that show its lesson: Adam on the network's data."""
+    ss = st.session_state
+    mode = ss.get("mode") or "surface"
+    ss["lesson"] = ""
+    if mode == "network":
+        ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], 0.03, 100
+        ss["batch"] = 32
+    else:
+        default = Config()
+        ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], default.learning_rate, default.epochs
+        ss["batch"] = surfaces.get(ss.get("surface", default.surface)).n_samples
+
+
+def _on_dataset_change() -> None:
+    n = len(datasets.load(st.session_state["net_data"])[1])
+    st.session_state["batch"] = 32 if n > 32 else n
 
 
 def _on_surface_change() -> None:
@@ -154,12 +183,37 @@ def sidebar() -> Config:
             with st.container(border=True):
                 st.markdown(f"**{lessons.get(lesson).title}.** {lessons.get(lesson).explanation}")
                 st.markdown(f"**Watch for:** {lessons.get(lesson).watch_for}")
-        st.header("Loss surface")
-        names = surfaces.names(kind="classic") + surfaces.names(kind="data")
-        surface_name = st.selectbox("Surface", names, key="surface", format_func=_surface_label,
-                                    on_change=_on_surface_change)
+        if ss.get("mode") not in MODES:
+            ss["mode"] = "surface"
+        mode = st.segmented_control("Mode", MODES, key="mode", format_func=MODE_LABEL.get,
+                                    on_change=_on_mode_change) or "surface"
+        if ss.get("surface") not in surfaces.names():
+            ss["surface"] = Config().surface
+        surface_name = ss["surface"]
+        if mode == "network":
+            st.header("Network")
+            dataset = st.selectbox("Data set", datasets.names(), key="net_data",
+                                   format_func=lambda n: datasets.get(n).title,
+                                   on_change=_on_dataset_change)
+            st.caption(datasets.get(dataset).about)
+            st.text_input("Hidden layers", key="net_hidden", max_chars=60,
+                          help="Sizes of the hidden layers, e.g. 16-16. Empty: no hidden layer.")
+            st.radio("Activation", ACTIVATIONS, key="net_act", horizontal=True)
+            probe = Config(mode="network", dataset=dataset, hidden=ss.get("net_hidden", ""))
+            try:
+                layers = network_layers(probe)
+                st.caption(f"Network {'-'.join(map(str, layers))}: {count_weights(layers):,} weights, "
+                           f"seen on a 2-D slice of their loss surface.")
+            except ValueError as err:
+                st.error(str(err))
+        else:
+            st.header("Loss surface")
+            names = surfaces.names(kind="classic") + surfaces.names(kind="data")
+            surface_name = st.selectbox("Surface", names, key="surface", format_func=_surface_label,
+                                        on_change=_on_surface_change)
+            st.caption(surfaces.get(surface_name).about)
         surface = surfaces.get(surface_name)
-        st.caption(surface.about)
+        n_samples = _samples(mode, ss.get("net_data", Config().dataset), surface)
 
         st.header("Optimizers")
         chosen = st.multiselect(
@@ -200,27 +254,31 @@ def sidebar() -> Config:
 
         st.header("Training")
         epochs = st.slider("Epochs", 1, MAX_EPOCHS, key="epochs")
-        sizes = batch_options(surface.n_samples)
+        sizes = batch_options(n_samples)
         if ss.get("batch") not in sizes:
-            ss["batch"] = surface.n_samples
+            ss["batch"] = n_samples
         speed = st.segmented_control("Playback speed", SPEEDS, key="speed",
                                      format_func=str.capitalize) or "normal"
         if presenter:
             return _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
-        batch = st.select_slider(
+        st.select_slider(
             "Batch size", sizes, key="batch",
-            format_func=lambda b: f"full ({b})" if b == surface.n_samples else str(b))
-        st.caption(surface.batch_note)
-
-        st.header("Start point")
-        (x0, x1), (y0, y1) = surface.bounds
-        sx, sy = _start_step(surface)
-        st.slider("Start w1", float(x0), float(x1), step=sx, key="start_x", format="%.3f")
-        st.slider("Start w2", float(y0), float(y1), step=sy, key="start_y", format="%.3f")
-        st.caption("Or click the contour map to start there.")
+            format_func=lambda b: f"full ({b})" if b == n_samples else str(b))
+        if mode == "network":
+            st.caption(f"The data set has {n_samples} points; a mini-batch of b estimates the "
+                       f"gradient from b of them, and an epoch visits all of them once.")
+        else:
+            st.caption(surface.batch_note)
+            st.header("Start point")
+            (x0, x1), (y0, y1) = surface.bounds
+            sx, sy = _start_step(surface)
+            st.slider("Start w1", float(x0), float(x1), step=sx, key="start_x", format="%.3f")
+            st.slider("Start w2", float(y0), float(y1), step=sy, key="start_y", format="%.3f")
+            st.caption("Or click the contour map to start there.")
 
         with st.expander("More: seed, clipping, schedule, colours"):
-            st.number_input("Seed (mini-batch shuffling)", 0, MAX_SEED, step=1, key="seed")
+            st.number_input("Seed (mini-batch shuffling, data and initial weights)", 0, MAX_SEED,
+                            step=1, key="seed")
             clip = st.radio("Gradient clipping", CLIPS, key="clip", horizontal=True,
                             format_func={"off": "Off", "norm": "By norm", "value": "By value"}.get)
             st.number_input("Clipping limit", min_value=1e-6, max_value=1e6,
@@ -228,7 +286,8 @@ def sidebar() -> Config:
             st.selectbox(
                 "Learning-rate schedule", SCHEDULES, key="schedule", format_func=_schedule_label)
             st.number_input("Linear warm-up (epochs)", 0, MAX_EPOCHS, step=1, key="warmup")
-            st.radio("Log colour and height", LOG_MODES, key="log_scale", horizontal=True,
+            if mode != "network":
+                st.radio("Log colour and height", LOG_MODES, key="log_scale", horizontal=True,
                                  format_func={"auto": "Auto", "on": "On", "off": "Off"}.get,
                                  help="Log shows surfaces whose loss spans decades, such as Rosenbrock.")
 
@@ -240,17 +299,21 @@ def _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
     ss = st.session_state
     surface = surfaces.get(surface_name)
     default = Config()
-    batch = ss.get("batch", surface.n_samples)
+    mode = ss.get("mode") or "surface"
+    dataset = ss.get("net_data", default.dataset)
+    n_samples = _samples(mode, dataset, surface)
+    batch = ss.get("batch", n_samples)
     start = snap_start(surface, (ss.get("start_x", surface.start[0]), ss.get("start_y", surface.start[1])))
     default_start = snap_start(surface, surface.start)
     return Config(
         surface=surface_name, runs=tuple(runs), learning_rate=float(learning_rate), epochs=int(epochs),
-        batch_size=None if batch == surface.n_samples else int(batch),
+        batch_size=None if batch == n_samples else int(batch),
         start=None if start == default_start else start, seed=int(ss.get("seed", default.seed)),
         clip=ss.get("clip", default.clip), clip_limit=float(ss.get("clip_limit", default.clip_limit)),
         schedule=ss.get("schedule", default.schedule), warmup=int(ss.get("warmup", default.warmup)),
         speed=speed, log_scale=ss.get("log_scale", default.log_scale), lesson=lesson or "",
-        presenter=bool(ss.get("presenter", False)))
+        presenter=bool(ss.get("presenter", False)), mode=mode, dataset=dataset,
+        hidden=str(ss.get("net_hidden", default.hidden)), activation=ss.get("net_act", default.activation))
 
 
 def _schedule_label(name: str) -> str:

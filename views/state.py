@@ -24,6 +24,9 @@ SPEEDS = ("instant", "slow", "normal", "fast")
 CLIPS = ("off", "norm", "value")
 SCHEDULES = ("constant", "step", "exponential", "cosine")
 LOG_MODES = ("auto", "on", "off")
+MODES = ("surface", "network")
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+MAX_HIDDEN_TEXT = 60
 DEFAULT_SURFACE = "rosenbrock"
 
 
@@ -159,6 +162,10 @@ class Config:
     log_scale: str = "auto"
     lesson: str = ""  # the lesson this page was opened from, if any
     presenter: bool = False  # big type and dots, advanced controls hidden
+    mode: str = "surface"  # "surface": two weights; "network": an MLP seen on a 2-D slice
+    dataset: str = "two_moons"  # network mode: the data set
+    hidden: str = "16-16"  # network mode: hidden layer sizes
+    activation: str = "relu"  # network mode
 
     def surface_obj(self):
         return surfaces.get(self.surface)
@@ -223,6 +230,9 @@ def to_query(config: Config) -> dict[str, str]:
             q[name] = _fmt(value)
     if config.presenter:
         q["present"] = "1"
+    if config.mode == "network":
+        q["mode"] = "network"
+        q["data"], q["hidden"], q["act"] = config.dataset, config.hidden, config.activation
     return q
 
 
@@ -262,6 +272,9 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
         surface = default.surface
     values["surface"] = surface
     surf = surfaces.get(surface)
+    _read_network(q, values, bad)
+    network = replace(default, **values)
+    n_samples = (len(network_data(network)[0][1]) if network.mode == "network" else surf.n_samples)
 
     runs: list[RunChoice] = []
     if "opt" in q:
@@ -298,9 +311,9 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     if q.get("batch") == "full":
         values["batch_size"] = None
     else:
-        read("batch", "batch_size", int, lambda v: v in batch_options(surf.n_samples),
-             f"batch size must be one of {', '.join(map(str, batch_options(surf.n_samples)))}")
-        if values.get("batch_size") == surf.n_samples:
+        read("batch", "batch_size", int, lambda v: v in batch_options(n_samples),
+             f"batch size must be one of {', '.join(map(str, batch_options(n_samples)))}")
+        if values.get("batch_size") == n_samples:
             values["batch_size"] = None
     (x0, x1), (y0, y1) = surf.bounds
     start = {}
@@ -339,12 +352,57 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
         else:
             bad("present", "use 0 or 1")
     values["lesson"] = lesson
-    known = {"lesson", "present", "surface", "opt", "lr", "epochs", "batch", "x0", "y0", "seed", "clip", "clip_limit",
+    known = {"mode", "data", "hidden", "act", "lesson", "present", "surface", "opt", "lr", "epochs", "batch", "x0", "y0", "seed", "clip", "clip_limit",
              "schedule", "warmup", "speed", "log_scale"}
     strays = [k for k in q if k not in known and "." not in k]
     if strays:
         notices.append("Ignored unknown link parameter(s): " + ", ".join(f"`{k[:30]}`" for k in strays[:5]) + ".")
     return replace(default, **values), notices
+
+
+def network_data(config: Config):
+    """The network mode's data set (X, y) and its description."""
+    from surfaces import datasets
+
+    return datasets.load(config.dataset, seed=config.seed), datasets.get(config.dataset)
+
+
+def network_layers(config: Config) -> list[int]:
+    """Input, hidden and output sizes for the network mode (ValueError for bad hidden sizes)."""
+    from engine.network import parse_layers
+    from surfaces import datasets
+
+    info = datasets.get(config.dataset)
+    hidden = parse_layers(config.hidden) if config.hidden.strip() else []
+    n_in = 1 if info.task == "regression" else 2
+    n_out = 1 if info.task == "regression" else info.classes
+    return [n_in, *hidden, n_out]
+
+
+def _read_network(q: Mapping[str, str], values: dict, bad) -> None:
+    from surfaces import datasets
+
+    if "mode" in q:
+        if q["mode"] in MODES:
+            values["mode"] = q["mode"]
+        else:
+            bad("mode", f"choose one of {', '.join(MODES)}")
+    if "data" in q:
+        if q["data"] in datasets.names():
+            values["dataset"] = q["data"]
+        else:
+            bad("data", f"choose one of {', '.join(datasets.names())}")
+    if "hidden" in q:
+        text = q["hidden"]
+        if len(text) <= MAX_HIDDEN_TEXT and all(c.isdigit() or c == "-" for c in text):
+            values["hidden"] = text
+        else:
+            bad("hidden", "write the hidden layer sizes as e.g. 16-16")
+    if "act" in q:
+        if q["act"] in ACTIVATIONS:
+            values["activation"] = q["act"]
+        else:
+            bad("act", f"choose one of {', '.join(ACTIVATIONS)}")
 
 
 def _read_run(key: str, q: Mapping[str, str], bad) -> RunChoice:

@@ -1,0 +1,121 @@
+"""The page's Neural network mode: train with a live loss curve, then the landscape slice with
+the projected paths, the decision boundary at the scrubbed epoch, and the honesty report."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from engine import landscape
+from views import figures, network
+from views.state import Config, network_data
+
+
+def _train(config: Config) -> network.NetworkResult:
+    """Train with a progress bar and a live loss curve, or take the session's cached result."""
+    cache: dict = st.session_state.setdefault("network_cache", {})
+    key = network.network_key(config)
+    if key in cache:
+        return cache[key]
+    total = max(1, len(config.runs) * config.epochs)
+    bar = st.progress(0.0, text="Training…")
+    chart = st.empty()
+    losses: dict[str, list[float]] = {}
+    last_draw = [0.0]
+
+    def on_epoch(label: str, epoch: int, loss: float) -> None:
+        losses.setdefault(label, []).append(loss if np.isfinite(loss) else np.nan)
+        now = time.monotonic()
+        if now - last_draw[0] > 0.25 or epoch == config.epochs:
+            done = sum(len(v) - 1 for v in losses.values())
+            bar.progress(min(1.0, done / total), text=f"Training {label}: epoch {epoch} of {config.epochs}")
+            longest = max(len(v) for v in losses.values())
+            chart.line_chart({k: v + [np.nan] * (longest - len(v)) for k, v in losses.items()},
+                             height=180, x_label="epoch", y_label="loss")
+            last_draw[0] = now
+
+    result = network.compute(config, on_epoch)
+    bar.empty()
+    chart.empty()
+    cache[key] = result
+    while len(cache) > 8:
+        cache.pop(next(iter(cache)))
+    return result
+
+
+def render(config: Config, show_views) -> None:
+    """The network mode's main area. `show_views(figs, animation_key, height)` draws the
+    descent view (the page owns the component)."""
+    (X, y), info = network_data(config)
+    st.markdown(f"### Neural network on {info.title} &nbsp;·&nbsp; "
+                f"<span style='font-weight:400'>a 2-D slice of a many-weight loss surface</span>",
+                unsafe_allow_html=True)
+    result = _train(config)
+    if result.error:
+        st.error(f"Cannot build this network: {result.error}", icon="⚠️")
+        return
+    for run in result.runs:
+        if run.error:
+            st.error(f"Could not run {run.error}", icon="⚠️")
+        elif run.trajectory.diverged_epoch is not None:
+            st.error(f"**{run.choice.label} diverged at epoch {run.trajectory.diverged_epoch}.** "
+                     f"The learning rate η = {run.choice.lr(config.learning_rate):g} is too large for "
+                     f"this network's loss surface. The landscape is drawn from the epochs before the "
+                     f"divergence.", icon="💥")
+    trained = [(i, r) for i, r in enumerate(result.runs) if r.trajectory is not None]
+    if not trained:
+        return
+    colors = figures.RUN_COLORS
+    slice_views, true_views = [], []
+    for n, (i, run) in enumerate(trained):
+        report = result.reports[i]
+        color = colors[n % len(colors)]
+        slice_views.append(figures.RunView(run.choice.label, color, report.coords, report.plane_loss,
+                                           run.trajectory.status, run.trajectory.diverged_epoch))
+        true_views.append(figures.RunView(run.choice.label, color, report.coords,
+                                          run.trajectory.loss, run.trajectory.status,
+                                          run.trajectory.diverged_epoch))
+    grid = figures.Grid(result.alphas, result.betas, result.Z)
+    finite = result.Z[np.isfinite(result.Z)]
+    log = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
+    uirevision = f"{figures.UIREVISION_PREFIX}network:{config.dataset}:{config.hidden}"
+    surface3d = figures.surface_3d(grid, slice_views, np.zeros((0, 2)), log=log, uirevision=uirevision)
+    surface3d.update_layout(scene=dict(xaxis_title="PCA 1", yaxis_title="PCA 2"))
+    first = trained[0][1].choice.label
+    title = ("Decision boundary" if result.task == "classification" else "Fitted curve") + f" · {first}"
+    boundary = network.boundary_figure(result, X, y, title=title, uirevision=uirevision)
+    loss = figures.loss_curve(true_views, float("nan"), uirevision=uirevision)
+    figs = {"surface3d": surface3d, "contour": boundary, "loss": loss}
+    if config.presenter:
+        figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
+    show_views(figs, (network.network_key(config), log), 560 if config.presenter else 600)
+
+    share = landscape.variance_explained(result.plane, [landscape.before_divergence(r.trajectory)
+                                                        for _, r in trained])
+    explained = result.plane.explained
+    st.markdown(f"**How honest is this picture?** The slice is the plane of the two main directions "
+                f"of the training paths (PCA 1 holds {explained[0]:.0%} of their movement, PCA 2 "
+                f"{explained[1]:.0%}; together {share:.0%}).")
+    for n, (i, run) in enumerate(trained):
+        st.caption(f"{run.choice.label}: " + landscape.honesty_note(result.reports[i]))
+    rows = []
+    for i, run in trained:
+        report = result.reports[i]
+        gap = np.abs(report.plane_loss - report.true_loss)
+        rows.append({
+            "optimizer": run.choice.label,
+            "final loss": float(run.trajectory.loss[-1]) if np.isfinite(run.trajectory.loss[-1]) else None,
+            "training accuracy": None if run.accuracy is None else f"{run.accuracy:.1%}",
+            "movement in the slice": f"{report.explained:.0%}",
+            "largest gap, true vs slice loss": float(np.nanmax(gap)) if np.any(np.isfinite(gap)) else None,
+            "diverged at epoch": "—" if run.trajectory.diverged_epoch is None else str(run.trajectory.diverged_epoch),
+        })
+    st.dataframe(rows, hide_index=True, width="stretch")
+    with st.expander("Per epoch: the loss at the true weights and on the slice"):
+        for i, run in trained:
+            report = result.reports[i]
+            st.caption(run.choice.label)
+            st.line_chart({"true loss": report.true_loss, "loss on the slice under the dot": report.plane_loss},
+                          height=200, x_label="epoch")
