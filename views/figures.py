@@ -223,7 +223,8 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
     fig.update_layout(
         uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
         xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)]),
-        yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power"),
+        yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
+                   dtick=1 if use_log else None),  # log axis: one label per decade, no 2s and 5s
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa",
     )

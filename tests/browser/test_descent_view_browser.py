@@ -133,7 +133,7 @@ def sample_epochs(page, seconds: float) -> list[int]:
 
 def test_playback_advances_pauses_and_scrubs(page, demo_url):
     # A new computation plays by itself from epoch 0 to the end.
-    open_demo(page, demo_url, "/?speed=fast&epochs=150")
+    open_demo(page, demo_url, "/?speed=slow&epochs=150")  # slow: 4 s for the whole run
     page.wait_for_function(
         "() => { const d = document.querySelector('.dv-root').dataset;"
         " return d.playing === 'false' && d.epoch === d.epochs; }", timeout=15_000)
