@@ -1,0 +1,449 @@
+"""Many full-batch runs at once: a learning-rate sweep, basins of attraction, a fair race, and
+the stability limit 2/λ_max.
+
+Every function here runs its k trajectories as one (k, 2) batch through the optimizer's update,
+with the same full-batch rules as ``engine.train``: record 0 is the start; a run has diverged
+when a value is non-finite, the loss exceeds 1e100, or the weights leave a box 100 widths around
+the surface's bounds; it has converged when the full-batch gradient norm falls below 1e-8. A run
+that stops is taken out of the batch, so each row follows exactly the trajectory that
+``engine.train`` gives it alone (the tests check this number for number).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from engine import optimizers
+from engine.curvature import curvature
+from engine.train import (CONVERGED, CONVERGED_GRAD_NORM, DIVERGED, FINISHED, HUGE_LOSS, RUNNING,
+                          _far_limits)
+
+# 61 log-spaced learning rates from 1e-4 to 10: 12 per decade, so 1e-3, 1e-2, … are on it.
+DEFAULT_LRS = np.logspace(-4, 1, 61)
+DEFAULT_TOL = 1e-6
+TIE_RTOL = 1e-9
+
+# Labels of a basin map besides the index of a known minimum.
+NOT_CONVERGED, DIVERGED_LABEL, ELSEWHERE = -1, -2, -3
+
+
+class SweepResult(NamedTuple):
+    """One optimizer over k learning rates, from one start, for the same epoch budget."""
+
+    optimizer: str
+    hyper: dict  # every hyperparameter but lr
+    lrs: np.ndarray  # (k,)
+    final_loss: np.ndarray  # (k,) the loss of each run's last record (nan/inf if it diverged there)
+    best_loss: np.ndarray  # (k,) the lowest finite loss of each run
+    epochs_to_tol: np.ndarray  # (k,) int: first epoch with loss − minimum_loss ≤ tol, or -1
+    diverged_epoch: np.ndarray  # (k,) int, or -1
+    stop_epoch: np.ndarray  # (k,) int: the epoch of each run's last record
+    status: np.ndarray  # (k,) str: converged, diverged or finished
+    final_params: np.ndarray  # (k, 2)
+    epochs: int
+    tol: float
+    minimum_loss: float
+
+
+class BasinResult(NamedTuple):
+    """Where runs from every start of an n×n grid end. Arrays are indexed [i, j] for the start
+    (xs[j], ys[i]), Plotly's z[row = y][col = x] layout."""
+
+    xs: np.ndarray  # (n,)
+    ys: np.ndarray  # (n,)
+    label: np.ndarray  # (n, n) int: index into minima, or -1 not converged, -2 diverged,
+    #                    -3 stopped elsewhere (gradient ~0 away from every known minimum)
+    end: np.ndarray  # (n, n, 2) last weights (non-finite for some diverged runs)
+    epochs_taken: np.ndarray  # (n, n) int: see basins()
+    minima: np.ndarray  # (m, 2)
+    optimizer: str
+    lr: float
+    epochs: int
+    tol: float
+
+
+class RaceEntry(NamedTuple):
+    label: str
+    optimizer: str
+    hyper: dict
+    lr: float | None  # the tuned learning rate; None when every rate diverged
+    final_loss: float
+    best_loss: float
+    epochs_to_tol: int | None
+    status: str
+    sweep: SweepResult
+
+
+class RaceResult(NamedTuple):
+    entries: list  # [RaceEntry], in the order given
+    rule: str  # the tuning rule in plain words
+    lrs: np.ndarray
+    epochs: int
+    tol: float
+    start: np.ndarray
+
+
+class OptimizerSpec(NamedTuple):
+    """An optimizer to race: a label for the table, the torch name and the hyperparameters other
+    than lr (an ``optimizers.Optimizer`` is accepted as well: its name labels it)."""
+
+    label: str
+    name: str
+    hyper: dict
+
+
+# --------------------------------------------------------------------------- the batch runner
+
+
+class _PerRunLR(np.ndarray):
+    """A (k, 1) column of learning rates, one per run.
+
+    The optimizers' ``update`` checks an lr override with ``not 0.0 <= lr < inf``, which an
+    ordinary array cannot answer; this column answers it for all its entries at once. Arithmetic
+    on it gives this type again and ``np.array(lr)`` a plain array, which is all the update rules
+    do with lr, so each row is stepped with exactly its own learning rate.
+    """
+
+    def __lt__(self, other):
+        return bool(np.all(np.asarray(self) < other))
+
+    def __le__(self, other):
+        return bool(np.all(np.asarray(self) <= other))
+
+    def __gt__(self, other):
+        return bool(np.all(np.asarray(self) > other))
+
+    def __ge__(self, other):
+        return bool(np.all(np.asarray(self) >= other))
+
+
+def _per_run_lr(lrs: np.ndarray) -> _PerRunLR:
+    return np.ascontiguousarray(lrs, dtype=np.float64).reshape(-1, 1).view(_PerRunLR)
+
+
+def _take(state, keep: np.ndarray, k: int):
+    """The optimizer state of the runs `keep` only (fields with a leading axis of k runs)."""
+    return state._replace(**{
+        name: value[keep] for name, value in state._asdict().items()
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == k})
+
+
+class _Batch(NamedTuple):
+    final_loss: np.ndarray
+    best_loss: np.ndarray
+    epochs_to_tol: np.ndarray
+    diverged_epoch: np.ndarray
+    stop_epoch: np.ndarray
+    status: np.ndarray
+    final_params: np.ndarray
+    final_grad_norm: np.ndarray
+    settled_epoch: np.ndarray  # first epoch from which the run stayed near its final minimum
+
+
+def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
+               minima: np.ndarray | None = None, radius: np.ndarray | None = None) -> _Batch:
+    """Run k full-batch trajectories together; lr is None (the optimizer's own) or (k,).
+
+    With `minima` and `radius`, also track for each run the minimum it is near (within that
+    minimum's radius) and since which epoch, for the basin map.
+
+    Per-run results live in arrays that shrink with the batch (`b_*`); a run's values are written
+    out to the (k,) results when it stops and at the end. Reductions over the last axis of a
+    (k, 2) array are slow in NumPy, so the two weights are handled as two (k,) columns."""
+    params = np.array(starts, dtype=np.float64).reshape(-1, 2)
+    k = len(params)
+    lo, hi = (np.broadcast_to(v, (2,)) for v in _far_limits(surface))
+    (lo0, lo1), (hi0, hi1) = lo, hi
+    loss_fn, grad_fn = surface.loss_fn, surface.grad_fn
+    minimum_loss = float(surface.minimum_loss)
+    track_tol = math.isfinite(minimum_loss)
+    tracking = minima is not None and len(minima) > 0
+
+    out = _Batch(
+        final_loss=np.full(k, np.nan), best_loss=np.full(k, np.nan),
+        epochs_to_tol=np.full(k, -1, dtype=np.int64), diverged_epoch=np.full(k, -1, dtype=np.int64),
+        stop_epoch=np.full(k, epochs, dtype=np.int64), status=np.full(k, FINISHED, dtype=object),
+        final_params=np.full((k, 2), np.nan), final_grad_norm=np.full(k, np.nan),
+        settled_epoch=np.zeros(k, dtype=np.int64))
+
+    rows = np.arange(k)  # which original run each batch row is
+    lr_rows = None if lr is None else _per_run_lr(lr)
+    with np.errstate(all="ignore"):
+        state = opt.init(params)
+        loss = loss_fn(params, None)
+        grad = grad_fn(params, None)
+        gnorm = np.sqrt(grad[:, 0] * grad[:, 0] + grad[:, 1] * grad[:, 1])
+        finite = np.isfinite(loss)
+        b_best = np.where(finite, loss, np.inf)
+        b_reached = np.where(finite & (loss - minimum_loss <= tol), 0, -1) if track_tol else None
+        b_near = _nearest_within(params, minima, radius) if tracking else None
+        b_since = np.zeros(k, dtype=np.int64)
+
+        def write(sel, epoch_rows=None):
+            """Copy the batch rows `sel` (an index array) out to the results."""
+            r = rows[sel]
+            out.final_loss[r] = loss[sel]
+            out.final_params[r] = params[sel]
+            out.final_grad_norm[r] = gnorm[sel]
+            out.best_loss[r] = b_best[sel]
+            if track_tol:
+                out.epochs_to_tol[r] = b_reached[sel]
+            out.settled_epoch[r] = b_since[sel]
+
+        epoch = 0
+        for epoch in range(1, epochs + 1):
+            params, state = opt.update(params, grad, state, lr=lr_rows)
+            loss = loss_fn(params, None)
+            grad = grad_fn(params, None)
+            p0, p1 = params[:, 0], params[:, 1]
+            gnorm = np.sqrt(grad[:, 0] * grad[:, 0] + grad[:, 1] * grad[:, 1])
+            # NaN fails every comparison, so this also catches non-finite weights.
+            inside = (p0 >= lo0) & (p0 <= hi0) & (p1 >= lo1) & (p1 <= hi1)
+            finite = np.isfinite(loss)
+            healthy = inside & finite & (loss < HUGE_LOSS) & np.isfinite(gnorm)
+            converged = healthy & (gnorm < CONVERGED_GRAD_NORM)
+
+            b_best = np.where(finite & (loss < b_best), loss, b_best)
+            if track_tol:
+                b_reached = np.where((b_reached < 0) & finite & (loss - minimum_loss <= tol),
+                                     epoch, b_reached)
+            if tracking:
+                now = _nearest_within(params, minima, radius)
+                b_since = np.where(now != b_near, epoch, b_since)
+                b_near = now
+
+            stopped = converged | ~healthy
+            if stopped.any():
+                sel = np.flatnonzero(stopped)
+                write(sel)
+                r = rows[sel]
+                out.stop_epoch[r] = epoch
+                div = ~healthy[sel]
+                out.status[r[div]] = DIVERGED
+                out.diverged_epoch[r[div]] = epoch
+                out.status[r[~div]] = CONVERGED
+                keep = np.flatnonzero(~stopped)
+                if keep.size == 0:
+                    break
+                state = _take(state, keep, len(rows))
+                rows, params, grad = rows[keep], params[keep], grad[keep]
+                loss, gnorm, b_best, b_since = loss[keep], gnorm[keep], b_best[keep], b_since[keep]
+                if track_tol:
+                    b_reached = b_reached[keep]
+                if tracking:
+                    b_near = b_near[keep]
+                if lr_rows is not None:
+                    lr_rows = lr_rows[keep]
+        else:
+            write(np.arange(len(rows)))
+    out.best_loss[~np.isfinite(out.best_loss)] = np.nan
+    return out._replace(status=out.status.astype(str))
+
+
+def _nearest_within(params: np.ndarray, minima: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Index of the known minimum each point lies within the radius of, else -1 (radii are at
+    most a third of the distance between minima, so at most one can hold a point)."""
+    p0, p1 = params[:, 0], params[:, 1]
+    near = np.full(len(params), -1, dtype=np.int64)
+    for i, ((m0, m1), r) in enumerate(zip(minima, radius)):
+        d0, d1 = p0 - m0, p1 - m1
+        near[d0 * d0 + d1 * d1 <= r * r] = i
+    return near
+
+
+def _optimizer(opt_name: str, hyper: dict | None, lr: float = 1.0):
+    hyper = dict(hyper or {})
+    hyper.pop("lr", None)  # the sweep sets it
+    return optimizers.create(opt_name, lr=lr, **hyper), hyper
+
+
+def _check_lrs(lrs) -> np.ndarray:
+    lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
+    if lrs.size == 0 or not np.all(np.isfinite(lrs) & (lrs > 0)):
+        raise ValueError(f"Invalid learning rates: {lrs.tolist()[:8]} (need finite numbers > 0)")
+    return lrs
+
+
+def _check_epochs(epochs) -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"Invalid epochs: {epochs!r} (need a whole number >= 1)")
+    return int(epochs)
+
+
+def _start(surface, start) -> np.ndarray:
+    start = np.array(surface.start if start is None else start, dtype=np.float64)
+    if start.shape != (2,) or not np.all(np.isfinite(start)):
+        raise ValueError(f"Invalid start: {start.tolist()} (need 2 finite numbers)")
+    return start
+
+
+# --------------------------------------------------------------------------- the public API
+
+
+def lr_sweep(surface, opt_name: str, hyper: dict | None = None, lrs=DEFAULT_LRS, start=None,
+             epochs: int = 500, tol: float = DEFAULT_TOL) -> SweepResult:
+    """Full-batch runs of one optimizer from one start, one per learning rate, as one batch.
+
+    Each run gives what ``engine.compare.summarize`` gives for ``engine.train`` on its own:
+    final and best loss, the first epoch within `tol` of the surface's minimum loss (-1 when
+    never, or when the surface has no known minimum), the epoch it diverged (-1 when not) and
+    its status."""
+    lrs = _check_lrs(lrs)
+    epochs = _check_epochs(epochs)
+    opt, hyper = _optimizer(opt_name, hyper)
+    start = _start(surface, start)
+    batch = _run_batch(surface, opt, np.broadcast_to(start, (len(lrs), 2)), lrs, epochs, tol)
+    return SweepResult(opt_name, hyper, lrs, batch.final_loss, batch.best_loss,
+                       batch.epochs_to_tol, batch.diverged_epoch, batch.stop_epoch, batch.status,
+                       batch.final_params, epochs, float(tol), float(surface.minimum_loss))
+
+
+def basin_radius(minima: np.ndarray, bounds) -> np.ndarray:
+    """For each known minimum, how close a run must end to count as ending in it: 5% of the
+    box's diagonal, or less where minima are close (a third of the distance to the nearest)."""
+    (x0, x1), (y0, y1) = bounds
+    radius = np.full(len(minima), 0.05 * math.hypot(x1 - x0, y1 - y0))
+    if len(minima) > 1:
+        d = np.linalg.norm(minima[:, None] - minima[None], axis=-1)
+        np.fill_diagonal(d, np.inf)
+        radius = np.minimum(radius, d.min(axis=1) / 3)
+    return radius
+
+
+def basins(surface, opt_name: str, hyper: dict | None, lr: float, grid_n: int = 100,
+           epochs: int = 300, tol: float = 1e-4, bounds=None) -> BasinResult:
+    """Start a full-batch run of one optimizer from every point of a grid_n × grid_n grid over
+    the bounds, all at once, and label each start by where it ends.
+
+    A start is labelled with minimum i when its run ends within basin_radius of that known
+    minimum and has converged (gradient norm < 1e-8) or ended within `tol` of that minimum's
+    loss; -2 when it diverged; -3 when it converged somewhere else (another stationary point);
+    -1 otherwise (not converged within the epochs). `epochs_taken` is, for a labelled start, the
+    epoch from which the run stayed within the radius of its minimum; for a diverged one the
+    epoch it diverged; otherwise the epochs run."""
+    epochs = _check_epochs(epochs)
+    if isinstance(grid_n, bool) or not isinstance(grid_n, (int, np.integer)) or grid_n < 2:
+        raise ValueError(f"Invalid grid_n: {grid_n!r} (need a whole number >= 2)")
+    lr = float(_check_lrs([lr])[0])
+    opt, hyper = _optimizer(opt_name, hyper, lr)
+    (x0, x1), (y0, y1) = surface.bounds if bounds is None else bounds
+    xs, ys = np.linspace(x0, x1, grid_n), np.linspace(y0, y1, grid_n)
+    X, Y = np.meshgrid(xs, ys, indexing="xy")
+    starts = np.stack([X.ravel(), Y.ravel()], -1)
+    minima = np.asarray(surface.minima, dtype=np.float64).reshape(-1, 2)
+    radius = basin_radius(minima, surface.bounds)
+    batch = _run_batch(surface, opt, starts, None, epochs, tol, minima=minima, radius=radius)
+
+    label = np.full(len(starts), NOT_CONVERGED, dtype=np.int64)
+    taken = batch.stop_epoch.copy()
+    if len(minima):
+        with np.errstate(all="ignore"):
+            minima_loss = surface.loss_fn(minima, None)
+            near = _nearest_within(np.where(np.isfinite(batch.final_params),
+                                            batch.final_params, np.inf), minima, radius)
+            gap = batch.final_loss - minima_loss[np.maximum(near, 0)]
+            settled = (batch.status == CONVERGED) | (gap <= tol)
+        ends_in = (near >= 0) & settled & (batch.status != DIVERGED)
+        label[ends_in] = near[ends_in]
+        taken[ends_in] = batch.settled_epoch[ends_in]
+    elsewhere = (label == NOT_CONVERGED) & (batch.status == CONVERGED)
+    label[elsewhere] = ELSEWHERE
+    label[batch.status == DIVERGED] = DIVERGED_LABEL
+    n = grid_n
+    return BasinResult(xs, ys, label.reshape(n, n), batch.final_params.reshape(n, n, 2),
+                       taken.reshape(n, n), minima, opt_name, lr, epochs, float(tol))
+
+
+def stability_limit(surface, start=None) -> float | None:
+    """2/λ_max of the Hessian at the known minimum nearest the start: plain gradient descent
+    with a larger learning rate overshoots that minimum and diverges from it. None when the
+    surface has no known minimum or no positive curvature there."""
+    minima = np.asarray(surface.minima, dtype=np.float64).reshape(-1, 2)
+    if len(minima) == 0:
+        return None
+    start = _start(surface, start)
+    nearest = minima[np.argmin(np.linalg.norm(minima - start, axis=-1))]
+    limit = curvature(surface, nearest).lr_limit
+    if not (math.isfinite(limit) and limit > 0):
+        return None
+    return float(limit)
+
+
+def _beats(a: int, b: int, sweep: SweepResult) -> bool:
+    """Whether learning rate a is preferred to b under the race rule (see race())."""
+    fa, fb = sweep.final_loss[a], sweep.final_loss[b]
+    ok_a = sweep.status[a] != DIVERGED and math.isfinite(fa)
+    ok_b = sweep.status[b] != DIVERGED and math.isfinite(fb)
+    if ok_a != ok_b:
+        return ok_a
+    if not ok_a:
+        return False
+    if not _tied(fa, fb, sweep):
+        return fa < fb
+    ea = sweep.epochs_to_tol[a] if sweep.epochs_to_tol[a] >= 0 else math.inf
+    eb = sweep.epochs_to_tol[b] if sweep.epochs_to_tol[b] >= 0 else math.inf
+    if ea != eb:
+        return ea < eb
+    return sweep.lrs[a] < sweep.lrs[b]
+
+
+def _tied(fa: float, fb: float, sweep: SweepResult) -> bool:
+    if abs(fa - fb) <= TIE_RTOL * max(abs(fa), abs(fb)):
+        return True
+    m = sweep.minimum_loss
+    return math.isfinite(m) and fa - m <= sweep.tol and fb - m <= sweep.tol
+
+
+def tuned_index(sweep: SweepResult) -> int | None:
+    """The learning rate the race picks on this sweep (an index into sweep.lrs), or None when
+    every rate diverged."""
+    ok = (sweep.status != DIVERGED) & np.isfinite(sweep.final_loss)
+    if not ok.any():
+        return None
+    best_loss = np.min(sweep.final_loss[ok])
+    candidates = [i for i in np.flatnonzero(ok) if _tied(sweep.final_loss[i], best_loss, sweep)]
+    best = candidates[0]
+    for i in candidates[1:]:
+        if _beats(i, best, sweep):
+            best = i
+    return int(best)
+
+
+def race_rule(lrs: np.ndarray, epochs: int, tol: float) -> str:
+    """The tuning rule in plain words, with this race's numbers."""
+    return (f"Each optimizer gets its own learning rate, tuned on the same {len(lrs)} "
+            f"log-spaced rates from {lrs.min():g} to {lrs.max():g}, from the same start and with "
+            f"the same budget of {epochs} full-batch epochs. The rate with the lowest final loss "
+            f"wins. Final losses within a relative {TIE_RTOL:g} of each other, or both within "
+            f"{tol:g} of the minimum, count as a tie; a tie goes to the rate that reached the "
+            f"tolerance {tol:g} in fewer epochs, then to the smaller rate. A rate whose run "
+            f"diverged is never chosen.")
+
+
+def race(surface, specs: Sequence, start=None, epochs: int = 500, tol: float = DEFAULT_TOL,
+         lrs=DEFAULT_LRS) -> RaceResult:
+    """Tune each optimizer's learning rate on its own sweep (race_rule says how) and report each
+    at its tuned rate. `specs` are OptimizerSpec(label, name, hyper), (label, name, hyper)
+    tuples or engine Optimizers."""
+    lrs = _check_lrs(lrs)
+    epochs = _check_epochs(epochs)
+    start = _start(surface, start)
+    entries = []
+    for spec in specs:
+        if isinstance(spec, optimizers.Optimizer):
+            spec = OptimizerSpec(spec.name, spec.name, spec.hyper)
+        label, name, hyper = spec
+        sweep = lr_sweep(surface, name, hyper, lrs, start, epochs, tol)
+        i = tuned_index(sweep)
+        if i is None:
+            entries.append(RaceEntry(label, name, sweep.hyper, None, math.nan, math.nan, None,
+                                     DIVERGED, sweep))
+            continue
+        reached = int(sweep.epochs_to_tol[i])
+        entries.append(RaceEntry(label, name, sweep.hyper, float(lrs[i]),
+                                 float(sweep.final_loss[i]), float(sweep.best_loss[i]),
+                                 reached if reached >= 0 else None, str(sweep.status[i]), sweep))
+    return RaceResult(entries, race_rule(lrs, epochs, tol), lrs, epochs, float(tol), start)

@@ -1,0 +1,183 @@
+"""engine.sweep: many full-batch runs at once, checked against the same runs one by one."""
+
+import math
+
+import numpy as np
+import pytest
+
+import surfaces
+from engine import collect, optimizers, train
+from engine.compare import summarize
+from engine.sweep import (DEFAULT_LRS, DIVERGED_LABEL, ELSEWHERE, NOT_CONVERGED, OptimizerSpec,
+                          basins, lr_sweep, race, stability_limit, tuned_index)
+
+SPECS = [
+    ("sgd", {}),
+    ("sgd", {"momentum": 0.9, "nesterov": True}),
+    ("adagrad", {"lr_decay": 0.01}),
+    ("rmsprop", {"momentum": 0.5, "centered": True}),
+    ("adadelta", {}),
+    ("adam", {"amsgrad": True}),
+    ("adamw", {}),
+    ("nadam", {"decoupled_weight_decay": True, "weight_decay": 0.01}),
+    ("adamax", {}),
+    ("radam", {}),
+]
+
+
+def _one_by_one(surface, name, hyper, lr, epochs, tol, start=None):
+    traj = collect(train(surface, optimizers.create(name, lr=float(lr), **hyper), epochs=epochs,
+                         start=start))
+    return traj, summarize(traj, surface.minima, surface.minimum_loss, tol)
+
+
+def _same_loss(a, b):
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    return abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300)
+
+
+@pytest.mark.parametrize("name,hyper", SPECS)
+@pytest.mark.parametrize("surface_name", ["rosenbrock", "himmelblau", "bowl", "ackley"])
+def test_sweep_equals_the_same_runs_one_by_one(surface_name, name, hyper):
+    s = surfaces.get(surface_name)
+    lrs = np.logspace(-4, 1, 13)  # wide enough that some runs converge or diverge
+    epochs, tol = 100, 1e-6
+    result = lr_sweep(s, name, hyper, lrs, None, epochs, tol)
+    for i, lr in enumerate(lrs):
+        traj, summary = _one_by_one(s, name, hyper, lr, epochs, tol)
+        # The weights are bit for bit the same; the loss may differ in the last bit, because
+        # NumPy evaluates a (2,) point and a (k, 2) batch by slightly different routines.
+        np.testing.assert_array_equal(result.final_params[i], traj.params[-1])
+        assert _same_loss(result.final_loss[i], summary.final_loss)
+        assert _same_loss(result.best_loss[i], summary.best_loss)
+        assert result.status[i] == summary.status
+        assert result.stop_epoch[i] == len(traj.loss) - 1
+        assert result.diverged_epoch[i] == (summary.diverged_epoch or -1)
+        assert result.epochs_to_tol[i] == (-1 if summary.epochs_to_tolerance is None
+                                           else summary.epochs_to_tolerance)
+
+
+def test_sweep_covers_every_outcome_and_counts_them_right():
+    s = surfaces.get("bowl")
+    result = lr_sweep(s, "sgd", {}, DEFAULT_LRS, None, 1000, 1e-6)
+    assert len(result.lrs) == 61 and result.lrs[0] == pytest.approx(1e-4) and result.lrs[-1] == 10
+    assert set(result.status) == {"converged", "diverged", "finished"}
+    # On the bowl plain GD is a linear map: every rate above 2/25 diverges, none below does.
+    limit = 2 / 25
+    assert np.all(result.status[result.lrs > limit * 1.01] == "diverged")
+    assert not np.any(result.status[result.lrs < limit * 0.99] == "diverged")
+
+
+def test_sweep_leaks_no_warnings_and_rejects_bad_input():
+    s = surfaces.get("rosenbrock")
+    lr_sweep(s, "adam", {}, [1e-3, 10.0, 1e6], None, 50)  # pytest turns RuntimeWarnings into errors
+    with pytest.raises(ValueError, match="learning rates"):
+        lr_sweep(s, "adam", {}, [0.1, -1.0])
+    with pytest.raises(ValueError, match="epochs"):
+        lr_sweep(s, "adam", {}, [0.1], epochs=0)
+    with pytest.raises(ValueError, match="momentum"):
+        lr_sweep(s, "sgd", {"momentum": -1.0}, [0.1])
+
+
+@pytest.mark.parametrize("factor,status", [(0.98, "converged"), (1.02, "diverged")])
+def test_plain_gd_on_the_bowl_breaks_just_above_the_stability_limit(factor, status):
+    bowl = surfaces.get("bowl")  # 0.5·(x² + 25y²): λ_max = 25
+    limit = stability_limit(bowl)
+    assert limit == pytest.approx(2 / 25, rel=1e-12)
+    result = lr_sweep(bowl, "sgd", {}, [limit * factor], None, 2000)
+    assert result.status[0] == status
+    one = collect(train(bowl, optimizers.create("sgd", lr=limit * factor), epochs=2000))
+    assert one.status == status
+
+
+def test_stability_limit_uses_the_minimum_nearest_the_start_and_none_without_one():
+    h = surfaces.get("himmelblau")
+    for m in h.minima:
+        eig = np.linalg.eigvalsh(h.hessian(m))
+        assert stability_limit(h, m + 0.1) == pytest.approx(2 / eig[-1])
+    assert stability_limit(surfaces.get("saddle")) is None
+
+
+def test_himmelblau_has_four_basins_each_holding_its_own_minimum():
+    h = surfaces.get("himmelblau")
+    result = basins(h, "sgd", {}, 0.01, grid_n=60, epochs=300)
+    assert result.label.shape == (60, 60) and result.end.shape == (60, 60, 2)
+    counts = {k: int(np.sum(result.label == k)) for k in range(4)}
+    assert all(count > 0.1 * 60 * 60 for count in counts.values()), counts
+    for i, m in enumerate(h.minima):
+        j = int(np.argmin(np.abs(result.xs - m[0])))
+        k = int(np.argmin(np.abs(result.ys - m[1])))
+        assert np.all(result.label[k - 1:k + 2, j - 1:j + 2] == i)
+        assert np.linalg.norm(result.end[k, j] - m) < 1e-3
+    # The map is indexed [row = y, col = x]: a start's end agrees with a run from that start.
+    k, j = 7, 45
+    traj = collect(train(h, optimizers.create("sgd", lr=0.01), epochs=300,
+                         start=(result.xs[j], result.ys[k])))
+    np.testing.assert_array_equal(result.end[k, j], traj.params[-1])
+
+
+def test_basins_label_divergence_and_not_converged():
+    h = surfaces.get("himmelblau")
+    wild = basins(h, "sgd", {}, 0.1, grid_n=20, epochs=50)
+    assert np.mean(wild.label == DIVERGED_LABEL) > 0.5
+    assert np.all(wild.epochs_taken[wild.label == DIVERGED_LABEL] <= 50)
+    slow = basins(h, "sgd", {}, 1e-4, grid_n=20, epochs=20)
+    assert np.mean(slow.label == NOT_CONVERGED) > 0.9
+    assert np.all(slow.epochs_taken[slow.label == NOT_CONVERGED] == 20)
+
+
+def test_basins_mark_runs_that_stop_at_an_unlisted_point():
+    r = surfaces.get("rastrigin")  # only the centre and its four nearest dips are listed
+    result = basins(r, "sgd", {}, 0.002, grid_n=30, epochs=300)
+    assert np.mean(result.label == ELSEWHERE) > 0.5
+    assert np.any(result.label == 0)
+
+
+def test_basin_map_is_fast_enough_to_be_vectorized():
+    import time
+    h = surfaces.get("himmelblau")
+    t0 = time.perf_counter()
+    basins(h, "adam", {}, 0.05, grid_n=100, epochs=100)
+    assert time.perf_counter() - t0 < 3.0  # a loose guard; `make bench` measures it properly
+
+
+def test_race_tunes_each_optimizer_to_the_best_rate_on_its_own_sweep():
+    s = surfaces.get("rosenbrock")
+    specs = [OptimizerSpec("GD", "sgd", {}), OptimizerSpec("Momentum", "sgd", {"momentum": 0.9}),
+             optimizers.create("adam", lr=0.1)]
+    lrs = np.logspace(-4, 1, 31)
+    result = race(s, specs, epochs=300, tol=1e-6, lrs=lrs)
+    assert [e.label for e in result.entries] == ["GD", "Momentum", "adam"]
+    assert "lowest final loss" in result.rule and "fewer epochs" in result.rule
+    for entry in result.entries:
+        sweep = entry.sweep
+        i = int(np.flatnonzero(sweep.lrs == entry.lr)[0])
+        assert sweep.status[i] != "diverged"
+        ok = (sweep.status != "diverged") & np.isfinite(sweep.final_loss)
+        best = sweep.final_loss[ok].min()
+        # Nothing beats it: its final loss is the lowest up to the tie rule ...
+        tied = ok & ((np.abs(sweep.final_loss - best) <= 1e-9 * np.abs(sweep.final_loss))
+                     | (sweep.final_loss - s.minimum_loss <= 1e-6) & (best - s.minimum_loss <= 1e-6))
+        assert tied[i]
+        # ... and no tied rate reaches the tolerance in fewer epochs.
+        epochs = np.where(sweep.epochs_to_tol >= 0, sweep.epochs_to_tol, 10**9)
+        assert epochs[i] == epochs[tied].min()
+        assert entry.final_loss == sweep.final_loss[i]
+
+
+def test_race_tie_break_prefers_fewer_epochs_to_the_tolerance():
+    bowl = surfaces.get("bowl")
+    sweep = lr_sweep(bowl, "sgd", {"momentum": 0.5}, DEFAULT_LRS, None, 2000, 1e-6)
+    i = tuned_index(sweep)
+    tied = (sweep.status != "diverged") & (sweep.final_loss <= 1e-6)
+    assert tied.sum() > 3  # many rates reach the minimum: the tie-break decides
+    epochs = np.where(sweep.epochs_to_tol >= 0, sweep.epochs_to_tol, 10**9)
+    assert epochs[i] == epochs[tied].min()
+
+
+def test_race_reports_an_optimizer_that_diverges_at_every_rate():
+    s = surfaces.get("saddle")  # no minimum: plain GD runs away at every rate
+    result = race(s, [OptimizerSpec("GD", "sgd", {})], epochs=400, lrs=[0.5, 1.0, 5.0])
+    entry = result.entries[0]
+    assert entry.lr is None and entry.status == "diverged"
