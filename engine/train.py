@@ -142,13 +142,17 @@ def _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, with_ste
     def lr_for(epoch: int) -> float:
         return float(schedule(epoch, opt.lr)) if schedule is not None else float(opt.lr)
 
+    full_grad = None  # the full-batch gradient at `params`, kept for the next full-batch step
+
     def measure(p: np.ndarray) -> tuple[float, float]:
+        nonlocal full_grad
         loss = float(surface.loss(p))
-        grad_norm = float(np.sqrt(np.sum(surface.grad(p) ** 2)))
-        return loss, grad_norm
+        full_grad = surface.grad(p)
+        return loss, float(np.sqrt(np.sum(full_grad ** 2)))
 
     def broken(p: np.ndarray) -> bool:
-        return not (np.all(np.isfinite(p)) and np.all(p >= lo) and np.all(p <= hi))
+        # NaN fails both comparisons and ±inf fails one, so this also catches non-finite weights.
+        return not ((p >= lo) & (p <= hi)).all()
 
     with np.errstate(all="ignore"):
         loss, grad_norm = measure(params)
@@ -162,7 +166,8 @@ def _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, with_ste
                 batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
             diverged = False
             for index, idx in enumerate(batches):
-                grad = surface.grad(params, idx)
+                # The full batch's gradient at these weights was just measured: reuse it.
+                grad = full_grad if idx is None else surface.grad(params, idx)
                 clipped = clip_fn(grad) if clip_fn is not None else grad
                 new_params, new_state = opt.update(params, clipped, state, lr=lr)
                 if with_steps:

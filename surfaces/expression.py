@@ -163,10 +163,11 @@ def _prepare(text: str) -> tuple[str, list[int]]:
 
 
 def _column(node, columns: list[int]) -> int | None:
-    offset = getattr(node, "col_offset", None)
-    if offset is None:
+    """The column as typed of an ast expression node (whose col_offset counts in the text given
+    to ast.parse, where each ^ became **)."""
+    if not isinstance(node, ast.expr) or not columns:
         return None
-    return columns[min(offset, len(columns) - 1)] if columns else None
+    return columns[min(node.col_offset, len(columns) - 1)]
 
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
@@ -204,7 +205,7 @@ def _first_dunder(tree) -> tuple[str, object] | None:
     for node in ast.walk(tree):
         name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
         if name is not None and "__" in name:
-            found.append((getattr(node, "end_col_offset", 0) - len(name), name, node))
+            found.append((node.end_col_offset - len(name), name, node))
     if not found:
         return None
     found.sort(key=lambda item: item[0])
@@ -303,7 +304,7 @@ class _Builder:
                 if not math.isfinite(p) or abs(p) > MAX_EXPONENT:
                     self.fail(f"The exponent {p:.6g} is too large: exponents must lie between "
                               f"-{MAX_EXPONENT} and {MAX_EXPONENT}", node.right)
-            elif _has_power(right):
+            elif _has_variable_power(right):
                 self.fail("A power inside an exponent (a tower like x^y^x) is not allowed",
                           node.right)
         return _fold(Binary(op, left, right), self, node)
@@ -311,9 +312,10 @@ class _Builder:
     def _constant(self, node):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            kind = {str: "Text in quotes", bytes: "Text in quotes", complex: "Complex numbers",
-                    bool: "True and False"}.get(type(value), f"The value {value!r}")
-            self.fail(f"{kind} {'are' if kind.endswith('s') else 'is'} not allowed", node)
+            what = {str: "Text in quotes is", bytes: "Text in quotes is",
+                    complex: "Complex numbers are", bool: "True and False are"}.get(
+                type(value), f"The value {value!r} is")
+            self.fail(f"{what} not allowed", node)
         if abs(value) > MAX_CONSTANT:
             shown = f"{value:.3g}" if isinstance(value, float) else f"{float(value):.3g}"
             self.fail(f"The number {shown} is too large (the limit is {MAX_CONSTANT:g})", node)
@@ -358,11 +360,15 @@ class _Builder:
         return _fold(Binary(name, args[0], args[1]), self, node)
 
 
-def _has_power(node) -> bool:
+def _has_variable_power(node) -> bool:
+    """Whether a power with a non-constant exponent occurs in the tree (e^(-x^2) is fine; the
+    exponent of x^y^x is y^x, which is not)."""
     if isinstance(node, Binary):
-        return node.op == "^" or _has_power(node.left) or _has_power(node.right)
+        if node.op == "^" and not isinstance(node.right, Const):
+            return True
+        return _has_variable_power(node.left) or _has_variable_power(node.right)
     if isinstance(node, Unary):
-        return _has_power(node.arg)
+        return _has_variable_power(node.arg)
     return False
 
 
@@ -505,7 +511,7 @@ def _unary(op: str, u: _D, order: int) -> _D:
     if op == "sqrt":
         s = np.sqrt(v)
         d = 0.5 / s
-        return _chain(u, s, d, -0.5 * d / s if order > 1 else None, order)
+        return _chain(u, s, d, -0.5 * d / v if order > 1 else None, order)  # -u^(-3/2)/4
     if op == "abs":  # subgradient: sign(u), 0 at u = 0; no curvature
         return _chain(u, np.abs(v), np.sign(v), None, order)
     if op == "tanh":

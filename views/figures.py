@@ -94,8 +94,9 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
     box (and blanked outside it), so they never blow up the picture."""
     floor, hmin, hmax = _height_range(grid, log)
     lift = 0.012 * (hmax - hmin or 1.0)  # dots ride just above the surface so it cannot hide them
-    fig = go.Figure()
-    fig.add_trace(go.Surface(
+    # Traces and layout go to the constructor at once: fig.update_layout costs ~10× more.
+    traces = []
+    traces.append(go.Surface(
         x=_f32(grid.xs), y=_f32(grid.ys), z=_f32(height(grid.Z, floor, log)),
         colorscale=SURFACE_COLORSCALE, showscale=False, opacity=0.88,
         contours=dict(z=dict(show=True, usecolormap=False, color="rgba(60,40,20,0.35)",
@@ -105,7 +106,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
     ))
     if len(minima):
         mz = np.full(len(minima), hmin) + lift
-        fig.add_trace(go.Scatter3d(
+        traces.append(go.Scatter3d(
             x=_f32(minima[:, 0]), y=_f32(minima[:, 1]), z=_f32(mz), mode="markers",
             marker=dict(symbol="diamond", size=5, color="#111827"), name="minimum",
             showlegend=False, hovertemplate="minimum (%{x:.3g}, %{y:.3g})<extra></extra>"))
@@ -114,19 +115,19 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         with np.errstate(all="ignore"):
             z = np.clip(height(run.loss, floor, log), hmin, hmax) + lift
         z = np.where(inside & np.isfinite(z), z, np.nan)
-        fig.add_trace(go.Scatter3d(
+        traces.append(go.Scatter3d(
             x=_f32(x), y=_f32(y), z=_f32(z), mode="lines+markers", name=run.label,
             line=dict(color=run.color, width=2),
             marker=dict(size=point_size, color=run.color, line=dict(color="#0b1f3a", width=0.5)),
             meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
             hovertemplate=f"{run.label}<br>w1=%{{x:.4g}}<br>w2=%{{y:.4g}}<extra></extra>"))
-        fig.add_trace(go.Scatter3d(
+        traces.append(go.Scatter3d(
             x=_f32(x[:1]), y=_f32(y[:1]), z=_f32(z[:1]), mode="markers", showlegend=False,
             marker=dict(size=point_size + 4, color=run.color, line=dict(color="#111827", width=2)),
             meta={"role": "head", "run": r}, hoverinfo="skip", name=f"{run.label} now"))
     (x0, x1), (y0, y1) = (grid.xs[0], grid.xs[-1]), (grid.ys[0], grid.ys[-1])
     ztitle = "log loss" if log else "loss"
-    fig.update_layout(
+    layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=0, r=0, t=30 if title else 0, b=0),
         title=dict(text=title, x=0.02, y=0.98, font=dict(size=16)) if title else None,
         legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)", font=dict(size=15)),
@@ -140,7 +141,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         ),
         paper_bgcolor="white",
     )
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, log: bool,
@@ -148,8 +149,8 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
     """Top view: filled contours, each run's path, the start and the known minima. A grid of
     nearly invisible points turns a click anywhere into a new start point."""
     floor, hmin, hmax = _height_range(grid, log)
-    fig = go.Figure()
-    fig.add_trace(go.Contour(
+    traces = []
+    traces.append(go.Contour(
         x=_f32(grid.xs), y=_f32(grid.ys), z=_f32(height(grid.Z, floor, log)),
         colorscale=SURFACE_COLORSCALE, showscale=False, ncontours=22,
         contours=dict(coloring="fill", showlines=True), line=dict(width=0.6, color="rgba(60,40,20,0.45)"),
@@ -157,38 +158,38 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
     cx = np.linspace(grid.xs[0], grid.xs[-1], click_points)
     cy = np.linspace(grid.ys[0], grid.ys[-1], click_points)
     gx, gy = np.meshgrid(cx, cy, indexing="xy")
-    fig.add_trace(go.Scatter(
+    traces.append(go.Scatter(
         x=_f32(gx.ravel()), y=_f32(gy.ravel()), mode="markers",
         marker=dict(size=12, color="rgba(0,0,0,0.004)"), meta={"role": "click"},
         hovertemplate="start here: (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False,
         name="click to start"))
     if len(minima):
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=_f32(minima[:, 0]), y=_f32(minima[:, 1]), mode="markers", name="minimum",
             marker=dict(symbol="star", size=15, color="white", line=dict(color="#111827", width=1.5)),
             hovertemplate="minimum (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
     for r, run in enumerate(runs):
         x, y, _ = _path_xy(run, grid)
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=_f32(x), y=_f32(y), mode="lines+markers", name=run.label,
             line=dict(color=run.color, width=1.5), marker=dict(size=6, color=run.color),
             meta={"role": "path", "run": r}, showlegend=False,
             hovertemplate=f"{run.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"))
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=_f32(x[:1]), y=_f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(size=13, color=run.color, line=dict(color="white", width=2)),
             meta={"role": "head", "run": r}, name=f"{run.label} now"))
-    fig.add_trace(go.Scatter(
+    traces.append(go.Scatter(
         x=_f32([start[0]]), y=_f32([start[1]]), mode="markers", name="start",
         marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)),
         hovertemplate="start (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
-    fig.update_layout(
+    layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=55, r=10, t=10, b=45),
         xaxis=dict(title="w1", range=[float(grid.xs[0]), float(grid.xs[-1])], constrain="domain"),
         yaxis=dict(title="w2", range=[float(grid.ys[0]), float(grid.ys[-1])]),
         hovermode="closest", dragmode="zoom", paper_bgcolor="white", plot_bgcolor="white",
     )
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> go.Figure:
@@ -201,39 +202,42 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
     positive = gap_values[gap_values > 0]
     use_log = bool(positive.size and positive.max() / max(positive.min(), 1e-300) > 100)
     shift = floor if (use_log or floor != 0.0) else 0.0
-    fig = go.Figure()
+    traces, shapes = [], []
     for r, run in enumerate(runs):
         epochs = np.arange(len(run.loss), dtype=np.float32)
         with np.errstate(all="ignore"):
             y = np.where(np.isfinite(run.loss), run.loss - shift, np.nan)
             if use_log:
                 y = np.where(y > 0, y, np.nan) if positive.size else y
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=epochs, y=_f32(y), mode="lines", name=run.label, line=dict(color=run.color, width=3),
             meta={"role": "path", "run": r},
             hovertemplate=f"{run.label}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>"))
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=epochs[:1], y=_f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(size=10, color=run.color, line=dict(color="white", width=1.5)),
             meta={"role": "head", "run": r}, name=f"{run.label} now"))
         if run.diverged_epoch is not None:
-            fig.add_vline(x=run.diverged_epoch, line=dict(color=run.color, dash="dot", width=2))
+            shapes.append(dict(type="line", xref="x", yref="paper", x0=run.diverged_epoch,
+                               x1=run.diverged_epoch, y0=0, y1=1,
+                               line=dict(color=run.color, dash="dot", width=2)))
     ytitle = "loss" if shift == 0.0 else "loss − best minimum"
     max_epoch = max((len(run.loss) - 1 for run in runs), default=1)
-    fig.update_layout(
+    layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
         xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)]),
         yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
                    dtick=1 if use_log else None),  # log axis: one label per decade, no 2s and 5s
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
-        showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa",
+        showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
     )
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 def for_presenter(fig: go.Figure) -> go.Figure:
     """Bigger type and dots for a projector (returns the same figure, changed)."""
-    fig.update_layout(font_size=19, legend_font_size=16)
+    fig.layout.font.size = 19
+    fig.layout.legend.font.size = 16
     if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
         fig.layout.yaxis.nticks = 4
     if fig.layout.scene is not None:
