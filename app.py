@@ -92,7 +92,7 @@ if st.query_params.to_dict() != query:
 surface = config.surface_obj()
 if config.mode == "network":
     for notice in st.session_state.pop("link_notices", []):
-        st.warning(notice, icon="🔗")
+        st.warning(notice, icon=":material/link:")
     network_page.render(config, show_views)
     st.stop()
 
@@ -131,7 +131,7 @@ results = results_for(config)
 st.markdown(f"### {surface.title} &nbsp;·&nbsp; <span style='font-weight:400'>{surface.lesson}</span>",
             unsafe_allow_html=True)
 for notice in st.session_state.pop("link_notices", []):
-    st.warning(notice, icon="🔗")
+    st.warning(notice, icon=":material/link:")
 if "upload_message" in st.session_state:
     kind, text = st.session_state.pop("upload_message")
     (st.error if kind == "error" else st.success)(text)
@@ -148,10 +148,10 @@ if config.lesson:
                 st.caption("You have changed this lesson's settings; choose it again in Lessons to reset.")
 for result in results:
     if result.error:
-        st.error(f"Could not run {result.error}", icon="⚠️")
+        st.error(f"Could not run {result.error}", icon=":material/warning:")
     message = compute.divergence_message(config, result)
     if message:
-        st.error(message, icon="💥")
+        st.error(message, icon=":material/error:")
 
 # --- Views: one browser component draws and animates all three. -----------------------------
 ran = [r for r in results if r.trajectory is not None]

@@ -196,17 +196,22 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
     """Loss against epoch, one line per run. The y axis turns logarithmic when the losses span
     more than two decades; it then shows the loss above the best minimum."""
     floor = minimum_loss if np.isfinite(minimum_loss) else 0.0
+    # A diverging run's losses climb to 1e30 and beyond; the axis stops at 1000 times the
+    # highest starting loss, and what lies above is drawn at that ceiling.
+    starts = [float(run.loss[0]) - floor for run in runs if len(run.loss) and np.isfinite(run.loss[0])]
+    ceiling = 1e3 * max(max(starts, default=1.0), 1e-12)
     finite = [run.loss[np.isfinite(run.loss)] for run in runs]
     values = np.concatenate(finite) if finite else np.zeros(0)
-    gap_values = values - floor
+    gap_values = np.minimum(values - floor, ceiling)
     positive = gap_values[gap_values > 0]
     use_log = bool(positive.size and positive.max() / max(positive.min(), 1e-300) > 100)
     shift = floor if (use_log or floor != 0.0) else 0.0
+    decades = (np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
     traces, shapes = [], []
     for r, run in enumerate(runs):
         epochs = np.arange(len(run.loss), dtype=np.float32)
         with np.errstate(all="ignore"):
-            y = np.where(np.isfinite(run.loss), run.loss - shift, np.nan)
+            y = np.where(np.isfinite(run.loss), np.minimum(run.loss - shift, ceiling), np.nan)
             if use_log:
                 y = np.where(y > 0, y, np.nan) if positive.size else y
         traces.append(go.Scatter(
@@ -227,7 +232,8 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
         uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
         xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)]),
         yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
-                   dtick=1 if use_log else None),  # log axis: one label per decade, no 2s and 5s
+                   # log axis: a label per decade (or per few), never the 2s and 5s between
+                   dtick=max(1, int(np.ceil(decades / 6))) if use_log else None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
     )

@@ -54,16 +54,16 @@ def render(config: Config, show_views) -> None:
                 unsafe_allow_html=True)
     result = _train(config)
     if result.error:
-        st.error(f"Cannot build this network: {result.error}", icon="⚠️")
+        st.error(f"Cannot build this network: {result.error}", icon=":material/warning:")
         return
     for run in result.runs:
         if run.error:
-            st.error(f"Could not run {run.error}", icon="⚠️")
+            st.error(f"Could not run {run.error}", icon=":material/warning:")
         elif run.trajectory.diverged_epoch is not None:
             st.error(f"**{run.choice.label} diverged at epoch {run.trajectory.diverged_epoch}.** "
                      f"The learning rate η = {run.choice.lr(config.learning_rate):g} is too large for "
                      f"this network's loss surface. The landscape is drawn from the epochs before the "
-                     f"divergence.", icon="💥")
+                     f"divergence.", icon=":material/error:")
     trained = [(i, r) for i, r in enumerate(result.runs) if r.trajectory is not None]
     if not trained:
         return

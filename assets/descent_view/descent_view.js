@@ -368,16 +368,21 @@ class DescentView {
     // Draw the whole figures first, so that autoranged axes cover the whole paths and do not
     // jump as they grow; then cut the paths at the current epoch (before the browser paints).
     this.reacting = true;
+    const timing = { received: now, react: {} };
     try {
-      await Promise.all(VIEWS.map((view) => {
+      await Promise.all(VIEWS.map(async (view) => {
         const model = models[view];
-        return Plotly.react(this.divs[view], model.traces, model.layout, PLOT_CONFIG);
+        const t0 = performance.now();
+        await Plotly.react(this.divs[view], model.traces, model.layout, PLOT_CONFIG);
+        timing.react[view] = performance.now() - t0;
       }));
       for (const view of VIEWS) this.drawn[view] = -1;
       await Promise.all(VIEWS.map((view) => this.drawView(view, this.epoch)));
     } finally {
       this.reacting = false;
     }
+    timing.total = performance.now() - now;
+    window.__dvTiming = timing;
     // The clock starts once epoch 0 is on screen, so a slow first draw skips no epochs.
     if (restarted && this.playing) this.playStart = performance.now();
     this.bindEvents();
