@@ -122,7 +122,7 @@ def test_loss_curve_marks_divergence_and_keeps_finite_points():
 def test_a_diverging_run_does_not_stretch_the_loss_axis():
     good = _run("rosenbrock", "adam", 0.1, epochs=100, label="good")
     bad = _run("rosenbrock", "sgd", 0.01, epochs=100, label="bad", color=RUN_COLORS[1])
-    assert bad.status == "diverged" and np.nanmax(bad.loss[np.isfinite(bad.loss)]) > 1e20
+    assert bad.status == "diverged" and np.nanmax(bad.loss[np.isfinite(bad.loss)]) > 1e9 * bad.loss[0]
     fig = loss_curve([good, bad], 0.0, uirevision="u")
     ys = np.concatenate([np.asarray(t.y, dtype=float) for t in fig.data if (t.meta or {}).get("role") == "path"])
     assert np.nanmax(ys) <= 1e3 * max(good.loss[0], bad.loss[0]) * (1 + 1e-6)
