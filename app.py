@@ -10,16 +10,13 @@ import base64
 import hashlib
 import json
 from dataclasses import replace
-from urllib.parse import urlencode
 
 import numpy as np
 import plotly.io as pio
 import streamlit as st
 
 import surfaces
-from engine.anatomy import replay_step, sample_view
-from engine.curvature import curvature
-from views import anatomy, compute, controls, export, figures, lessons, network_page, state
+from views import compute, controls, export, figures, lessons, network_page, panels, state
 from views.chart import descent_view
 
 st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
@@ -177,104 +174,21 @@ if config.presenter:
 show_views(figs, ([compute.run_key(config, r.choice) for r in ran], log),
            560 if config.presenter else 600)
 
-# --- Panels under the views. ----------------------------------------------------------------
-tab_steps, tab_curvature, tab_table, tab_share = st.tabs(
-    ["The five steps", "Curvature and η", "Summary table", "Share and export"])
-
-with tab_table:
-    rows = compute.summary_rows(results)
-    if rows:
-        st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"Tolerance: the loss within {compute.TOLERANCE:g} of the best minimum's loss. "
-               f"Distance: from the last finite weights to the nearest known minimum.")
-
-inspect_step = None
-with tab_steps:
-    if ran:
-        labels = [r.choice.label for r in ran]
-        if st.session_state.get("inspect_run") not in labels:
-            st.session_state["inspect_run"] = labels[0]
-        left, right = st.columns([1, 2])
-        label = left.selectbox("Run", labels, key="inspect_run")
-        chosen = ran[labels.index(label)]
-        last_epoch = len(chosen.trajectory.loss) - 1
-        if last_epoch >= 1:
-            if not 1 <= st.session_state.get("inspect_epoch", 1) <= last_epoch:
-                st.session_state["inspect_epoch"] = 1
-            epoch = right.slider("Epoch to take apart", 1, max(last_epoch, 2) if last_epoch > 1 else 2,
-                                 key="inspect_epoch", disabled=last_epoch == 1)
-            epoch = min(epoch, last_epoch)
-            inspect_step = replay_step(
-                surface, chosen.choice.make(config.learning_rate), epoch=epoch, epochs=config.epochs,
-                batch_size=config.batch_size, start=config.start_point(), seed=config.seed,
-                clip=compute.make_clip(config), schedule=compute.make_schedule(config))
-        if inspect_step is None:
-            st.info("This run stopped before any step was taken.")
-        else:
-            names = surface.model.weight_names if surface.model is not None else ("w1", "w2")
-            sections = anatomy.anatomy_sections(
-                surface, inspect_step, anatomy.rule_for(chosen.choice.preset, chosen.choice.hyper()),
-                sample_view(surface, inspect_step),
-                weight_names=tuple(anatomy.SYMBOLS.get(n, n) for n in names))
-            cols = st.columns(2)
-            for i, section in enumerate(sections):
-                with cols[i % 2]:
-                    st.markdown(f"**{section.title}**")
-                    for line in section.latex:
-                        st.latex(line)
-                    for note in section.notes:
-                        st.caption(note)
-
-with tab_curvature:
-    points = [("the start", np.asarray(config.start_point(), dtype=float))]
-    if inspect_step is not None:
-        points.append((f"epoch {inspect_step.epoch} ({st.session_state.get('inspect_run')})",
-                       inspect_step.params))
-    cols = st.columns(len(points))
-    for col, (where, w) in zip(cols, points):
-        c = curvature(surface, w)
-        with col:
-            st.markdown(f"**At {where}**, w = ({w[0]:.4g}, {w[1]:.4g})")
-            if not np.all(np.isfinite(c.eigenvalues)):
-                st.caption("The curvature is not defined at this point (a kink).")
-                continue
-            st.latex(rf"\lambda = {anatomy.num(c.eigenvalues[0])},\ {anatomy.num(c.eigenvalues[1])}"
-                     rf"\qquad \kappa = {anatomy.num(c.condition)}")
-            if np.isfinite(c.lr_limit):
-                ratio = config.learning_rate / c.lr_limit
-                st.latex(rf"\eta = {anatomy.num(config.learning_rate)}\quad\text{{vs}}\quad "
-                         rf"2/\lambda_{{max}} = {anatomy.num(c.lr_limit)}")
-                st.progress(min(1.0, ratio / 2), text=f"η is {ratio:.2g}× the stability limit of plain "
-                                                      f"gradient descent here")
-                if ratio > 1:
-                    st.caption("Above the limit: along the steepest direction each plain gradient step "
-                               "overshoots by more than it corrects, so the error grows.")
-                else:
-                    st.caption("Below the limit: plain gradient descent shrinks the error along every "
-                               "direction here.")
-            else:
-                st.caption("No positive curvature here: nothing to overshoot, the surface bends down "
-                           "(a saddle or a maximum) or is flat.")
-            if c.eigenvalues[0] < 0 < c.eigenvalues[-1]:
-                st.caption("One eigenvalue is negative and one positive: this is saddle-shaped.")
-    st.caption("The limit is for plain gradient descent near a point; momentum and adaptive "
-               "optimizers rescale the step, so their limits differ.")
-
-with tab_share:
-    base_url = (st.context.url or "").split("?")[0]
-    st.markdown("**Copy link** — it reopens exactly this page:")
-    st.code(f"{base_url}?{urlencode(query)}", language=None, wrap_lines=True)
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Trajectories (CSV)", lambda: export.to_csv(config, results),
-                       file_name="descent-lab-runs.csv", mime="text/csv", key="dl_csv", on_click="ignore")
-    c2.download_button("Trajectories and settings (JSON)", lambda: export.to_json(config, results),
-                       file_name="descent-lab-runs.json", mime="application/json", key="dl_json",
-                       on_click="ignore")
-    c3.download_button("Figures (offline HTML)",
-                       lambda: export.figures_html(figs, f"Descent Lab · {surface.title}"),
-                       file_name="descent-lab-figures.html", mime="text/html", key="dl_html",
-                       on_click="ignore")
-    st.file_uploader("Load runs saved as JSON", type=["json"], key="upload_runs", on_change=_on_upload)
+# --- Panels under the views: lazy tabs, so only the open one computes. --------------------
+PANELS = ["Summary table", "The five steps", "Curvature and η", "Share and export"]
+tabs = dict(zip(PANELS, st.tabs(PANELS, key="panel", on_change="rerun")))
+if tabs["The five steps"].open:
+    with tabs["The five steps"]:
+        panels.five_steps(config, surface, ran)
+if tabs["Curvature and η"].open:
+    with tabs["Curvature and η"]:
+        panels.curvature_and_lr(config, surface, ran)
+if tabs["Summary table"].open:
+    with tabs["Summary table"]:
+        panels.summary_table(results)
+if tabs["Share and export"].open:
+    with tabs["Share and export"]:
+        panels.share_and_export(config, query, results, figs, surface, on_upload=_on_upload)
 
 if not config.presenter:
     st.caption(

@@ -199,6 +199,9 @@ def test_presenter_mode_hides_advanced_controls_and_keeps_their_values():
 def test_the_five_steps_panel_shows_the_inspected_step():
     at = fresh({"surface": "two_weight_net", "opt": "momentum", "lr": "0.05", "epochs": "30",
                 "batch": "8"})
+    assert not at.latex  # lazy tabs: the five steps are computed only when their tab is open
+    at.session_state["panel"] = "The five steps"
+    at.run()
     at.slider(key="inspect_epoch").set_value(12).run()
     no_trouble(at)
     text = " ".join(l.value for l in at.latex)
@@ -244,3 +247,22 @@ def test_switching_modes_keeps_the_page_working():
     at.button_group(key="mode").set_value("surface").run()
     no_trouble(at)
     assert "mode" not in at.query_params
+
+
+def test_curvature_tab_compares_the_learning_rate_with_two_over_lambda_max():
+    at = fresh({"lesson": "lr-too-large"})
+    at.session_state["panel"] = "Curvature and η"
+    at.run()
+    no_trouble(at)
+    text = " ".join(l.value for l in at.latex)
+    assert "2/\\lambda_{max} = 0.08" in text  # the bowl's steep direction has λ = 25
+    assert any("Above the limit" in c.value for c in at.caption)
+
+
+def test_share_tab_gives_a_link_that_reopens_the_page():
+    at = fresh({"surface": "beale", "opt": "rmsprop", "lr": "0.01"})
+    at.session_state["panel"] = "Share and export"
+    at.run()
+    no_trouble(at)
+    link = at.code[0].value
+    assert "surface=beale" in link and "opt=rmsprop" in link and "lr=0.01" in link

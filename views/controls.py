@@ -17,7 +17,8 @@ from views.state import (ACTIVATIONS, MODES, network_layers, CLIPS, LOG_MODES, L
                          SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
-                       "start_x", "start_y", "surface", "net_data", "net_hidden", "net_act")
+                       "start_x", "start_y", "surface", "net_data", "net_hidden", "net_act",
+                       "inspect_run", "inspect_epoch")
 MODE_LABEL = {"surface": "Two weights", "network": "Neural network"}
 SHARED = "shared"  # an optimizer's learning-rate choice that follows the page's slider
 KIND_LABEL = {"classic": "Classic function", "data": "Learned from data"}

@@ -128,7 +128,8 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
         for row in (1, 2):
             fig.add_vline(x=float(limit), line=dict(color="#111827", dash="dash", width=2),
                           row=row, col=1,
-                          label=dict(text=LIMIT_LABEL, textposition="end", yanchor="top",
+                          label=dict(text=LIMIT_LABEL, textposition="end", textangle=0,
+                                     xanchor="left", yanchor="top",
                                      font=dict(size=12)) if row == 1 else None)
 
     y_title = "final loss − minimum" if relative else "final loss"

@@ -253,6 +253,7 @@ class DescentView {
   constructor(parentElement) {
     this.parent = parentElement;
     this.root = parentElement.querySelector(".dv-root");
+    this.root.__descentView = this;  // for tests and the benchmark
     this.button = this.root.querySelector(".dv-play");
     this.slider = this.root.querySelector(".dv-epoch");
     this.label = this.root.querySelector(".dv-label");

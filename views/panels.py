@@ -1,0 +1,127 @@
+"""The panels under the views: the five steps of one epoch, curvature and the learning rate,
+the summary table, and sharing and export. Each draws into the current Streamlit container."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import numpy as np
+import streamlit as st
+
+from engine.anatomy import replay_step, sample_view
+from engine.curvature import curvature
+from views import anatomy, compute, export
+from views.state import Config
+
+
+def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
+    """The run and engine step chosen for inspection (the run selector and epoch slider are drawn
+    when `draw_controls`); (None, None) when the run stopped before any step."""
+    if not ran:
+        return None, None
+    ss = st.session_state
+    labels = [r.choice.label for r in ran]
+    if ss.get("inspect_run") not in labels:
+        ss["inspect_run"] = labels[0]
+    if draw_controls:
+        left, right = st.columns([1, 2])
+        left.selectbox("Run", labels, key="inspect_run")
+    chosen = ran[labels.index(ss["inspect_run"])]
+    last_epoch = len(chosen.trajectory.loss) - 1
+    if last_epoch < 1:
+        return chosen, None
+    wanted = ss.get("inspect_epoch", 1)
+    ss["inspect_epoch"] = min(max(1, int(wanted)), last_epoch)
+    if draw_controls:
+        right.slider("Epoch to take apart", 1, max(last_epoch, 2), key="inspect_epoch",
+                     disabled=last_epoch == 1,
+                     help="Pausing or scrubbing the views above also sets this epoch.")
+    epoch = min(int(ss["inspect_epoch"]), last_epoch)
+    step = replay_step(
+        surface, chosen.choice.make(config.learning_rate), epoch=epoch, epochs=config.epochs,
+        batch_size=config.batch_size, start=config.start_point(), seed=config.seed,
+        clip=compute.make_clip(config), schedule=compute.make_schedule(config))
+    return chosen, step
+
+
+def five_steps(config: Config, surface, ran: list) -> None:
+    chosen, step = inspected_step(config, surface, ran, draw_controls=True)
+    if chosen is None:
+        return
+    if step is None:
+        st.info("This run stopped before any step was taken.")
+        return
+    names = surface.model.weight_names if surface.model is not None else ("w1", "w2")
+    sections = anatomy.anatomy_sections(
+        surface, step, anatomy.rule_for(chosen.choice.preset, chosen.choice.hyper()),
+        sample_view(surface, step), weight_names=tuple(anatomy.SYMBOLS.get(n, n) for n in names))
+    cols = st.columns(2)
+    for i, section in enumerate(sections):
+        with cols[i % 2]:
+            st.markdown(f"**{section.title}**")
+            for line in section.latex:
+                st.latex(line)
+            for note in section.notes:
+                st.caption(note)
+
+
+def curvature_and_lr(config: Config, surface, ran: list) -> None:
+    points = [("the start", np.asarray(config.start_point(), dtype=float))]
+    chosen, step = inspected_step(config, surface, ran, draw_controls=False)
+    if step is not None:
+        points.append((f"epoch {step.epoch} ({chosen.choice.label})", step.params))
+    cols = st.columns(len(points))
+    for col, (where, w) in zip(cols, points):
+        c = curvature(surface, w)
+        with col:
+            st.markdown(f"**At {where}**, w = ({w[0]:.4g}, {w[1]:.4g})")
+            if not np.all(np.isfinite(c.eigenvalues)):
+                st.caption("The curvature is not defined at this point (a kink).")
+                continue
+            st.latex(rf"\lambda = {anatomy.num(c.eigenvalues[0])},\ {anatomy.num(c.eigenvalues[1])}"
+                     rf"\qquad \kappa = {anatomy.num(c.condition)}")
+            if np.isfinite(c.lr_limit):
+                ratio = config.learning_rate / c.lr_limit
+                st.latex(rf"\eta = {anatomy.num(config.learning_rate)}\quad\text{{vs}}\quad "
+                         rf"2/\lambda_{{max}} = {anatomy.num(c.lr_limit)}")
+                st.progress(min(1.0, ratio / 2), text=f"η is {ratio:.2g}× the stability limit of plain "
+                                                      f"gradient descent here")
+                if ratio > 1:
+                    st.caption("Above the limit: along the steepest direction each plain gradient step "
+                               "overshoots by more than it corrects, so the error grows.")
+                else:
+                    st.caption("Below the limit: plain gradient descent shrinks the error along every "
+                               "direction here.")
+            else:
+                st.caption("No positive curvature here: nothing to overshoot, the surface bends down "
+                           "(a saddle or a maximum) or is flat.")
+            if c.eigenvalues[0] < 0 < c.eigenvalues[-1]:
+                st.caption("One eigenvalue is negative and one positive: this is saddle-shaped.")
+    st.caption("The limit is for plain gradient descent near a point; momentum and adaptive "
+               "optimizers rescale the step, so their limits differ.")
+
+
+def summary_table(results: list) -> None:
+    rows = compute.summary_rows(results)
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(f"Tolerance: the loss within {compute.TOLERANCE:g} of the best minimum's loss. "
+               f"Distance: from the last finite weights to the nearest known minimum.")
+
+
+def share_and_export(config: Config, query: dict, results: list, figs: dict, surface, *,
+                     on_upload) -> None:
+    base_url = (st.context.url or "").split("?")[0]
+    st.markdown("**Copy link**: it reopens exactly this page.")
+    st.code(f"{base_url}?{urlencode(query)}", language=None, wrap_lines=True)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Trajectories (CSV)", lambda: export.to_csv(config, results),
+                       file_name="descent-lab-runs.csv", mime="text/csv", key="dl_csv", on_click="ignore")
+    c2.download_button("Trajectories and settings (JSON)", lambda: export.to_json(config, results),
+                       file_name="descent-lab-runs.json", mime="application/json", key="dl_json",
+                       on_click="ignore")
+    c3.download_button("Figures (offline HTML)",
+                       lambda: export.figures_html(figs, f"Descent Lab · {surface.title}"),
+                       file_name="descent-lab-figures.html", mime="text/html", key="dl_html",
+                       on_click="ignore")
+    st.file_uploader("Load runs saved as JSON", type=["json"], key="upload_runs", on_change=on_upload)
