@@ -18,7 +18,7 @@ import numpy as np
 
 from engine import optimizers
 from engine.curvature import curvature
-from engine.train import (CONVERGED, CONVERGED_GRAD_NORM, DIVERGED, FINISHED, HUGE_LOSS, RUNNING,
+from engine.train import (CONVERGED, CONVERGED_GRAD_NORM, DIVERGED, FINISHED, HUGE_LOSS,
                           _far_limits)
 
 # 61 log-spaced learning rates from 1e-4 to 10: 12 per decade, so 1e-3, 1e-2, … are on it.
@@ -192,7 +192,7 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
         b_near = _nearest_within(params, minima, radius) if tracking else None
         b_since = np.zeros(k, dtype=np.int64)
 
-        def write(sel, epoch_rows=None):
+        def write(sel):
             """Copy the batch rows `sel` (an index array) out to the results."""
             r = rows[sel]
             out.final_loss[r] = loss[sel]
@@ -203,7 +203,6 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
                 out.epochs_to_tol[r] = b_reached[sel]
             out.settled_epoch[r] = b_since[sel]
 
-        epoch = 0
         for epoch in range(1, epochs + 1):
             params, state = opt.update(params, grad, state, lr=lr_rows)
             loss = loss_fn(params, None)

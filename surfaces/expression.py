@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -216,7 +217,12 @@ def parse(text: str) -> Expr:
     """Parse f(x, y) typed in ordinary notation into a checked Expr; ExpressionError otherwise."""
     source, columns = _prepare(text)
     try:
-        tree = ast.parse(source, mode="eval")  # builds a tree only; nothing is compiled or run
+        with warnings.catch_warnings():
+            # Python warns about e.g. "1if" while parsing; such text is refused, not warned about.
+            warnings.simplefilter("error")
+            tree = ast.parse(source, mode="eval")  # builds a tree only; nothing is compiled or run
+    except SyntaxWarning as err:
+        raise ExpressionError(f"Syntax error: {err}", text) from None
     except SyntaxError as err:
         offset = err.offset or 0
         if offset < 1 or offset > len(columns):  # the parser ran out of text

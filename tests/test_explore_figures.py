@@ -76,7 +76,7 @@ def test_the_stability_limit_line_is_at_two_over_lambda_max(bowl_sweeps):
     lines = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(lines) == 2  # one per panel
     assert all(s.x0 == s.x1 == pytest.approx(0.08) for s in lines)
-    assert [s.label.text for s in lines if s.label.text] == [LIMIT_LABEL]
+    assert [s.label.text for s in lines if s.label.text] == [LIMIT_LABEL]  # on the lower panel
     assert LIMIT_LABEL == "2/λ_max (plain GD)"
     # Plain GD diverges at every rate right of the line and at none left of it.
     gd = results["GD"]

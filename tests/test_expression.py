@@ -240,6 +240,7 @@ HOSTILE = [
     ("-" * 30 + "x", "nested too deeply", None),
     ("+".join(["x"] * 60), "too big", None),
     ("", "Type a function", None),
+    ("1if x else y", "Syntax error", None),
     ("x\u00b2", "Unexpected character '\u00b2'", 2),
     ("x\x00", "Unexpected character", 2),
 ]

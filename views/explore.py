@@ -130,7 +130,7 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
                           row=row, col=1,
                           label=dict(text=LIMIT_LABEL, textposition="end", textangle=0,
                                      xanchor="left", yanchor="top",
-                                     font=dict(size=12)) if row == 1 else None)
+                                     font=dict(size=12)) if row == 2 else None)
 
     y_title = "final loss − minimum" if relative else "final loss"
     fig.update_xaxes(type="log", exponentformat="power", row=1, col=1)
