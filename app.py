@@ -15,7 +15,6 @@ import numpy as np
 import plotly.io as pio
 import streamlit as st
 
-import surfaces
 from views import compute, controls, export, figures, lessons, network_page, panels, state
 from views.chart import descent_view
 
@@ -64,8 +63,12 @@ def show_views(figs: dict, run_identity, height: int) -> None:
     for trace in specs["loss"]["data"]:
         if (trace.get("meta") or {}).get("role") == "path":
             epochs = max(epochs, _length(trace["x"]) - 1)
+    # Surface mode: the epoch the user settles on (pause, end, slider released) becomes the
+    # five steps panel's epoch.
+    on_epoch = (lambda e: st.session_state.__setitem__("inspect_epoch", max(1, e))
+                if config.mode == "surface" else None)
     descent_view(specs, {"epochs": epochs, "speed": config.speed, "token": token},
-                 key="descent_view", height=height, on_click=_on_view_click)
+                 key="descent_view", height=height, on_click=_on_view_click, on_epoch=on_epoch)
 
 
 def _length(array) -> int:
@@ -96,8 +99,9 @@ if config.mode == "network":
 
 # --- Compute: every run is cached on what it depends on; new runs stream with a progress bar. ---
 @st.cache_data(max_entries=32, show_spinner=False)
-def surface_grid(name: str, points: int) -> figures.Grid:
-    xs, ys, Z = surfaces.get(name).grid(points)
+def surface_grid(name: str, expression: str, bounds: tuple, points: int) -> figures.Grid:
+    with np.errstate(all="ignore"):  # a typed surface may be undefined on part of its box: gaps
+        xs, ys, Z = state.surface_for(name, expression, bounds).grid(points)
     return figures.Grid(np.asarray(xs), np.asarray(ys), np.asarray(Z))
 
 
@@ -159,7 +163,7 @@ run_views = [
                     status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch)
     for i, r in enumerate(ran)
 ]
-grid = surface_grid(config.surface, compute.GRID_POINTS)
+grid = surface_grid(config.surface, config.expression, config.expr_bounds, compute.GRID_POINTS)
 log = config.use_log()
 uirevision = f"{figures.UIREVISION_PREFIX}{config.surface}"
 start = config.start_point()

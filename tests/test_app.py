@@ -266,3 +266,43 @@ def test_share_tab_gives_a_link_that_reopens_the_page():
     no_trouble(at)
     link = at.code[0].value
     assert "surface=beale" in link and "opt=rmsprop" in link and "lr=0.01" in link
+
+
+def test_a_typed_surface_draws_and_goes_into_the_link():
+    at = fresh()
+    at.selectbox(key="surface").set_value("typed").run()
+    no_trouble(at)
+    at.text_input(key="expr_text").set_value("(x-1)^2 + 2*(y+0.5)^2").run()
+    no_trouble(at)
+    assert at.query_params["f"] == "(x-1)^2 + 2*(y+0.5)^2"
+    assert len(paths(at)) == 1
+    assert not at.error
+
+
+@pytest.mark.parametrize("text, words", [
+    ("__import__('os').system('touch /tmp/descent-pwned')", "not an allowed function"),
+    ("x.real", "Attribute"),
+    ("z + 1", "Unknown name"),
+    ("x^1000000", "xponent"),
+    ("(" * 300 + "x" + ")" * 300, ""),
+])
+def test_a_refused_function_keeps_the_previous_surface(text, words):
+    at = fresh({"surface": "typed", "f": "x^2 + y^2"})
+    before = view_data(at)["figures"]["surface3d"]["data"][0]["z"]
+    at.text_input(key="expr_text").set_value(text).run()
+    no_trouble(at)
+    assert at.error and words in at.error[0].value
+    assert "previous surface stays" in at.error[0].value
+    assert view_data(at)["figures"]["surface3d"]["data"][0]["z"] == before
+    assert at.query_params["f"] == "x^2 + y^2"
+
+
+def test_log_of_negative_numbers_shows_gaps_not_errors():
+    at = fresh({"surface": "typed", "f": "-log(x) + (x-2)^2 + y^2", "fx": "-2,4"})
+    no_trouble(at)
+    assert not at.error
+    z = view_data(at)["figures"]["surface3d"]["data"][0]["z"]
+    import base64
+    import numpy as np
+    values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+    assert np.isnan(values).mean() > 0.2 and np.isfinite(values).mean() > 0.5  # x <= 0: a gap

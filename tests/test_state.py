@@ -40,8 +40,11 @@ def test_every_preset_builds_a_torch_optimizer():
 def test_learning_rate_stops_span_1e_4_to_10_in_log_steps():
     assert LR_OPTIONS[0] == 1e-4 and LR_OPTIONS[-1] == 10.0
     assert LR_OPTIONS == sorted(LR_OPTIONS)
-    assert snap_learning_rate(0.0011) == 0.001
-    assert snap_learning_rate(0.055) == 0.05
+    assert len(LR_OPTIONS) >= 61
+    assert snap_learning_rate(0.00104) == 0.001
+    assert snap_learning_rate(0.052) == 0.05
+    ratios = [b / a for a, b in zip(LR_OPTIONS, LR_OPTIONS[1:])]
+    assert max(ratios) < 1.34  # roughly log-spaced: no gap wider than a third
 
 
 def test_batch_options_end_with_the_full_batch():
@@ -89,3 +92,29 @@ def test_garbage_never_raises(query):
     assert config.surface in surfaces.names()
     assert 1 <= len(config.runs) <= MAX_RUNS
     assert isinstance(notices, list)
+
+
+def test_a_typed_surface_round_trips_through_the_link():
+    config = Config(surface="typed", expression="(1-x)^2 + 100*(y-x^2)^2",
+                    expr_bounds=((-2.0, 2.0), (-1.0, 3.0)), runs=(RunChoice("adam"),))
+    query = to_query(config)
+    assert query["f"] == "(1-x)^2 + 100*(y-x^2)^2" and query["fx"] == "-2.0,2.0"
+    back, notices = from_query(query)
+    assert notices == [] and back == config
+    s = back.surface_obj()
+    rosen = surfaces.get("rosenbrock")
+    w = [[0.3, -0.7], [1.2, 2.0]]
+    assert abs(s.loss(w) - rosen.loss(w)).max() < 1e-12
+
+
+@pytest.mark.parametrize("query, key", [
+    ({"surface": "typed", "f": "__import__('os').system('true')"}, "f"),
+    ({"surface": "typed", "f": "x.real"}, "f"),
+    ({"surface": "typed", "f": "9**9**9**9"}, "f"),
+    ({"surface": "typed", "f": "x^2", "fx": "3,-3"}, "fx"),
+    ({"surface": "typed", "f": "x^2", "fy": "nan,1"}, "fy"),
+])
+def test_a_bad_typed_surface_in_a_link_falls_back_with_a_notice(query, key):
+    config, notices = from_query(query)
+    assert any(f"`{key}=" in n for n in notices)
+    assert config.surface in surfaces.names() or config.surface == "typed"

@@ -145,6 +145,7 @@ def descent_view(
     key: str = "descent_view",
     height: int = 640,
     on_click: Callable[[list[float]], None] | None = None,
+    on_epoch: Callable[[int], None] | None = None,
 ) -> list[float] | None:
     """Show the three views and play the descent back in the browser.
 
@@ -152,7 +153,10 @@ def descent_view(
         by json.loads(plotly.io.to_json(go_figure)). Traces whose `meta` is
         {"role": "path", "run": r} hold run r's whole path and are shown up to the current epoch;
         {"role": "head", "run": r} is put on run r's point at the current epoch in the same
-        figure; {"role": "click"} (contour) is the grid that catches clicks. Others are static.
+        figure; {"role": "click"} (contour) is the grid that catches clicks;
+        {"role": "frames", "epochs": [e0, e1, ...], "frames": array} (a Heatmap, frames of shape
+        (K, ny, nx), or a line Scatter, (K, m)) shows frame k, the last one with epochs[k] <= the
+        current epoch, as the heatmap's z or the line's y. Others are static.
     animation: {"epochs": E, "speed": "instant" | "slow" | "normal" | "fast", "token": str}.
         A new token (a new computation) replays from epoch 0 over 4 s (slow), 2 s (normal) or
         0.8 s (fast), skipping epochs when there are more than frames; "instant" shows the last
@@ -161,6 +165,10 @@ def descent_view(
     height: total height in pixels, the toolbar included.
     on_click: called as on_click([x, y]) before the rerun that a click on the contour causes, so
         it may set other widgets' session_state (such as start-point sliders).
+    on_epoch: called as on_epoch(epoch) before the rerun that follows the user settling on an
+        epoch: playback paused or ended, or the epoch slider released. The same epoch is not
+        reported twice in a row, and the rerun keeps the playback position (same token). Without
+        on_epoch the browser reports nothing and causes no rerun.
 
     Returns [x, y] of a click on the contour map on the rerun that the click caused, else None.
     """
@@ -174,6 +182,16 @@ def descent_view(
         if point is not None:
             on_click([float(point[0]), float(point[1])])
 
+    def _epoch_settled() -> None:
+        if on_epoch is None:
+            return
+        epoch = (st.session_state.get(key) or {}).get("epoch")
+        if isinstance(epoch, (int, float)) and not isinstance(epoch, bool):
+            on_epoch(int(epoch))
+
+    callbacks = {"on_click_change": _clicked}
+    if on_epoch is not None:
+        callbacks["on_epoch_change"] = _epoch_settled
     result = _component(
         key=key,
         data={
@@ -182,9 +200,10 @@ def descent_view(
             "plotly_url": url,
             "plotly_hint": hint,
             "height": int(height),
+            "report_epoch": on_epoch is not None,
         },
         height=int(height),
-        on_click_change=_clicked,
+        **callbacks,
     )
     point = result.get("click")
     if point is None:

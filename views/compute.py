@@ -47,7 +47,8 @@ def make_clip(config: Config):
 
 def run_key(config: Config, choice: RunChoice) -> tuple:
     """Everything a run's result depends on: the cache key of one run."""
-    return (config.surface, choice, config.learning_rate, config.epochs, config.batch_size,
+    typed = (config.expression, config.expr_bounds) if config.surface == "typed" else None
+    return (config.surface, typed, choice, config.learning_rate, config.epochs, config.batch_size,
             config.start_point(), config.seed, config.clip,
             config.clip_limit if config.clip != "off" else None, config.schedule, config.warmup)
 

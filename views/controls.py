@@ -13,12 +13,13 @@ import surfaces
 from engine.network import count_weights
 from surfaces import datasets
 from views import lessons
-from views.state import (ACTIVATIONS, MODES, network_layers, CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
+from views.state import (ACTIVATIONS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, MODES, TYPED,
+                         check_bounds, network_layers, surface_for, surface_names, typed_surface, CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
                          SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
                        "start_x", "start_y", "surface", "net_data", "net_hidden", "net_act",
-                       "inspect_run", "inspect_epoch")
+                       "inspect_run", "inspect_epoch", "expr_text", "fx0", "fx1", "fy0", "fy1")
 MODE_LABEL = {"surface": "Two weights", "network": "Neural network"}
 SHARED = "shared"  # an optimizer's learning-rate choice that follows the page's slider
 KIND_LABEL = {"classic": "Classic function", "data": "Learned from data"}
@@ -69,6 +70,10 @@ def load_config(config: Config) -> None:
     ss["mode"] = config.mode
     ss["net_data"], ss["net_hidden"], ss["net_act"] = config.dataset, config.hidden, config.activation
     ss["surface"] = config.surface
+    ss["expr"] = ss["expr_text"] = config.expression
+    ss["expr_bounds"] = config.expr_bounds
+    (ss["fx0"], ss["fx1"]), (ss["fy0"], ss["fy1"]) = config.expr_bounds
+    ss.pop("expr_error", None)
     ss["optimizers"] = [run.preset for run in config.runs]
     for run in config.runs:
         for name, value in run.hyper().items():
@@ -120,7 +125,7 @@ def _on_mode_change() -> None:
     else:
         default = Config()
         ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], default.learning_rate, default.epochs
-        ss["batch"] = surfaces.get(ss.get("surface", default.surface)).n_samples
+        ss["batch"] = current_surface().n_samples
 
 
 def _on_dataset_change() -> None:
@@ -128,20 +133,52 @@ def _on_dataset_change() -> None:
     st.session_state["batch"] = 32 if n > 32 else n
 
 
+def current_surface():
+    """The surface the controls describe (a typed one uses its last accepted text)."""
+    ss = st.session_state
+    return surface_for(ss.get("surface", Config().surface), ss.get("expr", DEFAULT_EXPRESSION),
+                       ss.get("expr_bounds", DEFAULT_EXPR_BOUNDS))
+
+
+def _on_expr_change() -> None:
+    """Accept a typed f(x, y) and its box, or keep the previous surface and say why."""
+    from surfaces.expression import ExpressionError
+
+    ss = st.session_state
+    text = ss.get("expr_text", "")
+    try:
+        bounds = check_bounds(((ss["fx0"], ss["fx1"]), (ss["fy0"], ss["fy1"])))
+    except ValueError as err:
+        ss["expr_error"] = f"The box is not valid: {err}. The previous surface stays."
+        return
+    try:
+        typed_surface(text, bounds)
+    except ExpressionError as err:
+        pointer = err.pointer() if hasattr(err, "pointer") else ""
+        shown = f"\n\n```\n{pointer}\n```" if pointer else ""
+        ss["expr_error"] = f"{err}{shown}\n\nThe previous surface stays."
+        return
+    ss.pop("expr_error", None)
+    ss["expr"], ss["expr_bounds"] = text, bounds
+    _on_surface_change()
+
+
 def _on_surface_change() -> None:
     """A new surface starts from its own default start, on the full batch."""
-    surface = surfaces.get(st.session_state["surface"])
+    surface = current_surface()
     st.session_state["start_x"], st.session_state["start_y"] = snap_start(surface, surface.start)
     st.session_state["batch"] = surface.n_samples
 
 
 def set_start(point) -> None:
     """Move the start sliders (used by a click on the contour map)."""
-    surface = surfaces.get(st.session_state["surface"])
+    surface = current_surface()
     st.session_state["start_x"], st.session_state["start_y"] = snap_start(surface, point)
 
 
 def _surface_label(name: str) -> str:
+    if name == TYPED:
+        return "Your own f(x, y)  ·  Typed"
     s = surfaces.get(name)
     return f"{s.title}  ·  {KIND_LABEL.get(s.kind, s.kind)}"
 
@@ -188,7 +225,7 @@ def sidebar() -> Config:
             ss["mode"] = "surface"
         mode = st.segmented_control("Mode", MODES, key="mode", format_func=MODE_LABEL.get,
                                     on_change=_on_mode_change) or "surface"
-        if ss.get("surface") not in surfaces.names():
+        if ss.get("surface") not in surface_names():
             ss["surface"] = Config().surface
         surface_name = ss["surface"]
         if mode == "network":
@@ -209,11 +246,13 @@ def sidebar() -> Config:
                 st.error(str(err))
         else:
             st.header("Loss surface")
-            names = surfaces.names(kind="classic") + surfaces.names(kind="data")
+            names = surfaces.names(kind="classic") + surfaces.names(kind="data") + [TYPED]
             surface_name = st.selectbox("Surface", names, key="surface", format_func=_surface_label,
                                         on_change=_on_surface_change)
-            st.caption(surfaces.get(surface_name).about)
-        surface = surfaces.get(surface_name)
+            if surface_name == TYPED:
+                _typed_surface_inputs()
+            st.caption(current_surface().about)
+        surface = current_surface()
         n_samples = _samples(mode, ss.get("net_data", Config().dataset), surface)
 
         st.header("Optimizers")
@@ -295,10 +334,28 @@ def sidebar() -> Config:
     return _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
 
 
+def _typed_surface_inputs() -> None:
+    """The text box for f(x, y) and its box; a refused text shows why and changes nothing."""
+    ss = st.session_state
+    ss.setdefault("expr_text", ss.get("expr", DEFAULT_EXPRESSION))
+    (x0, x1), (y0, y1) = ss.get("expr_bounds", DEFAULT_EXPR_BOUNDS)
+    for key, value in (("fx0", x0), ("fx1", x1), ("fy0", y0), ("fy1", y1)):
+        ss.setdefault(key, float(value))
+    st.text_input("f(x, y) =", key="expr_text", max_chars=200, on_change=_on_expr_change,
+                  help="+ − * / ^, parentheses, numbers, x and y, pi, e, and sin cos tan exp log "
+                       "sqrt abs tanh sinh cosh min max. Press Enter to apply.")
+    cols = st.columns(4)
+    for col, key, label in zip(cols, ("fx0", "fx1", "fy0", "fy1"), ("x from", "x to", "y from", "y to")):
+        col.number_input(label, key=key, min_value=-1e4, max_value=1e4, step=0.5, format="%g",
+                         on_change=_on_expr_change)
+    if ss.get("expr_error"):
+        st.error(ss["expr_error"], icon=":material/error:")
+
+
 def _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson) -> Config:
     """The Config of the drawn widgets plus the values kept for those not drawn."""
     ss = st.session_state
-    surface = surfaces.get(surface_name)
+    surface = current_surface()
     default = Config()
     mode = ss.get("mode") or "surface"
     dataset = ss.get("net_data", default.dataset)
@@ -314,6 +371,7 @@ def _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
         schedule=ss.get("schedule", default.schedule), warmup=int(ss.get("warmup", default.warmup)),
         speed=speed, log_scale=ss.get("log_scale", default.log_scale), lesson=lesson or "",
         presenter=bool(ss.get("presenter", False)), mode=mode, dataset=dataset,
+        expression=ss.get("expr", DEFAULT_EXPRESSION), expr_bounds=ss.get("expr_bounds", DEFAULT_EXPR_BOUNDS),
         hidden=str(ss.get("net_hidden", default.hidden)), activation=ss.get("net_act", default.activation))
 
 

@@ -7,6 +7,7 @@ Reading never raises: a bad or unknown parameter falls back to its default and y
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
@@ -28,6 +29,10 @@ MODES = ("surface", "network")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 MAX_HIDDEN_TEXT = 60
 DEFAULT_SURFACE = "rosenbrock"
+TYPED = "typed"  # the surface the user types as f(x, y)
+DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
+DEFAULT_EXPR_BOUNDS = ((-3.0, 3.0), (-3.0, 3.0))
+MAX_EXPR_SPAN = 1e4
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,12 @@ class RunChoice:
 
 
 def learning_rate_options() -> list[float]:
-    """The learning-rate slider's stops: 1, 1.5, 2, 3, 5, 7 per decade, from 1e-4 to 10."""
+    """The learning-rate slider's stops: twelve round numbers per decade from 1e-4 to 10 (61
+    stops, neighbours 1.1 to 1.34 times apart). The sweep runs exactly these, so any of its points can be
+    loaded into the main view."""
     stops = []
     for exponent in range(-4, 1):
-        for mantissa in (1, 1.5, 2, 3, 5, 7):
+        for mantissa in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9):
             stops.append(float(f"{mantissa}e{exponent}"))
     stops.append(10.0)
     return stops
@@ -145,6 +152,38 @@ def batch_options(n: int) -> list[int]:
     return sizes
 
 
+@functools.lru_cache(maxsize=32)
+def typed_surface(text: str, bounds: tuple):
+    """The surface of a typed f(x, y) (ExpressionError for text that is refused)."""
+    from surfaces import expression
+
+    return expression.make_surface(text, bounds)
+
+
+def surface_for(name: str, expression: str = DEFAULT_EXPRESSION, bounds: tuple = DEFAULT_EXPR_BOUNDS):
+    """A registered surface by name, or the typed one."""
+    if name == TYPED:
+        return typed_surface(expression, tuple(tuple(map(float, b)) for b in bounds))
+    return surfaces.get(name)
+
+
+def surface_names() -> list[str]:
+    return surfaces.names() + [TYPED]
+
+
+def check_bounds(bounds) -> tuple:
+    """Bounds ((x0, x1), (y0, y1)) for a typed surface, or ValueError saying what is wrong."""
+    (x0, x1), (y0, y1) = bounds
+    values = [float(v) for v in (x0, x1, y0, y1)]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("the bounds must be finite numbers")
+    if not (values[0] < values[1] and values[2] < values[3]):
+        raise ValueError("each lower bound must be below its upper bound")
+    if max(values[1] - values[0], values[3] - values[2]) > MAX_EXPR_SPAN:
+        raise ValueError(f"the box may be at most {MAX_EXPR_SPAN:g} wide")
+    return ((values[0], values[1]), (values[2], values[3]))
+
+
 @dataclass(frozen=True)
 class Config:
     surface: str = DEFAULT_SURFACE
@@ -162,13 +201,15 @@ class Config:
     log_scale: str = "auto"
     lesson: str = ""  # the lesson this page was opened from, if any
     presenter: bool = False  # big type and dots, advanced controls hidden
+    expression: str = DEFAULT_EXPRESSION  # the typed surface's f(x, y), when surface is "typed"
+    expr_bounds: tuple = DEFAULT_EXPR_BOUNDS
     mode: str = "surface"  # "surface": two weights; "network": an MLP seen on a 2-D slice
     dataset: str = "two_moons"  # network mode: the data set
     hidden: str = "16-16"  # network mode: hidden layer sizes
     activation: str = "relu"  # network mode
 
     def surface_obj(self):
-        return surfaces.get(self.surface)
+        return surface_for(self.surface, self.expression, self.expr_bounds)
 
     def start_point(self) -> tuple[float, float]:
         if self.start is not None:
@@ -209,6 +250,10 @@ def to_query(config: Config) -> dict[str, str]:
     if config.lesson:
         q["lesson"] = config.lesson
     q["surface"] = config.surface
+    if config.surface == TYPED:
+        q["f"] = config.expression
+        q["fx"] = ",".join(_fmt(float(v)) for v in config.expr_bounds[0])
+        q["fy"] = ",".join(_fmt(float(v)) for v in config.expr_bounds[1])
     q["opt"] = ",".join(run.preset for run in config.runs)
     for run in config.runs:
         for name, value in run.changes:
@@ -267,11 +312,14 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     default = base_config(lesson)
 
     surface = q.get("surface", default.surface)
-    if surface not in surfaces.names():
+    if surface not in surface_names():
         bad("surface", "unknown surface")
         surface = default.surface
+    if surface == TYPED:
+        surface = _read_typed(q, values, bad) or default.surface
     values["surface"] = surface
-    surf = surfaces.get(surface)
+    surf = surface_for(surface, values.get("expression", DEFAULT_EXPRESSION),
+                       values.get("expr_bounds", DEFAULT_EXPR_BOUNDS))
     _read_network(q, values, bad)
     network = replace(default, **values)
     n_samples = (len(network_data(network)[0][1]) if network.mode == "network" else surf.n_samples)
@@ -352,7 +400,7 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
         else:
             bad("present", "use 0 or 1")
     values["lesson"] = lesson
-    known = {"mode", "data", "hidden", "act", "lesson", "present", "surface", "opt", "lr", "epochs", "batch", "x0", "y0", "seed", "clip", "clip_limit",
+    known = {"f", "fx", "fy", "mode", "data", "hidden", "act", "lesson", "present", "surface", "opt", "lr", "epochs", "batch", "x0", "y0", "seed", "clip", "clip_limit",
              "schedule", "warmup", "speed", "log_scale"}
     strays = [k for k in q if k not in known and "." not in k]
     if strays:
@@ -377,6 +425,31 @@ def network_layers(config: Config) -> list[int]:
     n_in = 1 if info.task == "regression" else 2
     n_out = 1 if info.task == "regression" else info.classes
     return [n_in, *hidden, n_out]
+
+
+def _read_typed(q: Mapping[str, str], values: dict, bad) -> str | None:
+    """The typed surface from `f`, `fx`, `fy`; None (with a notice) when it cannot be used."""
+    from surfaces.expression import ExpressionError
+
+    bounds = DEFAULT_EXPR_BOUNDS
+    for key, axis in (("fx", 0), ("fy", 1)):
+        if key in q:
+            try:
+                lo, hi = (float(part) for part in q[key].split(","))
+                pair = list(bounds)
+                pair[axis] = (lo, hi)
+                bounds = check_bounds(tuple(pair))
+            except ValueError as err:
+                bad(key, f"give the range as two numbers, low,high ({err})")
+    text = q.get("f", DEFAULT_EXPRESSION)
+    try:
+        typed_surface(text, bounds)
+    except ExpressionError as err:
+        if "f" in q:
+            bad("f", f"the function cannot be used: {err}")
+        return None
+    values["expression"], values["expr_bounds"] = text, bounds
+    return TYPED
 
 
 def _read_network(q: Mapping[str, str], values: dict, bad) -> None:

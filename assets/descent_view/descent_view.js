@@ -64,6 +64,65 @@ function clamp(v, lo, hi) {
   return Math.min(hi, Math.max(lo, v));
 }
 
+// Plotly's shape string for a typed array: "K, ny, nx" -> [K, ny, nx].
+function parseShape(shape, length) {
+  if (Array.isArray(shape)) return shape.map(Number);
+  if (typeof shape === "string") return shape.split(",").map((v) => Number(v.trim()));
+  return [length];
+}
+
+// A "frames" trace: one picture per listed epoch (a heatmap's z, K × ny × nx, or a line's y,
+// K × m). Frames are cut out of the one decoded buffer once, on first use, and kept.
+class Frames {
+  constructor(index, trace, meta) {
+    const spec = meta.frames;
+    const data = decodeArray(spec);
+    const shape = parseShape(spec && spec.shape, data ? data.length : 0);
+    this.index = index;
+    this.epochs = (meta.epochs || []).map(Number);
+    this.attr = trace.type === "heatmap" || trace.type === "contour" ? "z" : "y";
+    this.count = Math.min(shape[0] || 0, this.epochs.length);
+    this.rows = this.attr === "z" ? shape[1] || 0 : 0;
+    this.cols = this.attr === "z" ? shape[2] || 0 : shape[1] || 0;
+    this.data = data;
+    this.cache = new Array(this.count);
+    const per = (this.rows || 1) * this.cols;
+    if (!data || per * this.count > data.length) {
+      throw new Error(`frames of trace ${index}: shape ${shape} does not fit ${data ? data.length : 0} values`);
+    }
+  }
+
+  // The frame on screen at `epoch`: the last one whose epoch is <= epoch (the first before it).
+  indexAt(epoch) {
+    let lo = 0;
+    let hi = this.count - 1;
+    if (hi < 0) return -1;
+    if (epoch < this.epochs[0]) return 0;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.epochs[mid] <= epoch) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  frame(k) {
+    if (this.cache[k]) return this.cache[k];
+    let value;
+    if (this.attr === "z") {
+      const per = this.rows * this.cols;
+      value = [];
+      for (let r = 0; r < this.rows; r++) {
+        const at = k * per + r * this.cols;
+        value.push(this.data.subarray(at, at + this.cols));
+      }
+    } else {
+      value = this.data.subarray(k * this.cols, (k + 1) * this.cols);
+    }
+    this.cache[k] = value;
+    return value;
+  }
+}
+
 // One figure: its static traces, its path/head traces, and how to cut them at an epoch.
 class FigureModel {
   constructor(fig) {
@@ -71,8 +130,14 @@ class FigureModel {
     this.traces = ((fig && fig.data) || []).map((t) => Object.assign({}, t));
     this.paths = new Map();
     this.heads = [];
+    this.frames = [];
+    this.clickIndex = -1;
+    // What is not animated: a figure whose `skeleton` is unchanged needs no Plotly.react when
+    // only the paths moved (a new learning rate): the path traces are updated in place.
+    const skeleton = [];
     this.traces.forEach((trace, index) => {
       const meta = trace.meta || {};
+      const bare = Object.assign({}, trace);
       if (meta.role === "path") {
         const x = decodeArray(trace.x);
         const y = decodeArray(trace.y);
@@ -80,19 +145,33 @@ class FigureModel {
         let n = Math.min(x ? x.length : 0, y ? y.length : 0);
         if (z !== undefined) n = Math.min(n, z ? z.length : 0);
         this.paths.set(String(meta.run), { index, x, y, z, n });
+        delete bare.x; delete bare.y; delete bare.z;
       } else if (meta.role === "head") {
         this.heads.push({ index, run: String(meta.run), hasZ: trace.z !== undefined });
+        delete bare.x; delete bare.y; delete bare.z;
+      } else if (meta.role === "frames" && meta.frames) {
+        const frames = new Frames(index, trace, meta);
+        this.frames.push(frames);
+        // Plotly need not carry (and copy) every frame: the trace keeps its meta without them.
+        const { frames: _omit, ...rest } = meta;
+        trace.meta = rest;
+      } else if (meta.role === "click") {
+        this.clickIndex = index;
       }
+      skeleton.push(bare);
     });
     this.dynamic = [...[...this.paths.values()].map((p) => p.index), ...this.heads.map((h) => h.index)];
     this.hasZ = [...this.paths.values()].some((p) => p.z !== undefined);
-    this.maxEpoch = Math.max(0, ...[...this.paths.values()].map((p) => p.n - 1));
+    this.maxEpoch = Math.max(0, ...[...this.paths.values()].map((p) => p.n - 1),
+      ...this.frames.map((f) => (f.count ? f.epochs[f.count - 1] : 0)));
 
     const lay = this.layout;
     delete lay.width;
     delete lay.height;
     lay.autosize = true;
     if (lay.uirevision === undefined || lay.uirevision === null) lay.uirevision = DEFAULT_UIREVISION;
+    this.skeleton = JSON.stringify([skeleton, lay]);
+    this.key = JSON.stringify(fig);
   }
 
   // The x, y (, z) arrays of every dynamic trace at epoch e, in this.dynamic order.
@@ -116,6 +195,18 @@ class FigureModel {
       if (this.hasZ) out.z.push(h.hasZ && p.z ? [p.z[k]] : undefined);
     }
     if (!this.hasZ) delete out.z;
+    return out;
+  }
+
+  // The whole paths (and heads at the start), in this.dynamic order: what Plotly draws in 2D.
+  wholePaths() {
+    const out = { x: [], y: [] };
+    for (const p of this.paths.values()) { out.x.push(p.x); out.y.push(p.y); }
+    for (const h of this.heads) {
+      const p = this.paths.get(h.run);
+      out.x.push(p && p.n ? [p.x[0]] : []);
+      out.y.push(p && p.n ? [p.y[0]] : []);
+    }
     return out;
   }
 }
@@ -272,6 +363,10 @@ class DescentView {
     this.drawn = Object.fromEntries(VIEWS.map((v) => [v, -1]));
     this.viewBusy = Object.fromEntries(VIEWS.map((v) => [v, false]));
     this.viewFrames = Object.fromEntries(VIEWS.map((v) => [v, 0]));
+    this.frameShown = Object.fromEntries(VIEWS.map((v) => [v, []]));  // frame index per frames trace
+    this.reportEpoch = false;
+    this.sentEpoch = null;
+    this.setStateValue = null;
     this.reacting = false;  // a Plotly.react is running: frames wait for it
     this.pending = null;
     this.applying = false;
@@ -284,6 +379,11 @@ class DescentView {
     this.tick = this.tick.bind(this);
     this.button.addEventListener("click", () => this.togglePlay());
     this.slider.addEventListener("input", () => this.scrub(Number(this.slider.value)));
+    // "change": the slider was released (or a key moved it): the epoch is settled.
+    this.slider.addEventListener("change", () => {
+      this.scrub(Number(this.slider.value));
+      this.reportEpochToPython();
+    });
     this.root.addEventListener("keydown", (ev) => {
       // Space on the slider toggles playback, as it does on the button.
       if (ev.key === " " && ev.target === this.slider) {
@@ -342,7 +442,8 @@ class DescentView {
     const epochs = Math.max(0, Math.floor(Number.isFinite(animation.epochs) ? animation.epochs : figureEpochs));
     const now = performance.now();
 
-    this.models = models;
+    const previous = this.models;
+    this.reportEpoch = Boolean(data.report_epoch);
     this.epochs = epochs;
     const restarted = animation.token !== this.token;
     if (restarted) {
@@ -366,19 +467,45 @@ class DescentView {
       }
     }
 
-    // Draw the whole figures first, so that autoranged axes cover the whole paths and do not
-    // jump as they grow; then cut the paths at the current epoch (before the browser paints).
+    // Per view, the least that brings it up to date: nothing when its figure is unchanged; the
+    // path traces alone when only they changed (a new learning rate, start or optimizer
+    // setting on the same surface); else Plotly.react. Plotly.react recomputes and redraws every
+    // trace, the surface mesh and the filled contours included, which costs most of a redraw.
+    // The whole paths are drawn first, so that autoranged axes cover them and do not jump as
+    // they grow; then they are cut at the current epoch (before the browser paints).
     this.reacting = true;
-    const timing = { received: now, react: {} };
+    const timing = { received: now, react: {}, how: {} };
     try {
-      await Promise.all(VIEWS.map(async (view) => {
+      const jobs = VIEWS.map((view) => {
+        const div = this.divs[view];
+        const old = previous[view];
         const model = models[view];
+        const drawnBefore = div._fullLayout && div.data && div.data.length === model.traces.length;
         const t0 = performance.now();
-        await Plotly.react(this.divs[view], model.traces, model.layout, PLOT_CONFIG);
-        timing.react[view] = performance.now() - t0;
-      }));
-      for (const view of VIEWS) this.drawn[view] = -1;
-      await Promise.all(VIEWS.map((view) => this.drawView(view, this.epoch)));
+        let how;
+        let job;
+        if (old && drawnBefore && old.key === model.key) {
+          models[view] = old;  // same figure: keep the decoded arrays and the frames shown
+          how = "unchanged";
+          job = null;
+        } else if (old && drawnBefore && old.skeleton === model.skeleton && model.frames.length === 0) {
+          how = "paths";
+          this.frameShown[view] = [];
+          // 3D: drawView hands the new paths straight to the scene's objects. 2D: Plotly redraws
+          // the figure with the new whole paths (restyle skips react's diffing of every trace).
+          job = model.hasZ || !model.dynamic.length ? null : Plotly.restyle(div, model.wholePaths(), model.dynamic);
+        } else {
+          how = "react";
+          this.frameShown[view] = [];
+          job = Plotly.react(div, model.traces, model.layout, PLOT_CONFIG);
+        }
+        timing.how[view] = how;
+        return Promise.resolve(job).then(() => { timing.react[view] = performance.now() - t0; return how; });
+      });
+      const hows = await Promise.all(jobs);
+      this.models = models;
+      VIEWS.forEach((view, i) => { if (hows[i] !== "unchanged") this.drawn[view] = -1; });
+      await Promise.all(VIEWS.map((view) => (this.drawn[view] === this.epoch ? null : this.drawView(view, this.epoch))));
     } finally {
       this.reacting = false;
     }
@@ -418,6 +545,7 @@ class DescentView {
       if (t >= 1) {
         this.epoch = this.epochs;
         this.playing = false;
+        this.reportEpochToPython();
       }
       this.renderControls();
     }
@@ -434,24 +562,29 @@ class DescentView {
     if (this.playing || behind) this.requestTick();
   }
 
-  // Redraw one view's path and head traces at `epoch`; resolves when Plotly is done.
+  // Redraw one view's path, head and frames traces at `epoch`; resolves when Plotly is done.
   drawView(view, epoch) {
     const model = this.models[view];
     const div = this.divs[view];
     if (!model || !div._fullLayout) return Promise.resolve();
-    if (!model.dynamic.length) {
-      this.drawn[view] = epoch;
-      return Promise.resolve();
-    }
+    const jobs = [];
     this.viewBusy[view] = true;
-    let job;
     try {
-      job = updateTraces(window.Plotly, div, model, epoch);
+      if (model.dynamic.length) jobs.push(updateTraces(window.Plotly, div, model, epoch));
+      const shown = this.frameShown[view] || (this.frameShown[view] = []);
+      model.frames.forEach((frames, i) => {
+        const k = frames.indexAt(epoch);
+        if (k < 0 || shown[i] === k) return;  // the same frame: nothing to redraw
+        shown[i] = k;
+        jobs.push(window.Plotly.restyle(div, { [frames.attr]: [frames.frame(k)] }, [frames.index]));
+      });
     } catch (err) {
-      job = Promise.reject(err);
+      jobs.push(Promise.reject(err));
     }
-    return Promise.resolve(job).then(() => {
+    const counted = jobs.length > 0;
+    return Promise.all(jobs).then(() => {
       this.drawn[view] = epoch;
+      if (!counted) return;
       this.viewFrames[view] += 1;
       this.root.dataset[`frames${view[0].toUpperCase()}${view.slice(1)}`] = String(this.viewFrames[view]);
       this.frames = Math.max(...VIEWS.map((v) => this.viewFrames[v]));
@@ -465,9 +598,19 @@ class DescentView {
     });
   }
 
+  // Tell Python the epoch on screen (state "epoch") when the user has settled on one: playback
+  // paused or ended, or the epoch slider released. The same epoch twice is sent once.
+  reportEpochToPython() {
+    if (!this.reportEpoch || !this.setStateValue || this.epoch === this.sentEpoch) return;
+    this.sentEpoch = this.epoch;
+    this.root.dataset.sentEpoch = String(this.epoch);
+    this.setStateValue("epoch", this.epoch);
+  }
+
   togglePlay() {
     if (this.playing) {
       this.playing = false;
+      this.reportEpochToPython();
     } else {
       if (this.epoch >= this.epochs) this.epoch = 0;
       if (this.speed === "instant") this.speed = "normal";
@@ -577,6 +720,7 @@ export default function descentView(component) {
     parentElement[INSTANCE_KEY] = view;
   }
   view.setTriggerValue = setTriggerValue;
+  view.setStateValue = component.setStateValue;
   if (data) view.update(data);
   // Streamlit runs this cleanup on unmount, and also at once for a call whose data was already
   // superseded; only the first case leaves the nodes detached, so only then is the view torn down.
