@@ -15,7 +15,8 @@ import numpy as np
 import plotly.io as pio
 import streamlit as st
 
-from views import compute, controls, export, figures, lessons, network_page, panels, state
+from views import (compute, controls, explore_panels, export, figures, lessons, network_page, panels,
+                   state)
 from views.chart import descent_view
 
 st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
@@ -179,7 +180,8 @@ show_views(figs, ([compute.run_key(config, r.choice) for r in ran], log),
            560 if config.presenter else 600)
 
 # --- Panels under the views: lazy tabs, so only the open one computes. --------------------
-PANELS = ["Summary table", "The five steps", "Curvature and η", "Share and export"]
+PANELS = ["Summary table", "The five steps", "Curvature and η", "Learning-rate sweep", "Basins",
+          "Fair race", "Share and export"]
 tabs = dict(zip(PANELS, st.tabs(PANELS, key="panel", on_change="rerun")))
 if tabs["The five steps"].open:
     with tabs["The five steps"]:
@@ -190,6 +192,15 @@ if tabs["Curvature and η"].open:
 if tabs["Summary table"].open:
     with tabs["Summary table"]:
         panels.summary_table(results)
+if tabs["Learning-rate sweep"].open:
+    with tabs["Learning-rate sweep"]:
+        explore_panels.lr_sweep_panel(config, surface)
+if tabs["Basins"].open:
+    with tabs["Basins"]:
+        explore_panels.basins_panel(config, surface)
+if tabs["Fair race"].open:
+    with tabs["Fair race"]:
+        explore_panels.race_panel(config, surface)
 if tabs["Share and export"].open:
     with tabs["Share and export"]:
         panels.share_and_export(config, query, results, figs, surface, on_upload=_on_upload)

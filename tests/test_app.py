@@ -306,3 +306,43 @@ def test_log_of_negative_numbers_shows_gaps_not_errors():
     import numpy as np
     values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
     assert np.isnan(values).mean() > 0.2 and np.isfinite(values).mean() > 0.5  # x <= 0: a gap
+
+
+def open_tab(at, name):
+    at.session_state["panel"] = name
+    return at.run()
+
+
+def test_the_sweep_marks_the_limit_and_a_button_loads_the_best_rate():
+    at = fresh({"surface": "bowl", "opt": "sgd,momentum", "lr": "0.001", "epochs": "100"})
+    open_tab(at, "Learning-rate sweep")
+    no_trouble(at)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = {(t.get("meta") or {}).get("optimizer") for t in chart["data"] if t.get("meta")}
+    assert {"SGD", "Momentum"} <= names
+    assert any("2/λ_max = 0.08" in c.value for c in at.caption)
+    best = [b for b in at.button if b.key == "sweep_best_SGD"][0]
+    best.click().run()
+    no_trouble(at)
+    lr = at.select_slider(key="learning_rate").value
+    assert 0.01 <= lr < 0.08 and at.query_params["lr"] == repr(lr)
+
+
+def test_basins_on_himmelblau_show_four_minima():
+    at = fresh({"surface": "himmelblau", "opt": "adam", "lr": "0.05", "epochs": "200"})
+    open_tab(at, "Basins")
+    no_trouble(at)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert chart["data"][0]["type"] == "heatmap"
+
+
+def test_the_fair_race_tunes_each_rate_and_applies_them():
+    at = fresh({"surface": "rosenbrock", "opt": "sgd,adam", "lr": "0.001", "epochs": "200"})
+    open_tab(at, "Fair race")
+    no_trouble(at)
+    rows = at.dataframe[-1].value
+    assert list(rows["optimizer"]) == ["SGD", "Adam"]
+    assert any("rule" in c.value.lower() for c in at.caption)
+    [b for b in at.button if b.key == "race_apply"][0].click().run()
+    no_trouble(at)
+    assert "adam.lr" in at.query_params and "sgd.lr" in at.query_params

@@ -7,6 +7,8 @@
 const VIEWS = ["surface3d", "contour", "loss"];
 const SPEED_SECONDS = { slow: 4.0, normal: 2.0, fast: 0.8 };
 const DEFAULT_UIREVISION = "descent-view";
+const CLICK_SLOP_PX = 5;  // a press and release closer than this is a click, not a drag
+const DOUBLE_CLICK_MS = 400;
 const INSTANCE_KEY = "__descentView";
 const DTYPES = {
   f4: Float32Array, f8: Float64Array,
@@ -157,6 +159,7 @@ class FigureModel {
         trace.meta = rest;
       } else if (meta.role === "click") {
         this.clickIndex = index;
+        trace.visible = false;  // clicks are caught on the plot area instead (bindClicks)
       }
       skeleton.push(bare);
     });
@@ -642,9 +645,7 @@ class DescentView {
     this.root.dataset.playing = String(playing);
   }
 
-  // A click on the contour map sends back the data coordinates under the pointer. Plotly only
-  // reports clicks that land on a trace, hence the grid of nearly invisible "click" points; it
-  // reports no click after a drag (zoom or pan), so dragging never moves the start point.
+  // Events bound once the plots exist: re-cutting paths after Plotly's own redraws, and clicks.
   bindEvents() {
     if (this.eventsBound) return;
     this.eventsBound = true;
@@ -657,38 +658,52 @@ class DescentView {
         updateSvgDirect(this.divs[view], model, this.drawn[view]);
       });
     }
-    const div = this.divs.contour;
-    div.on("plotly_click", (ev) => {
-      const point = this.pointFromClick(div, ev);
-      if (point && this.setTriggerValue) this.setTriggerValue("click", point);
-    });
+    this.bindClicks(this.divs.contour);
   }
 
-  pointFromClick(div, ev) {
+  // A click on the contour map sends back the data coordinates under the pointer. Plotly reports
+  // clicks only on traces, which needed a grid of 1,296 invisible SVG markers that made every
+  // redraw of the map about twice as slow; so the grid (role "click") is not drawn, and a press
+  // and release within a few pixels on the plot area (Plotly's drag rectangle) is the click.
+  // A drag that zooms or pans moves further and sends nothing; the second click of a double
+  // click (Plotly's zoom reset) sends nothing either.
+  bindClicks(div) {
+    let down = null;
+    let last = { t: -1e9, x: NaN, y: NaN };
+    div.addEventListener("pointerdown", (ev) => {
+      const target = ev.target;
+      const onPlot = target && target.classList && target.classList.contains("nsewdrag");
+      const model = this.models.contour;
+      down = ev.button === 0 && ev.isPrimary && onPlot && model && model.clickIndex >= 0
+        ? { x: ev.clientX, y: ev.clientY, id: ev.pointerId } : null;
+    }, true);
+    window.addEventListener("pointerup", (ev) => {
+      if (!down || ev.pointerId !== down.id) return;
+      const start = down;
+      down = null;
+      if (Math.hypot(ev.clientX - start.x, ev.clientY - start.y) > CLICK_SLOP_PX) return;
+      const now = performance.now();
+      const repeat = now - last.t < DOUBLE_CLICK_MS && Math.hypot(start.x - last.x, start.y - last.y) < 8;
+      last = { t: now, x: start.x, y: start.y };
+      if (repeat) return;
+      const point = this.pointAt(div, start.x, start.y);
+      if (point && this.setTriggerValue) this.setTriggerValue("click", point);
+    }, true);
+  }
+
+  pointAt(div, clientX, clientY) {
     const fl = div._fullLayout;
     const xa = fl && fl.xaxis;
     const ya = fl && fl.yaxis;
-    const mouse = ev && ev.event;
-    let x = NaN;
-    let y = NaN;
-    if (xa && ya && mouse && typeof xa.p2d === "function" && typeof ya.p2d === "function") {
-      const box = div.getBoundingClientRect();
-      x = Number(xa.p2d(mouse.clientX - box.left - xa._offset));
-      y = Number(ya.p2d(mouse.clientY - box.top - ya._offset));
-      if (Number.isFinite(x) && Number.isFinite(y)) {
-        const xr = xa.range.map(Number);
-        const yr = ya.range.map(Number);
-        if (xa.type === "linear") x = clamp(x, Math.min(...xr), Math.max(...xr));
-        if (ya.type === "linear") y = clamp(y, Math.min(...yr), Math.max(...yr));
-      }
-    }
-    if (!Number.isFinite(x) || !Number.isFinite(y)) {
-      const pt = ev && ev.points && ev.points[0];
-      if (!pt) return null;
-      x = Number(pt.x);
-      y = Number(pt.y);
-    }
+    if (!xa || !ya || typeof xa.p2d !== "function" || typeof ya.p2d !== "function") return null;
+    const box = div.getBoundingClientRect();
+    let x = Number(xa.p2d(clientX - box.left - xa._offset));
+    let y = Number(ya.p2d(clientY - box.top - ya._offset));
     if (!Number.isFinite(x) || !Number.isFinite(y)) return null;
+    const xr = xa.range.map(Number);
+    const yr = ya.range.map(Number);
+    if (xa.type === "linear") x = clamp(x, Math.min(...xr), Math.max(...xr));
+    if (ya.type === "linear") y = clamp(y, Math.min(...yr), Math.max(...yr));
     return [Number(x.toPrecision(6)), Number(y.toPrecision(6))];
   }
 

@@ -1,0 +1,171 @@
+"""Panels that explore at scale on the current surface: the learning-rate sweep with the
+stability limit, basins of attraction, and a fair race. Each computation is one vectorized
+batch per optimizer, cached for the session on what it depends on."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from engine import sweep
+from views import compute, explore
+from views.state import LR_OPTIONS, PRESETS, Config, RunChoice, snap_learning_rate, to_torch_hyper
+
+LRS = np.array(LR_OPTIONS)  # the sweep runs the main slider's stops, so any point can be loaded
+BASIN_POINTS = 100
+MAX_BASIN_EPOCHS = 500
+CACHE_SIZE = 12
+
+
+def _cached(kind: str, key: tuple, make):
+    cache: dict = st.session_state.setdefault(f"{kind}_cache", {})
+    if key not in cache:
+        cache[key] = make()
+        while len(cache) > CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+    return cache[key]
+
+
+def _surface_key(config: Config) -> tuple:
+    typed = (config.expression, config.expr_bounds) if config.surface == "typed" else None
+    return (config.surface, typed)
+
+
+def _spec(choice: RunChoice) -> tuple[str, dict]:
+    return PRESETS[choice.preset].optimizer, to_torch_hyper(choice.hyper())
+
+
+def _sweeps(config: Config, surface) -> dict:
+    def make():
+        out = {}
+        for choice in config.runs:
+            name, hyper = _spec(choice)
+            try:
+                out[PRESETS[choice.preset].label] = sweep.lr_sweep(
+                    surface, name, hyper, LRS, start=config.start_point(), epochs=config.epochs,
+                    tol=compute.TOLERANCE)
+            except ValueError as err:
+                out[PRESETS[choice.preset].label] = str(err)
+        return out
+
+    key = (_surface_key(config), tuple((c.preset, c.changes) for c in config.runs),
+           config.start_point(), config.epochs)
+    return _cached("sweep", key, make)
+
+
+def _on_sweep_click() -> None:
+    """A click on a sweep point loads its learning rate into the main view for that optimizer."""
+    ss = st.session_state
+    event = ss.get("sweep_chart")
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", [])
+    if not points:
+        return
+    point = points[0]
+    lr = point.get("customdata")
+    if isinstance(lr, (list, tuple)):
+        lr = lr[0]
+    if lr is None or not np.isfinite(float(lr)):
+        return
+    load_learning_rate(float(lr), ss.get("sweep_curves", {}).get(point.get("curve_number")))
+
+
+def load_learning_rate(lr: float, preset: str | None = None) -> None:
+    """Set the shared learning rate (and let `preset`, if given, follow it)."""
+    ss = st.session_state
+    ss["learning_rate"] = snap_learning_rate(lr)
+    if preset is not None:
+        ss[f"hp.{preset}.lr"] = "shared"
+    ss["sweep_loaded"] = f"Loaded η = {snap_learning_rate(lr):g} into the views above."
+
+
+def lr_sweep_panel(config: Config, surface) -> None:
+    st.caption(f"Every optimizer chosen above, run at {len(LRS)} learning rates from "
+               f"{LRS[0]:g} to {LRS[-1]:g} for {config.epochs} epochs from the same start, full "
+               f"batch, each optimizer as one vectorized batch.")
+    results = _sweeps(config, surface)
+    good = {label: r for label, r in results.items() if not isinstance(r, str)}
+    for label, r in results.items():
+        if isinstance(r, str):
+            st.error(f"{label}: {r}", icon=":material/warning:")
+    if not good:
+        return
+    limit = sweep.stability_limit(surface, config.start_point())
+    fig = explore.sweep_figure(LRS, good, limit)
+    label_to_preset = {PRESETS[c.preset].label: c.preset for c in config.runs}
+    st.session_state["sweep_curves"] = {
+        i: label_to_preset.get((t.meta or {}).get("optimizer")) for i, t in enumerate(fig.data)
+        if isinstance(t.meta, dict)}
+    st.plotly_chart(fig, key="sweep_chart", on_select=_on_sweep_click, selection_mode="points",
+                    config={"displaylogo": False})
+    if "sweep_loaded" in st.session_state:
+        st.success(st.session_state.pop("sweep_loaded"))
+    if limit is not None:
+        st.caption(f"Dashed line: 2/λ_max = {limit:.3g}, from the Hessian at the minimum nearest the "
+                   f"start. Plain gradient descent diverges to the right of it.")
+    st.caption("Click a point to load its learning rate into the views above, or use a button:")
+    cols = st.columns(min(len(good), 3))
+    for i, (label, result) in enumerate(good.items()):
+        best = sweep.tuned_index(result)
+        if best is None:
+            cols[i % len(cols)].caption(f"{label}: diverged at every learning rate.")
+            continue
+        cols[i % len(cols)].button(
+            f"{label}: best η = {LRS[best]:g}", key=f"sweep_best_{label}",
+            on_click=load_learning_rate, args=(float(LRS[best]), label_to_preset.get(label)))
+
+
+def basins_panel(config: Config, surface) -> None:
+    labels = [PRESETS[c.preset].label for c in config.runs]
+    st.session_state.setdefault("basin_opts", labels[:1])
+    st.session_state["basin_opts"] = [l for l in st.session_state["basin_opts"] if l in labels] or labels[:1]
+    chosen = st.multiselect("Map the basins of (up to two, side by side)", labels, key="basin_opts",
+                            max_selections=2)
+    epochs = min(config.epochs, MAX_BASIN_EPOCHS)
+    st.caption(f"Each of {BASIN_POINTS}×{BASIN_POINTS} starts over the box runs {epochs} full-batch "
+               f"epochs at the optimizer's learning rate; its colour is the minimum it ends in. "
+               f"Hover for the start, the end and the epochs taken.")
+    if not chosen:
+        return
+    cols = st.columns(len(chosen))
+    for col, label in zip(cols, chosen):
+        choice = config.runs[labels.index(label)]
+        name, hyper = _spec(choice)
+        lr = choice.lr(config.learning_rate)
+        key = (_surface_key(config), choice.preset, choice.changes, lr, epochs)
+        try:
+            result = _cached("basins", key, lambda: sweep.basins(
+                surface, name, hyper, lr, grid_n=BASIN_POINTS, epochs=epochs, tol=1e-4))
+        except ValueError as err:
+            col.error(f"{label}: {err}", icon=":material/warning:")
+            continue
+        with col:
+            st.plotly_chart(explore.basin_figure(surface, result, title=f"{label}, η = {lr:g}"),
+                            key=f"basins_{label}", config={"displaylogo": False})
+
+
+def _apply_tuned(tuned: dict) -> None:
+    for preset, lr in tuned.items():
+        st.session_state[f"hp.{preset}.lr"] = snap_learning_rate(lr)
+    st.session_state["race_applied"] = True
+
+
+def race_panel(config: Config, surface) -> None:
+    specs = [sweep.OptimizerSpec(PRESETS[c.preset].label, *_spec(c)) for c in config.runs]
+    key = (_surface_key(config), tuple((c.preset, c.changes) for c in config.runs),
+           config.start_point(), config.epochs)
+    try:
+        result = _cached("race", key, lambda: sweep.race(
+            surface, specs, start=config.start_point(), epochs=config.epochs,
+            tol=compute.TOLERANCE, lrs=LRS))
+    except ValueError as err:
+        st.error(str(err), icon=":material/warning:")
+        return
+    st.dataframe(explore.race_table(result), hide_index=True, width="stretch")
+    st.caption("The rule: " + explore.race_rule_text(result))
+    tuned = {c.preset: e.lr for c, e in zip(config.runs, result.entries) if e.lr is not None}
+    if tuned:
+        st.button("Race them side by side with these learning rates", key="race_apply",
+                  on_click=_apply_tuned, args=(tuned,), type="primary")
+    if st.session_state.pop("race_applied", False):
+        st.success("Each optimizer now runs with its tuned learning rate in the views above.")
