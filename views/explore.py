@@ -133,8 +133,8 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
                                      font=dict(size=12)) if row == 2 else None)
 
     y_title = "final loss − minimum" if relative else "final loss"
-    fig.update_xaxes(type="log", exponentformat="power", row=1, col=1)
-    fig.update_xaxes(type="log", exponentformat="power", title_text="learning rate η", row=2, col=1)
+    fig.update_xaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)
+    fig.update_xaxes(type="log", exponentformat="power", dtick=1, title_text="learning rate η", row=2, col=1)
     fig.update_yaxes(title_text=y_title, type="log" if use_log else "linear",
                      exponentformat="power", range=y_range, row=1, col=1)
     fig.update_yaxes(title_text=f"epochs to {tol:g}", rangemode="tozero", row=2, col=1)
@@ -143,7 +143,7 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
                        font=dict(size=12, color=DIVERGED_COLOR))
     fig.update_layout(
         font=FONT, margin=dict(l=70, r=10, t=30, b=45), hovermode="closest",
-        legend=dict(orientation="h", x=1, xanchor="right", y=1.04, yanchor="bottom"),
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.04, yanchor="bottom"),
         paper_bgcolor="white", plot_bgcolor="#f7f8fa", uirevision="descent-lab:sweep",
     )
     return fig

@@ -233,7 +233,7 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
         xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)]),
         yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
                    # log axis: a label per decade (or per few), never the 2s and 5s between
-                   dtick=max(1, int(np.ceil(decades / 6))) if use_log else None),
+                   dtick=max(1, int(np.ceil(decades / 3))) if use_log else None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
     )
