@@ -157,7 +157,8 @@ def _on_expr_change() -> None:
     except ExpressionError as err:
         pointer = err.pointer() if hasattr(err, "pointer") else ""
         shown = f"\n\n```\n{pointer}\n```" if pointer else ""
-        ss["expr_error"] = f"{err}{shown}\n\nThe previous surface stays."
+        words = "".join("\\" + c if c in "_*`[]<>" else c for c in str(err))  # plain text, not markdown
+        ss["expr_error"] = f"{words}{shown}\n\nThe previous surface stays."
         return
     ss.pop("expr_error", None)
     ss["expr"], ss["expr_bounds"] = text, bounds
