@@ -5,7 +5,6 @@ registered closed form."""
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -13,22 +12,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import surfaces  # noqa: E402
 from engine import collect, optimizers, train  # noqa: E402
 from engine.sweep import DEFAULT_LRS, basins, lr_sweep  # noqa: E402
 from surfaces.expression import make_surface, parse  # noqa: E402
-
-
-def median_time(fn, repeat=5) -> float:
-    """Median wall time of fn() in seconds over `repeat` calls, after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from bench_engine import best_of as median_time  # noqa: E402
 
 
 def _one_by_one(surface, name, lrs, starts, epochs) -> float:
