@@ -21,10 +21,18 @@ one line of configuration, in .streamlit/config.toml beside app.py:
 install at all; a components-v2 ``asset_dir`` would need the package installed, its manifest
 found in the installed metadata, and the 4.8 MB file inside the package anyway.
 
-Clicks: a click on the contour map sends back the data coordinates under the pointer, wherever
-Plotly reports the click (the figure's "click" grid makes that everywhere; a click on a path,
-a minimum or the start marker counts the same). A drag that zooms or pans sends nothing, and
-the 3D view sends no clicks at all.
+Clicks: a press and release within a few pixels on the contour map's plot area sends back the
+data coordinates under the pointer. The figure's "click" trace only marks the map as clickable:
+it is not drawn (its 1,296 SVG markers made each redraw of the map about twice as slow). A drag
+that zooms or pans sends nothing, nor does the second click of a double click (Plotly's zoom
+reset), and the 3D view sends no clicks at all.
+
+Redraws: a figure whose data are unchanged is not redrawn; one whose traces and layout are
+unchanged but for the paths (a new learning rate on the same surface) gets its path traces
+updated in place; anything else goes through Plotly.react. With software WebGL a 3D frame costs
+100-400 ms and stalls the whole page, so during playback the 3D scene takes a new epoch only
+after its previous frame is drawn and 1.5 times that long has passed: the 2D views keep their
+frame rate and the 3D view skips epochs.
 """
 
 from __future__ import annotations

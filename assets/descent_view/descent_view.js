@@ -7,6 +7,12 @@
 const VIEWS = ["surface3d", "contour", "loss"];
 const SPEED_SECONDS = { slow: 4.0, normal: 2.0, fast: 0.8 };
 const DEFAULT_UIREVISION = "descent-view";
+// With software WebGL a 3D frame costs 100-400 ms, and the page paints nothing else meanwhile.
+// After a 3D update the next waits until GL_WATCH_FRAMES frames have shown what that frame cost,
+// and then GL_WAIT_FACTOR times that cost, so the 2D views keep most of the frames.
+const FRAME_MS = 1000 / 60;
+const GL_WATCH_FRAMES = 3;
+const GL_WAIT_FACTOR = 1.5;
 const CLICK_SLOP_PX = 5;  // a press and release closer than this is a click, not a drag
 const DOUBLE_CLICK_MS = 400;
 const INSTANCE_KEY = "__descentView";
@@ -366,6 +372,10 @@ class DescentView {
     this.drawn = Object.fromEntries(VIEWS.map((v) => [v, -1]));
     this.viewBusy = Object.fromEntries(VIEWS.map((v) => [v, false]));
     this.viewFrames = Object.fromEntries(VIEWS.map((v) => [v, 0]));
+    // 3D frame skipping (see tick): frames left to watch after a 3D update, the worst frame
+    // time seen in them, the resulting cost of a 3D frame, and when the next 3D update may go.
+    this.gl3d = { watch: 0, worst: 0, cost: 0, next: 0, lastTick: 0 };
+    this.glSkip = true;  // the benchmark turns it off to measure the alternative
     this.frameShown = Object.fromEntries(VIEWS.map((v) => [v, []]));  // frame index per frames trace
     this.reportEpoch = false;
     this.sentEpoch = null;
@@ -552,17 +562,38 @@ class DescentView {
       }
       this.renderControls();
     }
+    const wall = performance.now();
+    const gl = this.gl3d;
+    if (gl.watch > 0) {
+      // The frames after a 3D update: how long the page waited for the scene to be drawn.
+      gl.worst = Math.max(gl.worst, wall - gl.lastTick);
+      gl.watch -= 1;
+      if (gl.watch === 0) {
+        gl.cost = Math.max(0, gl.worst - FRAME_MS);
+        gl.next = wall + gl.cost * GL_WAIT_FACTOR;
+        this.root.dataset.glFrameMs = String(Math.round(gl.cost));
+      }
+    }
+    gl.lastTick = wall;
     let behind = false;
     if (!this.reacting) {
       for (const view of VIEWS) {
         if (this.drawn[view] === this.epoch) continue;
         behind = true;
-        if (!this.viewBusy[view]) this.drawView(view, this.epoch);
+        if (this.viewBusy[view]) continue;
+        if (view === "surface3d") {
+          // Frame skipping: the 3D scene takes the next epoch only once its previous frame is
+          // drawn and the 2D views have had their share of frames since.
+          if (this.glSkip && (gl.watch > 0 || wall < gl.next)) continue;
+          gl.watch = GL_WATCH_FRAMES;
+          gl.worst = 0;
+        }
+        this.drawView(view, this.epoch);
       }
     } else {
       behind = true;
     }
-    if (this.playing || behind) this.requestTick();
+    if (this.playing || behind || gl.watch > 0) this.requestTick();
   }
 
   // Redraw one view's path, head and frames traces at `epoch`; resolves when Plotly is done.
