@@ -60,6 +60,12 @@ def show_views(figs: dict, run_identity, height: int) -> None:
         spec = json.loads(pio.to_json(fig, validate=False))
         spec["layout"].pop("template", None)  # plotly.py's default template: 8 KB per figure, unused
         specs[name] = spec
+    # The contour map colours the same grid as the 3D surface: send it once, the browser shares it.
+    surface_z = specs["surface3d"]["data"][0].get("z")
+    contour = specs["contour"]["data"][0]
+    if contour.get("type") == "contour" and surface_z is not None and contour.get("z") == surface_z:
+        del contour["z"]
+        contour["meta"] = {**(contour.get("meta") or {}), "z_from": "surface3d"}
     epochs = 0
     for trace in specs["loss"]["data"]:
         if (trace.get("meta") or {}).get("role") == "path":

@@ -2,8 +2,7 @@
 
 Every trace that the browser animates carries a `meta` role: "path" traces hold a run's whole
 trajectory and are shown up to the current epoch; "head" traces mark a run's current point;
-the "click" trace is a grid of nearly invisible points on the contour map that turns a click
-into a start point. Arrays are float32, which Plotly sends as compact typed arrays.
+the "click" trace marks the contour map as the figure whose clicks set the start point. Arrays are float32, which Plotly sends as compact typed arrays.
 """
 
 from __future__ import annotations
@@ -145,7 +144,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
 
 
 def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, log: bool,
-                uirevision: str, click_points: int = 36) -> go.Figure:
+                uirevision: str) -> go.Figure:
     """Top view: filled contours, each run's path, the start and the known minima. A grid of
     nearly invisible points turns a click anywhere into a new start point."""
     floor, hmin, hmax = _height_range(grid, log)
@@ -155,11 +154,10 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
         colorscale=SURFACE_COLORSCALE, showscale=False, ncontours=22,
         contours=dict(coloring="fill", showlines=True), line=dict(width=0.6, color="rgba(60,40,20,0.45)"),
         hoverinfo="skip", name="loss"))
-    cx = np.linspace(grid.xs[0], grid.xs[-1], click_points)
-    cy = np.linspace(grid.ys[0], grid.ys[-1], click_points)
-    gx, gy = np.meshgrid(cx, cy, indexing="xy")
+    # The browser component catches clicks on the whole plot area of a figure that has this
+    # trace; its two points, the box's corners, are never drawn there.
     traces.append(go.Scatter(
-        x=_f32(gx.ravel()), y=_f32(gy.ravel()), mode="markers",
+        x=_f32([grid.xs[0], grid.xs[-1]]), y=_f32([grid.ys[0], grid.ys[-1]]), mode="markers",
         marker=dict(size=12, color="rgba(0,0,0,0.004)"), meta={"role": "click"},
         hovertemplate="start here: (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False,
         name="click to start"))

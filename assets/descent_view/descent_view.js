@@ -349,6 +349,18 @@ function updateGlDirect(div, model, slices) {
   return true;
 }
 
+// A trace whose meta names `z_from` (the contour map) draws the z of that view's first trace
+// (the 3D surface's grid), which the server sends only once.
+function shareArrays(figures) {
+  for (const view of VIEWS) {
+    for (const trace of ((figures[view] && figures[view].data) || [])) {
+      const source = trace.meta && trace.meta.z_from;
+      const from = source && figures[source] && figures[source].data && figures[source].data[0];
+      if (from && trace.z === undefined) trace.z = from.z;
+    }
+  }
+}
+
 class DescentView {
   constructor(parentElement) {
     this.parent = parentElement;
@@ -447,6 +459,7 @@ class DescentView {
     });
     if (this.destroyed) return;
     const figures = data.figures || {};
+    shareArrays(figures);
     const models = {};
     for (const view of VIEWS) models[view] = new FigureModel(figures[view]);
     const animation = data.animation || {};
