@@ -46,6 +46,14 @@ def _on_upload() -> None:
     st.session_state["upload_message"] = ("success", f"Loaded {upload.name}: the saved runs are shown.")
 
 
+def show_link_notices(query: dict) -> None:
+    """What the link asked for that could not be used, while the page still shows that link."""
+    notices, link_query = st.session_state.get("link_notices", ([], None))
+    if notices and query == link_query:
+        for notice in notices:
+            st.warning(notice, icon=":material/link:")
+
+
 def _on_view_click(point) -> None:
     if st.session_state.get("mode", "surface") == "surface":
         controls.set_start(point)
@@ -88,7 +96,8 @@ def _length(array) -> int:
 if "link_loaded" not in st.session_state:
     link_config, link_notices = state.from_query(st.query_params.to_dict())
     controls.load_config(link_config)
-    st.session_state["link_notices"] = link_notices
+    # Shown until the user changes a setting (not just until the next rerun).
+    st.session_state["link_notices"] = (link_notices, state.to_query(link_config))
     st.session_state["link_loaded"] = True
 
 config = controls.sidebar()
@@ -98,8 +107,7 @@ if st.query_params.to_dict() != query:
 
 surface = config.surface_obj()
 if config.mode == "network":
-    for notice in st.session_state.pop("link_notices", []):
-        st.warning(notice, icon=":material/link:")
+    show_link_notices(query)
     network_page.render(config, show_views)
     st.stop()
 
@@ -138,8 +146,7 @@ results = results_for(config)
 # --- Header, lesson and messages. -------------------------------------------------------------
 st.markdown(f"### {surface.title} &nbsp;·&nbsp; <span style='font-weight:400'>{surface.lesson}</span>",
             unsafe_allow_html=True)
-for notice in st.session_state.pop("link_notices", []):
-    st.warning(notice, icon=":material/link:")
+show_link_notices(query)
 if "upload_message" in st.session_state:
     kind, text = st.session_state.pop("upload_message")
     (st.error if kind == "error" else st.success)(text)
@@ -157,9 +164,12 @@ if config.lesson:
 for result in results:
     if result.error:
         st.error(f"Could not run {result.error}", icon=":material/warning:")
-    message = compute.divergence_message(config, result)
+    message = compute.divergence_message(config, result, short=config.presenter)
     if message:
         st.error(message, icon=":material/error:")
+    outside = compute.outside_message(result, surface.bounds)
+    if outside:
+        st.info(outside, icon=":material/open_in_full:")
 
 # --- Views: one browser component draws and animates all three. -----------------------------
 ran = [r for r in results if r.trajectory is not None]

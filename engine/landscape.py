@@ -260,7 +260,7 @@ def honesty_note(report: Honesty) -> str:
     """One or two plain sentences for the page: how much of the path the slice shows."""
     share = report.explained
     if share >= 0.8:
-        first = f"This slice holds {share:.0%} of the path's movement, so the dots follow the run closely."
+        first = f"This slice holds {share:.0%} of the path's movement."
     elif share >= MISLEADING_SHARE:
         first = (f"This slice holds {share:.0%} of the path's movement; the rest happens in "
                  f"directions it cannot show.")
@@ -271,7 +271,7 @@ def honesty_note(report: Honesty) -> str:
     gap = np.abs(report.plane_loss - report.true_loss)
     worst = int(np.nanargmax(gap)) if np.any(np.isfinite(gap)) else 0
     if np.isfinite(gap[worst]) and gap[worst] > 0.25 * max(abs(float(report.true_loss[worst])), 1e-12):
-        first += (f" At epoch {worst} the surface under the dot reads "
-                  f"{report.plane_loss[worst]:.3g}, but the network's real loss was "
+        first += (f" Even so, the surface under a dot is not the network's loss: at epoch {worst} "
+                  f"it reads {report.plane_loss[worst]:.3g}, but the real loss was "
                   f"{report.true_loss[worst]:.3g}.")
     return first

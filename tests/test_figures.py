@@ -123,7 +123,17 @@ def test_a_diverging_run_does_not_stretch_the_loss_axis():
     good = _run("rosenbrock", "adam", 0.1, epochs=100, label="good")
     bad = _run("rosenbrock", "sgd", 0.01, epochs=100, label="bad", color=RUN_COLORS[1])
     assert bad.status == "diverged" and np.nanmax(bad.loss[np.isfinite(bad.loss)]) > 1e9 * bad.loss[0]
+    assert fig_is_linear_when_losses_go_negative()
     fig = loss_curve([good, bad], 0.0, uirevision="u")
     ys = np.concatenate([np.asarray(t.y, dtype=float) for t in fig.data if (t.meta or {}).get("role") == "path"])
-    assert np.nanmax(ys) <= 1e3 * max(good.loss[0], bad.loss[0]) * (1 + 1e-6)
+    assert np.nanmax(ys) <= 1e6 * max(good.loss[0], bad.loss[0]) * (1 + 1e-6)
     assert fig.layout.yaxis.dtick <= 3  # a handful of decade labels, not dozens
+
+
+def fig_is_linear_when_losses_go_negative() -> bool:
+    """The saddle's loss goes below zero: the curve keeps a linear axis and every point."""
+    run = _run("saddle", "sgd", 0.05, epochs=110, start=(-1.5, 0.001))
+    assert np.nanmin(run.loss) < 0
+    fig = loss_curve([run], float("nan"), uirevision="u")
+    y = np.asarray(fig.data[0].y, dtype=float)
+    return fig.layout.yaxis.type == "linear" and np.all(np.isfinite(y))

@@ -79,16 +79,46 @@ def run_one(config: Config, choice: RunChoice,
     return RunResult(choice, trajectory, summary)
 
 
-def divergence_message(config: Config, result: RunResult) -> str | None:
-    """Words for a diverged run: which optimizer, when, and the likely cause."""
-    if result.trajectory is None or result.trajectory.diverged_epoch is None:
+def divergence_message(config: Config, result: RunResult, short: bool = False) -> str | None:
+    """Words for a diverged run: which optimizer, when, and the likely cause, read from how
+    the loss behaved: undefined (a gap in the function), falling without end (no minimum that
+    way), or growing (the learning rate is too large for the curvature)."""
+    t = result.trajectory
+    if t is None or t.diverged_epoch is None:
         return None
-    epoch = result.trajectory.diverged_epoch
-    return (f"**{result.choice.label} diverged at epoch {epoch}.** Its weights ran off to "
-            f"infinity (or far outside the plotted box). The likely cause: the learning rate "
-            f"η = {result.choice.lr(config.learning_rate):g} is too large for this surface's curvature, so each step "
-            f"overshoots the valley and lands higher up the other side. Try a smaller learning rate, "
-            f"or turn on gradient clipping.")
+    label, epoch = result.choice.label, t.diverged_epoch
+    finite = t.loss[np.isfinite(t.loss)]
+    last_params_finite = bool(np.all(np.isfinite(t.params[-1])))
+    if np.isnan(t.loss[-1]) and last_params_finite:
+        cause = ("its weights reached a point where the function is not defined (a gap in the "
+                 "surface, such as the log of a negative number).")
+        advice = "Start elsewhere, or choose a box where the function is defined."
+    elif finite.size >= 2 and finite[-1] < finite[0]:
+        cause = ("it kept going downhill out of the picture: this surface has no minimum in that "
+                 "direction, so the loss falls without end.")
+        advice = "That is the surface, not the optimizer: there is nothing to converge to."
+    else:
+        lr = result.choice.lr(config.learning_rate)
+        cause = (f"the learning rate η = {lr:g} is too large for this surface's curvature, so each "
+                 f"step overshoots the valley and lands higher up the other side.")
+        advice = "Try a smaller learning rate, or turn on gradient clipping."
+    if short:
+        return f"**{label} diverged at epoch {epoch}:** {cause}"
+    return (f"**{label} diverged at epoch {epoch}.** Its weights ran off far outside the plotted "
+            f"box, or stopped being numbers. The likely cause: {cause} {advice}")
+
+
+def outside_message(result: RunResult, bounds) -> str | None:
+    """A note for a run that ended outside the plotted box without diverging."""
+    t = result.trajectory
+    if t is None or t.diverged_epoch is not None:
+        return None
+    (x0, x1), (y0, y1) = bounds
+    w1, w2 = t.params[-1]
+    if x0 <= w1 <= x1 and y0 <= w2 <= y1:
+        return None
+    return (f"{result.choice.label} ended outside the plotted box, at ({w1:.3g}, {w2:.3g}); its "
+            f"last dots are off the map.")
 
 
 def summary_rows(results: list[RunResult]) -> list[dict]:
@@ -111,5 +141,5 @@ def summary_rows(results: list[RunResult]) -> list[dict]:
     return rows
 
 
-def _num(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
+def _num(value: float) -> str:
+    return f"{value:.4g}" if np.isfinite(value) else "—"

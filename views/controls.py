@@ -94,6 +94,11 @@ def load_config(config: Config) -> None:
     ss["log_scale"] = config.log_scale
 
 
+def _shared_lr_for_all(presets: list[str]) -> None:
+    for preset in presets:
+        st.session_state[hyper_key(preset, "lr")] = SHARED
+
+
 def _on_lesson_change() -> None:
     """Choosing a lesson loads its whole configuration (presenter mode stays as it is)."""
     key = st.session_state.get("lesson") or ""
@@ -253,7 +258,8 @@ def sidebar() -> Config:
                                         on_change=_on_surface_change)
             if surface_name == TYPED:
                 _typed_surface_inputs()
-            st.caption(current_surface().about)
+            if not presenter:
+                st.caption(current_surface().about)
         surface = current_surface()
         n_samples = _samples(mode, ss.get("net_data", Config().dataset), surface)
 
@@ -293,23 +299,30 @@ def sidebar() -> Config:
                 changes.append(("lr", float(own_lr)))
             changes = tuple(sorted(changes))
             runs.append(RunChoice(key, changes))
+        own = [run.label for run in runs if run.own_lr is not None]
+        if own and len(own) == len(runs):
+            st.caption("Every optimizer has its own η (in its settings), so this slider changes "
+                       "nothing until one is set back to 'same as above'.")
+            st.button("Use this η for all", key="lr_for_all", on_click=_shared_lr_for_all,
+                      args=([run.preset for run in runs],))
 
         st.header("Training")
         epochs = st.slider("Epochs", 1, MAX_EPOCHS, key="epochs")
         sizes = batch_options(n_samples)
         if ss.get("batch") not in sizes:
             ss["batch"] = n_samples
-        speed = st.segmented_control("Playback speed", SPEEDS, key="speed",
-                                     format_func=str.capitalize) or "normal"
-        if presenter:
-            return _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
+        if ss.get("speed") not in SPEEDS:
+            ss["speed"] = "normal"
+        speed = st.select_slider("Playback speed", SPEEDS, key="speed", format_func=str.capitalize)
         st.select_slider(
             "Batch size", sizes, key="batch",
             format_func=lambda b: f"full ({b})" if b == n_samples else str(b))
-        if mode == "network":
+        # Presenter mode keeps what a lesson may ask the room to change (batch, clipping,
+        # schedule) and hides the fine print: optimizer settings, start sliders, captions.
+        if mode == "network" and not presenter:
             st.caption(f"The data set has {n_samples} points; a mini-batch of b estimates the "
                        f"gradient from b of them, and an epoch visits all of them once.")
-        else:
+        elif not presenter:
             st.caption(surface.batch_note)
             st.header("Start point")
             (x0, x1), (y0, y1) = surface.bounds

@@ -119,7 +119,7 @@ def basins_panel(config: Config, surface) -> None:
     labels = [PRESETS[c.preset].label for c in config.runs]
     st.session_state.setdefault("basin_opts", labels[:1])
     st.session_state["basin_opts"] = [l for l in st.session_state["basin_opts"] if l in labels] or labels[:1]
-    chosen = st.multiselect("Map the basins of (up to two, side by side)", labels, key="basin_opts",
+    chosen = st.multiselect("Optimizers to map (up to two, side by side)", labels, key="basin_opts",
                             max_selections=2)
     epochs = min(config.epochs, MAX_BASIN_EPOCHS)
     st.caption(f"Each of {BASIN_POINTS}×{BASIN_POINTS} starts over the box runs {epochs} full-batch "

@@ -117,7 +117,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         traces.append(go.Scatter3d(
             x=_f32(x), y=_f32(y), z=_f32(z), mode="lines+markers", name=run.label,
             line=dict(color=run.color, width=2),
-            marker=dict(size=point_size, color=run.color, line=dict(color="#0b1f3a", width=0.5)),
+            marker=dict(size=point_size, color=run.color, line=dict(width=0)),
             meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
             hovertemplate=f"{run.label}<br>w1=%{{x:.4g}}<br>w2=%{{y:.4g}}<extra></extra>"))
         traces.append(go.Scatter3d(
@@ -194,15 +194,18 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
     """Loss against epoch, one line per run. The y axis turns logarithmic when the losses span
     more than two decades; it then shows the loss above the best minimum."""
     floor = minimum_loss if np.isfinite(minimum_loss) else 0.0
-    # A diverging run's losses climb to 1e30 and beyond; the axis stops at 1000 times the
+    # A diverging run's losses climb to 1e30 and beyond; the axis stops at a million times the
     # highest starting loss, and what lies above is drawn at that ceiling.
     starts = [float(run.loss[0]) - floor for run in runs if len(run.loss) and np.isfinite(run.loss[0])]
-    ceiling = 1e3 * max(max(starts, default=1.0), 1e-12)
+    ceiling = 1e6 * max(max(starts, default=1.0), 1e-12)
     finite = [run.loss[np.isfinite(run.loss)] for run in runs]
     values = np.concatenate(finite) if finite else np.zeros(0)
     gap_values = np.minimum(values - floor, ceiling)
     positive = gap_values[gap_values > 0]
-    use_log = bool(positive.size and positive.max() / max(positive.min(), 1e-300) > 100)
+    # Log only when every value can be drawn on it: a loss that goes negative (a surface with no
+    # minimum, such as the saddle) keeps a linear axis rather than vanishing from the plot.
+    use_log = bool(positive.size and positive.size == gap_values.size
+                   and positive.max() / max(positive.min(), 1e-300) > 100)
     shift = floor if (use_log or floor != 0.0) else 0.0
     decades = (np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
     traces, shapes = [], []
@@ -224,7 +227,7 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
             shapes.append(dict(type="line", xref="x", yref="paper", x0=run.diverged_epoch,
                                x1=run.diverged_epoch, y0=0, y1=1,
                                line=dict(color=run.color, dash="dot", width=2)))
-    ytitle = "loss" if shift == 0.0 else "loss − best minimum"
+    ytitle = "loss" if shift == 0.0 else "loss − min"
     max_epoch = max((len(run.loss) - 1 for run in runs), default=1)
     layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
@@ -242,6 +245,8 @@ def for_presenter(fig: go.Figure) -> go.Figure:
     """Bigger type and dots for a projector (returns the same figure, changed)."""
     fig.layout.font.size = 19
     fig.layout.legend.font.size = 16
+    if fig.layout.scene is None or fig.layout.scene.xaxis.title.text is None:  # 2-D: room for titles
+        fig.layout.margin = dict(l=80, r=12, t=12, b=62)
     if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
         fig.layout.yaxis.nticks = 4
     if fig.layout.scene is not None:

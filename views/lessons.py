@@ -44,16 +44,18 @@ LESSONS = {lesson.key: lesson for lesson in (
         "Along a direction of curvature λ, a step of gradient descent multiplies the distance to "
         "the minimum by (1 − η·λ). The steep direction of this bowl has λ_max = 25, so any "
         "η above 2/λ_max = 0.08 makes that factor larger than 1 in size: every step overshoots "
-        "further than the last. Here η = 0.1.",
-        "The dots jump from one wall to the other, higher each time, until the run leaves the "
-        "picture and the page reports the divergence and its epoch.",
-        surface="bowl", runs=(RunChoice("sgd"),), learning_rate=0.1, epochs=60),
+        "further than the last. Here η = 0.09, so the factor is 1 − 0.09·25 = −1.25.",
+        "The dots jump from one wall of the valley to the other, a quarter higher each time, "
+        "until the run leaves the picture and the page reports the divergence and its epoch.",
+        surface="bowl", runs=(RunChoice("sgd"),), learning_rate=0.09, epochs=60, start=(-4.5, 0.2)),
     _lesson(
         "momentum-valley", "Momentum through a narrow valley",
-        "Plain SGD zig-zags across the steep walls and crawls along the shallow floor. Momentum "
-        "keeps a running velocity: the zig-zags cancel out and the steps along the floor add up.",
-        "Both start together. Momentum reaches the bottom (loss within 0.001) in far fewer "
-        "epochs than SGD; compare the 'epoch within' column of the table.",
+        "The bowl is 25 times steeper across than along. A learning rate safe for the steep walls "
+        "(η = 0.02) makes plain SGD crawl along the shallow floor: each step closes only 2% of the "
+        "distance. Momentum keeps a running velocity, so the small steps along the floor add up.",
+        "SGD slides smoothly but slowly. Momentum swings across the valley a few times, yet "
+        "reaches the bottom (loss within 0.001) in about a quarter of SGD's epochs: compare the "
+        "'epoch within' column of the summary table.",
         surface="bowl", runs=(RunChoice("sgd"), RunChoice("momentum")), learning_rate=0.02,
         epochs=300),
     _lesson(
@@ -93,8 +95,9 @@ LESSONS = {lesson.key: lesson for lesson in (
         "Rosenbrock's walls are so steep that, with η = 0.003, one gradient step flings the "
         "weights far away and the run diverges within a few epochs. Clipping the gradient's "
         "norm to 10 caps the length of every step, so the run survives the walls.",
-        "With clipping on, the run makes its way down into the valley. Turn clipping off (More → "
-        "Gradient clipping) and the page reports a divergence at epoch 4.",
+        "With clipping on, the run survives the walls and keeps going downhill, slowly, because "
+        "the clipped steps are short. Turn clipping off (More → Gradient clipping) and the page "
+        "reports a divergence at epoch 4.",
         surface="rosenbrock", runs=(RunChoice("sgd"),), learning_rate=0.003, epochs=300,
         clip="norm", clip_limit=10.0),
     _lesson(

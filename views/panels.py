@@ -84,8 +84,8 @@ def curvature_and_lr(config: Config, surface, ran: list) -> None:
                 ratio = config.learning_rate / c.lr_limit
                 st.latex(rf"\eta = {anatomy.num(config.learning_rate)}\quad\text{{vs}}\quad "
                          rf"2/\lambda_{{max}} = {anatomy.num(c.lr_limit)}")
-                st.progress(min(1.0, ratio / 2), text=f"η is {ratio:.2g}× the stability limit of plain "
-                                                      f"gradient descent here")
+                st.progress(min(1.0, ratio / 2), text=f"η is {ratio:.3g} times the stability limit of "
+                                                      f"plain gradient descent here")
                 if ratio > 1:
                     st.caption("Above the limit: along the steepest direction each plain gradient step "
                                "overshoots by more than it corrects, so the error grows.")

@@ -570,8 +570,7 @@ class DescentView {
       this.epoch = clamp(Math.floor(t * this.epochs), 0, this.epochs);
       if (t >= 1) {
         this.epoch = this.epochs;
-        this.playing = false;
-        this.reportEpochToPython();
+        this.playing = false;  // not reported: a rerun after every replay would cost a round trip
       }
       this.renderControls();
     }
@@ -646,7 +645,7 @@ class DescentView {
   }
 
   // Tell Python the epoch on screen (state "epoch") when the user has settled on one: playback
-  // paused or ended, or the epoch slider released. The same epoch twice is sent once.
+  // paused, or the epoch slider released. The same epoch twice is sent once.
   reportEpochToPython() {
     if (!this.reportEpoch || !this.setStateValue || this.epoch === this.sentEpoch) return;
     this.sentEpoch = this.epoch;
