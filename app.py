@@ -161,15 +161,19 @@ if config.lesson:
             st.markdown(f"**What to watch for:** {lesson.watch_for}")
             if changed:
                 st.caption("You have changed this lesson's settings; choose it again in Lessons to reset.")
+messages = 0
 for result in results:
     if result.error:
         st.error(f"Could not run {result.error}", icon=":material/warning:")
+        messages += 1
     message = compute.divergence_message(config, result, short=config.presenter)
     if message:
         st.error(message, icon=":material/error:")
+        messages += 1
     outside = compute.outside_message(result, surface.bounds)
     if outside:
         st.info(outside, icon=":material/open_in_full:")
+        messages += 1
 
 # --- Views: one browser component draws and animates all three. -----------------------------
 ran = [r for r in results if r.trajectory is not None]
@@ -193,7 +197,8 @@ figs = {
 if config.presenter:
     figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
 show_views(figs, ([compute.run_key(config, r.choice) for r in ran], log),
-           560 if config.presenter else 600)
+           # presenter: the views shrink by each message above them, to stay on a 720-px screen
+           max(420, 560 - 66 * messages) if config.presenter else 600)
 
 # --- Panels under the views: lazy tabs, so only the open one computes. --------------------
 PANELS = ["Summary table", "The five steps", "Curvature and η", "Learning-rate sweep", "Basins",

@@ -136,7 +136,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift], nticks=4, tickfont=AXIS_TICKS),
             aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.55),
             # From high up and close: the path lies in valleys that a low view would hide.
-            camera=dict(eye=dict(x=0.55, y=-1.2, z=1.6), center=dict(x=0, y=0, z=-0.15)),
+            camera=dict(eye=dict(x=0.5, y=-1.1, z=1.45), center=dict(x=0, y=0, z=-0.15)),
         ),
         paper_bgcolor="white",
     )
@@ -248,7 +248,7 @@ def for_presenter(fig: go.Figure) -> go.Figure:
     if fig.layout.scene is None or fig.layout.scene.xaxis.title.text is None:  # 2-D: room for titles
         fig.layout.margin = dict(l=80, r=12, t=12, b=62)
     if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
-        fig.layout.yaxis.nticks = 4
+        fig.layout.yaxis.dtick = 2 * (fig.layout.yaxis.dtick or 1)  # big type: half the labels
     if fig.layout.scene is not None:
         for axis in ("xaxis", "yaxis", "zaxis"):
             fig.layout.scene[axis].tickfont = dict(size=15)
