@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(ROOT))
 
 import browser_harness as h  # noqa: E402
 
@@ -236,6 +237,36 @@ def gl_frame_costs(browser, url: str, epochs: int, reps: int = 3) -> dict:
     return {"canvas_px": size, "dots": epochs + 1, "render_ms_median": result}
 
 
+def network_to_drawn(browser, url: str, seeds=(11, 12, 13)) -> dict:
+    """Neural network mode: from opening a configuration not trained before (a new seed) to the
+    landscape, boundary and loss drawn; beside it, the same training and slicing in Python
+    alone (views.network.compute), which is the work the page has to wait for."""
+    from views import network
+    from views.state import from_query
+
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(url + QUERY)  # Plotly's bundle is in the browser cache from here on
+    h.wait_idle(page, timeout=120_000)
+    h.wait_drawn(page, timeout=120_000)
+    page_s, engine_s = [], []
+    for seed in seeds:
+        query = f"/?mode=network&speed=instant&seed={seed}"
+        t0 = time.perf_counter()
+        page.goto(url + query)
+        h.wait_idle(page, timeout=120_000)
+        h.wait_drawn(page, timeout=120_000)
+        page_s.append(time.perf_counter() - t0)
+        config, _ = from_query({"mode": "network", "seed": str(seed + 100)})
+        t0 = time.perf_counter()
+        network.compute(config)
+        engine_s.append(time.perf_counter() - t0)
+    page.close()
+    return {"open_to_landscape_drawn_s_median": _median(page_s),
+            "reference_training_and_slice_in_python_s_median": _median(engine_s),
+            "config": "two moons, 2-16-16-2 relu, Adam lr 0.03, batch 32, 100 epochs",
+            "target_s": 3.0}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=10)
@@ -257,6 +288,7 @@ def main(argv: list[str] | None = None) -> dict:
                 report["slider_change"] = slider_changes(browser, url, args.changes, app=True)
                 report["playback"] = playback(browser, url, args.playback_epochs)
                 report["gl_frame"] = gl_frame_costs(browser, url, args.playback_epochs)
+                report["network_mode"] = network_to_drawn(browser, url)
             with h.run_streamlit(REFERENCE) as url:
                 report["reference_slider_change"] = slider_changes(browser, url, args.changes, app=False)
         finally:

@@ -1,5 +1,7 @@
 """The page config and its URL form: round trips, defaults, and garbage that never raises."""
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -118,3 +120,12 @@ def test_a_bad_typed_surface_in_a_link_falls_back_with_a_notice(query, key):
     config, notices = from_query(query)
     assert any(f"`{key}=" in n for n in notices)
     assert config.surface in surfaces.names() or config.surface == "typed"
+
+
+def test_a_network_link_starts_from_the_network_defaults_and_round_trips():
+    config, notices = from_query({"mode": "network"})
+    assert notices == []
+    assert (config.learning_rate, config.epochs, config.batch_size) == (0.03, 100, 32)
+    changed = replace(config, dataset="spirals", hidden="32-32", activation="tanh", epochs=200)
+    back, notices = from_query(to_query(changed))
+    assert notices == [] and back == changed

@@ -14,7 +14,7 @@ from engine.network import count_weights
 from surfaces import datasets
 from views import lessons
 from views.state import (ACTIVATIONS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, MODES, TYPED,
-                         check_bounds, network_layers, surface_for, surface_names, typed_surface, CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
+                         check_bounds, network_defaults, network_layers, surface_for, surface_names, typed_surface, CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
                          SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
@@ -126,8 +126,9 @@ def _on_mode_change() -> None:
     mode = ss.get("mode") or "surface"
     ss["lesson"] = ""
     if mode == "network":
-        ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], 0.03, 100
-        ss["batch"] = 32
+        start = network_defaults()
+        ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], start.learning_rate, start.epochs
+        ss["batch"] = start.batch_size
     else:
         default = Config()
         ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], default.learning_rate, default.epochs

@@ -235,17 +235,24 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def base_config(lesson: str) -> Config:
-    """What a link's values are read against: a lesson's config, or the page defaults."""
+def network_defaults() -> Config:
+    """The Neural network mode's starting point: Adam that trains two moons in 100 epochs."""
+    return replace(Config(), mode="network", learning_rate=0.03, epochs=100, batch_size=32)
+
+
+def base_config(lesson: str, mode: str = "surface") -> Config:
+    """What a link's values are read against: a lesson's config, or the mode's defaults."""
     from views import lessons
 
-    return lessons.get(lesson).config if lesson in lessons.LESSONS else Config()
+    if lesson in lessons.LESSONS:
+        return lessons.get(lesson).config
+    return network_defaults() if mode == "network" else Config()
 
 
 def to_query(config: Config) -> dict[str, str]:
     """The query-string form of a config: only what differs from its base (the lesson it came
     from, or the defaults), plus the surface and optimizers, always."""
-    default = base_config(config.lesson)
+    default = base_config(config.lesson, config.mode)
     q: dict[str, str] = {}
     if config.lesson:
         q["lesson"] = config.lesson
@@ -321,6 +328,8 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     surf = surface_for(surface, values.get("expression", DEFAULT_EXPRESSION),
                        values.get("expr_bounds", DEFAULT_EXPR_BOUNDS))
     _read_network(q, values, bad)
+    if values.get("mode") == "network" and not lesson:
+        default = base_config("", "network")
     network = replace(default, **values)
     n_samples = (len(network_data(network)[0][1]) if network.mode == "network" else surf.n_samples)
 
