@@ -49,9 +49,9 @@ def render(config: Config, show_views) -> None:
     """The network mode's main area. `show_views(figs, animation_key, height)` draws the
     descent view (the page owns the component)."""
     (X, y), info = network_data(config)
-    st.markdown(f"### Neural network on {info.title} &nbsp;·&nbsp; "
-                f"<span style='font-weight:400'>a 2-D slice of a many-weight loss surface</span>",
-                unsafe_allow_html=True)
+    subtitle = "" if config.presenter else (
+        " &nbsp;·&nbsp; <span style='font-weight:400'>a 2-D slice of a many-weight loss surface</span>")
+    st.markdown(f"### Neural network on {info.title}{subtitle}", unsafe_allow_html=True)
     result = _train(config)
     if result.error:
         st.error(f"Cannot build this network: {result.error}", icon=":material/warning:")
