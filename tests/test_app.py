@@ -210,6 +210,9 @@ def test_the_five_steps_panel_shows_the_inspected_step():
     text = " ".join(l.value for l in at.latex)
     assert r"\tanh" in text and r"\partial a/\partial z" in text
     assert any("step 1 of 10 in epoch 12" in c.value for c in at.caption)
+    at.slider(key="inspect_step").set_value(4).run()
+    no_trouble(at)
+    assert any("step 4 of 10 in epoch 12" in c.value for c in at.caption)
 
 
 def test_network_mode_trains_and_shows_the_slice_with_a_boundary():

@@ -19,7 +19,7 @@ from views.state import (ACTIVATIONS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, M
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
                        "start_x", "start_y", "surface", "net_data", "net_hidden", "net_act",
-                       "inspect_run", "inspect_epoch", "expr_text", "fx0", "fx1", "fy0", "fy1",
+                       "inspect_run", "inspect_epoch", "inspect_step", "expr_text", "fx0", "fx1", "fy0", "fy1",
                        "basin_opts")
 MODE_LABEL = {"surface": "Two weights", "network": "Neural network"}
 SHARED = "shared"  # an optimizer's learning-rate choice that follows the page's slider

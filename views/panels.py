@@ -37,8 +37,15 @@ def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
                      disabled=last_epoch == 1,
                      help="Pausing or scrubbing the views above also sets this epoch.")
     epoch = min(int(ss["inspect_epoch"]), last_epoch)
+    steps_per_epoch = 1 if config.batch_size is None else -(-surface.n_samples // config.batch_size)
+    index = 0
+    if steps_per_epoch > 1:
+        ss["inspect_step"] = min(max(1, int(ss.get("inspect_step", 1))), steps_per_epoch)
+        if draw_controls:
+            right.slider("Mini-batch step within the epoch", 1, steps_per_epoch, key="inspect_step")
+        index = int(ss["inspect_step"]) - 1
     step = replay_step(
-        surface, chosen.choice.make(config.learning_rate), epoch=epoch, epochs=config.epochs,
+        surface, chosen.choice.make(config.learning_rate), epoch=epoch, index=index, epochs=config.epochs,
         batch_size=config.batch_size, start=config.start_point(), seed=config.seed,
         clip=compute.make_clip(config), schedule=compute.make_schedule(config))
     return chosen, step
