@@ -6,7 +6,6 @@ No math here: the engine trains, views/ builds figures and panels.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import replace
@@ -59,9 +58,10 @@ def _on_view_click(point) -> None:
         controls.set_start(point)
 
 
-def show_views(figs: dict, run_identity, height: int) -> None:
-    """Draw the three views in the browser component. A new `run_identity` replays the descent
-    from epoch 0; the same one keeps the playback position and the camera."""
+def show_views(figs: dict, run_identity, height: int, epochs: int) -> None:
+    """Draw the three views in the browser component, `epochs` on the playback slider. A new
+    `run_identity` replays the descent from epoch 0; the same one keeps the playback position
+    and the camera."""
     token = hashlib.sha1(repr(run_identity).encode()).hexdigest()[:12]
     specs = {}
     for name, fig in figs.items():
@@ -74,22 +74,12 @@ def show_views(figs: dict, run_identity, height: int) -> None:
     if contour.get("type") == "contour" and surface_z is not None and contour.get("z") == surface_z:
         del contour["z"]
         contour["meta"] = {**(contour.get("meta") or {}), "z_from": "surface3d"}
-    epochs = 0
-    for trace in specs["loss"]["data"]:
-        if (trace.get("meta") or {}).get("role") == "path":
-            epochs = max(epochs, _length(trace["x"]) - 1)
-    # Surface mode: the epoch the user settles on (pause, end, slider released) becomes the
-    # five steps panel's epoch.
+    # Surface mode: the epoch the user settles on (pause, slider released) becomes the five
+    # steps panel's epoch.
     on_epoch = (lambda e: st.session_state.__setitem__("inspect_epoch", max(1, e))
                 if config.mode == "surface" else None)
     descent_view(specs, {"epochs": epochs, "speed": config.speed, "token": token},
                  key="descent_view", height=height, on_click=_on_view_click, on_epoch=on_epoch)
-
-
-def _length(array) -> int:
-    if isinstance(array, dict):  # a base64 typed array
-        return len(base64.b64decode(array["bdata"])) // np.dtype(array["dtype"]).itemsize
-    return len(array)
 
 
 # --- The link: read once per session, then the widgets own the state. ------------------------
@@ -198,7 +188,8 @@ if config.presenter:
     figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
 show_views(figs, ([compute.run_key(config, r.choice) for r in ran], log),
            # presenter: the views shrink by each message above them, to stay on a 720-px screen
-           max(420, 560 - 66 * messages) if config.presenter else 600)
+           max(420, 560 - 66 * messages) if config.presenter else 600,
+           epochs=max((len(v.loss) - 1 for v in run_views), default=0))
 
 # --- Panels under the views: lazy tabs, so only the open one computes. --------------------
 PANELS = ["Summary table", "The five steps", "Curvature and η", "Learning-rate sweep", "Basins",

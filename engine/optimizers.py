@@ -150,6 +150,20 @@ def _check_flag(name: str, value) -> bool:
     return bool(value)
 
 
+def _step_lr(lr, base_lr):
+    """The learning rate of one step: the configured one, or an override (a scheduler's float,
+    or a column of one rate per run, shape (k, 1), for sweeps). An override must be finite and
+    >= 0, as a scheduler may anneal it to exactly 0."""
+    if lr is None:
+        return base_lr
+    if isinstance(lr, np.ndarray):
+        if not np.all((lr >= 0.0) & (lr < _INF)):
+            _bad_override(lr)
+    elif not 0.0 <= lr < _INF:
+        _bad_override(lr)
+    return lr
+
+
 def _bad_override(lr):
     raise ValueError(f"Invalid learning rate override: {lr}; lr must be finite and >= 0 (or None)")
 
@@ -197,10 +211,7 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
         return SGDState(0, _zeros(params))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         if maximize:
             grad = -grad
         if wd != 0:
@@ -237,10 +248,7 @@ def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
         return AdagradState(0, np.full(np.shape(params), initial, dtype=np.float64))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         t = state.count + 1
         if maximize:
             grad = -grad
@@ -279,10 +287,7 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
         return RMSpropState(0, _zeros(params), _zeros(params), _zeros(params))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         if maximize:
             grad = -grad
         if wd != 0:
@@ -326,10 +331,7 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False) -> Opt
         return AdadeltaState(0, _zeros(params), _zeros(params))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         if maximize:
             grad = -grad
         if wd != 0:
@@ -368,10 +370,7 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
         return AdamState(0, _zeros(params), _zeros(params), _zeros(params))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         t = state.count + 1
         if maximize:
             grad = -grad
@@ -430,10 +429,7 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_deca
         return NAdamState(0, 1.0, _zeros(params), _zeros(params))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         t = state.count + 1
         if maximize:
             grad = -grad
@@ -475,10 +471,7 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=Fal
         return AdamaxState(0, _zeros(params), _zeros(params))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         t = state.count + 1
         if maximize:
             grad = -grad
@@ -518,10 +511,7 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_wei
         return RAdamState(0, _zeros(params), _zeros(params))
 
     def update(params, grad, state, lr=None):
-        if lr is None:
-            lr = base_lr
-        elif not 0.0 <= lr < _INF:
-            _bad_override(lr)
+        lr = _step_lr(lr, base_lr)
         t = state.count + 1
         if maximize:
             grad = -grad

@@ -98,42 +98,6 @@ class OptimizerSpec(NamedTuple):
 # --------------------------------------------------------------------------- the batch runner
 
 
-class _PerRunLR(np.ndarray):
-    """A (k, 1) column of learning rates, one per run.
-
-    The optimizers' ``update`` checks an lr override with ``not 0.0 <= lr < inf``, which an
-    ordinary array cannot answer; this column answers it for all its entries at once (from its
-    smallest and largest entry, noted when it is made). Arithmetic on it gives this type again
-    and ``np.array(lr)`` a plain array, which is all the update rules do with lr, so each row is
-    stepped with exactly its own learning rate.
-    """
-
-    _low = _high = None  # set by _per_run_lr; results of arithmetic fall back to np.all
-
-    def _all(self, compare, other, bound):
-        if bound is not None and np.ndim(other) == 0:
-            return bool(compare(bound, other))
-        return bool(np.all(compare(np.asarray(self), other)))
-
-    def __lt__(self, other):
-        return self._all(np.less, other, self._high)
-
-    def __le__(self, other):
-        return self._all(np.less_equal, other, self._high)
-
-    def __gt__(self, other):
-        return self._all(np.greater, other, self._low)
-
-    def __ge__(self, other):
-        return self._all(np.greater_equal, other, self._low)
-
-
-def _per_run_lr(lrs: np.ndarray) -> _PerRunLR:
-    column = np.array(lrs, dtype=np.float64).reshape(-1, 1).view(_PerRunLR)
-    column._low, column._high = float(column.min()), float(column.max())
-    return column
-
-
 def _take(state, keep: np.ndarray, k: int):
     """The optimizer state of the runs `keep` only (fields with a leading axis of k runs)."""
     return state._replace(**{
@@ -180,7 +144,7 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
         settled_epoch=np.zeros(k, dtype=np.int64))
 
     rows = np.arange(k)  # which original run each batch row is
-    lr_rows = None if lr is None else _per_run_lr(lr)
+    lr_rows = None if lr is None else np.array(lr, dtype=np.float64).reshape(-1, 1)  # one per run
     with np.errstate(all="ignore"):
         state = opt.init(params)
         loss = loss_fn(params, None)
@@ -245,7 +209,7 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
                 if tracking:
                     b_near = b_near[keep]
                 if lr_rows is not None:
-                    lr_rows = _per_run_lr(np.asarray(lr_rows)[keep])
+                    lr_rows = lr_rows[keep]
         else:
             write(np.arange(len(rows)))
     out.best_loss[~np.isfinite(out.best_loss)] = np.nan

@@ -120,8 +120,7 @@ def train(surface, opt, epochs: int = 100, batch_size: int | None = None, start=
     (a non-finite value, or the weights leave a box 100 widths around the
     surface's bounds); that record carries the status. No NumPy warning escapes.
     """
-    for item in _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, False):
-        yield item
+    yield from _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, False)
 
 
 def trace(surface, opt, epochs: int = 100, batch_size: int | None = None, start=None,

@@ -15,7 +15,7 @@ from views.state import Config, RunChoice
 
 # The loss within this of the best minimum's loss counts as "reached" in the summary table.
 TOLERANCE = 1e-3
-# The page's grid resolution: 90×90 float32 is about 43 KB per view on the wire.
+# The page's grid resolution: 90×90 float32 is about 43 KB on the wire, sent once for both views.
 GRID_POINTS = 90
 
 
@@ -47,8 +47,7 @@ def make_clip(config: Config):
 
 def run_key(config: Config, choice: RunChoice) -> tuple:
     """Everything a run's result depends on: the cache key of one run."""
-    typed = (config.expression, config.expr_bounds) if config.surface == "typed" else None
-    return (config.surface, typed, choice, config.learning_rate, config.epochs, config.batch_size,
+    return (config.surface_key(), choice, config.learning_rate, config.epochs, config.batch_size,
             config.start_point(), config.seed, config.clip,
             config.clip_limit if config.clip != "off" else None, config.schedule, config.warmup)
 

@@ -278,28 +278,23 @@ def sidebar() -> Config:
         runs = []
         for key in chosen:
             base = preset_hyper(key)
-            if presenter:
-                values = {name: ss.get(hyper_key(key, name), value) for name, value in base.items()}
+            if presenter:  # settings hidden: their kept values still count
                 own_lr = ss.get(hyper_key(key, "lr"), SHARED)
-                changes = [(n, v) for n, v in values.items() if v != base[n]]
-                if own_lr != SHARED:
-                    changes.append(("lr", float(own_lr)))
-                runs.append(RunChoice(key, tuple(sorted(changes))))
-                continue
-            with st.expander(f"{PRESETS[key].label} settings"):
-                own_key = hyper_key(key, "lr")
-                if own_key not in ss:
-                    ss[own_key] = SHARED
-                own_lr = st.select_slider(
-                    "Own learning rate", [SHARED] + LR_OPTIONS, key=own_key,
-                    format_func=lambda v: "same as above" if v == SHARED else f"{v:g}",
-                    help="Give this optimizer its own η, for a fairer comparison.")
-                values = {name: _hyper_widget(key, name, value) for name, value in base.items()}
+                values = {name: ss.get(hyper_key(key, name), value) for name, value in base.items()}
+            else:
+                with st.expander(f"{PRESETS[key].label} settings"):
+                    own_key = hyper_key(key, "lr")
+                    if own_key not in ss:
+                        ss[own_key] = SHARED
+                    own_lr = st.select_slider(
+                        "Own learning rate", [SHARED] + LR_OPTIONS, key=own_key,
+                        format_func=lambda v: "same as above" if v == SHARED else f"{v:g}",
+                        help="Give this optimizer its own η, for a fairer comparison.")
+                    values = {name: _hyper_widget(key, name, value) for name, value in base.items()}
             changes = [(n, v) for n, v in values.items() if v != base[n]]
             if own_lr != SHARED:
                 changes.append(("lr", float(own_lr)))
-            changes = tuple(sorted(changes))
-            runs.append(RunChoice(key, changes))
+            runs.append(RunChoice(key, tuple(sorted(changes))))
         own = [run.label for run in runs if run.own_lr is not None]
         if own and len(own) == len(runs):
             st.caption("Every optimizer has its own η (in its settings), so this slider changes "

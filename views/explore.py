@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from views.figures import FONT, RUN_COLORS, _f32
+from views.figures import FONT, RUN_COLORS, f32
 
 LIMIT_LABEL = "2/λ_max (plain GD)"
 DIVERGED_COLOR = "#4d4d4d"  # dark grey
@@ -79,14 +79,14 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
         y = np.maximum(h, floor) if use_log else h
         hover_loss = "loss − minimum" if relative else "loss"
         fig.add_trace(go.Scatter(
-            x=_f32(lr), y=_f32(y), customdata=lr, mode="lines+markers", name=label,
+            x=f32(lr), y=f32(y), customdata=lr, mode="lines+markers", name=label,
             legendgroup=label, line=dict(color=color, width=2.5), marker=dict(size=6, color=color),
             meta={"role": "sweep", "optimizer": label},
             hovertemplate=f"{label}<br>learning rate %{{customdata:.3g}}<br>final {hover_loss} "
                           f"%{{y:.3g}}<extra></extra>"), row=1, col=1)
         diverged = _diverged(result)
         fig.add_trace(go.Scatter(
-            x=_f32(lr[diverged]), y=_f32(np.full(int(diverged.sum()), band)),
+            x=f32(lr[diverged]), y=f32(np.full(int(diverged.sum()), band)),
             customdata=lr[diverged], mode="markers", name=f"{label} diverged", legendgroup=label,
             showlegend=False, marker=dict(symbol="x-thin", size=10, color=color,
                                           line=dict(color=color, width=2.5)),
@@ -96,7 +96,7 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
         reached = np.where(result.epochs_to_tol >= 0, result.epochs_to_tol, -1).astype(np.float64)
         reached[reached < 0] = np.nan
         fig.add_trace(go.Scatter(
-            x=_f32(lr), y=_f32(reached), customdata=lr, mode="lines+markers", name=label,
+            x=f32(lr), y=f32(reached), customdata=lr, mode="lines+markers", name=label,
             legendgroup=label, showlegend=False, line=dict(color=color, width=2.5),
             marker=dict(size=6, color=color), meta={"role": "sweep-epochs", "optimizer": label},
             hovertemplate=f"{label}<br>learning rate %{{customdata:.3g}}<br>reached {tol:g} in "
@@ -186,8 +186,8 @@ def basin_figure(surface, basins_result, title: str = "") -> go.Figure:
     outcome = names[z]  # per-cell text, so the hover can name the outcome
     fig = go.Figure()
     fig.add_trace(go.Heatmap(
-        x=_f32(b.xs), y=_f32(b.ys), z=z.astype(np.float32), zmin=-0.5, zmax=c - 0.5,
-        colorscale=scale, customdata=_f32(custom), text=outcome, meta={"role": "basins"},
+        x=f32(b.xs), y=f32(b.ys), z=z.astype(np.float32), zmin=-0.5, zmax=c - 0.5,
+        colorscale=scale, customdata=f32(custom), text=outcome, meta={"role": "basins"},
         colorbar=dict(tickvals=list(range(c)), ticktext=[name for name, _ in cats], thickness=14,
                       len=0.9, outlinewidth=0, tickfont=dict(size=12)),
         hovertemplate="start (%{x:.3g}, %{y:.3g})<br>end (%{customdata[0]:.4g}, "
@@ -196,7 +196,7 @@ def basin_figure(surface, basins_result, title: str = "") -> go.Figure:
         name="basins"))
     if m:
         fig.add_trace(go.Scatter(
-            x=_f32(minima[:, 0]), y=_f32(minima[:, 1]), mode="markers+text",
+            x=f32(minima[:, 0]), y=f32(minima[:, 1]), mode="markers+text",
             text=[str(i + 1) for i in range(m)], textposition="top center",
             textfont=dict(size=13, color="#111827"),
             marker=dict(symbol="star", size=16, color="white", line=dict(color="#111827", width=1.5)),

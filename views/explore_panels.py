@@ -26,11 +26,6 @@ def _cached(kind: str, key: tuple, make):
     return cache[key]
 
 
-def _surface_key(config: Config) -> tuple:
-    typed = (config.expression, config.expr_bounds) if config.surface == "typed" else None
-    return (config.surface, typed)
-
-
 def _spec(choice: RunChoice) -> tuple[str, dict]:
     return PRESETS[choice.preset].optimizer, to_torch_hyper(choice.hyper())
 
@@ -48,7 +43,7 @@ def _sweeps(config: Config, surface) -> dict:
                 out[PRESETS[choice.preset].label] = str(err)
         return out
 
-    key = (_surface_key(config), tuple((c.preset, c.changes) for c in config.runs),
+    key = (config.surface_key(), tuple((c.preset, c.changes) for c in config.runs),
            config.start_point(), config.epochs)
     return _cached("sweep", key, make)
 
@@ -132,7 +127,7 @@ def basins_panel(config: Config, surface) -> None:
         choice = config.runs[labels.index(label)]
         name, hyper = _spec(choice)
         lr = choice.lr(config.learning_rate)
-        key = (_surface_key(config), choice.preset, choice.changes, lr, epochs)
+        key = (config.surface_key(), choice.preset, choice.changes, lr, epochs)
         try:
             result = _cached("basins", key, lambda: sweep.basins(
                 surface, name, hyper, lr, grid_n=BASIN_POINTS, epochs=epochs, tol=1e-4))
@@ -152,7 +147,7 @@ def _apply_tuned(tuned: dict) -> None:
 
 def race_panel(config: Config, surface) -> None:
     specs = [sweep.OptimizerSpec(PRESETS[c.preset].label, *_spec(c)) for c in config.runs]
-    key = (_surface_key(config), tuple((c.preset, c.changes) for c in config.runs),
+    key = (config.surface_key(), tuple((c.preset, c.changes) for c in config.runs),
            config.start_point(), config.epochs)
     try:
         result = _cached("race", key, lambda: sweep.race(

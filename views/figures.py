@@ -55,7 +55,7 @@ def height(loss, floor: float, log: bool) -> np.ndarray:
         return np.log10(1.0 + np.maximum(loss - floor, 0.0))
 
 
-def _f32(a) -> np.ndarray:
+def f32(a) -> np.ndarray:
     """float32 for the wire; values beyond float32's range (a diverging run) become gaps."""
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.asarray(a, dtype=np.float32)
@@ -96,7 +96,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
     # Traces and layout go to the constructor at once: fig.update_layout costs ~10× more.
     traces = []
     traces.append(go.Surface(
-        x=_f32(grid.xs), y=_f32(grid.ys), z=_f32(height(grid.Z, floor, log)),
+        x=f32(grid.xs), y=f32(grid.ys), z=f32(height(grid.Z, floor, log)),
         colorscale=SURFACE_COLORSCALE, showscale=False, opacity=0.88,
         contours=dict(z=dict(show=True, usecolormap=False, color="rgba(60,40,20,0.35)",
                              width=1, start=hmin, end=hmax, size=(hmax - hmin) / 14 or 1)),
@@ -106,7 +106,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
     if len(minima):
         mz = np.full(len(minima), hmin) + lift
         traces.append(go.Scatter3d(
-            x=_f32(minima[:, 0]), y=_f32(minima[:, 1]), z=_f32(mz), mode="markers",
+            x=f32(minima[:, 0]), y=f32(minima[:, 1]), z=f32(mz), mode="markers",
             marker=dict(symbol="diamond", size=5, color="#111827"), name="minimum",
             showlegend=False, hovertemplate="minimum (%{x:.3g}, %{y:.3g})<extra></extra>"))
     for r, run in enumerate(runs):
@@ -115,13 +115,13 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             z = np.clip(height(run.loss, floor, log), hmin, hmax) + lift
         z = np.where(inside & np.isfinite(z), z, np.nan)
         traces.append(go.Scatter3d(
-            x=_f32(x), y=_f32(y), z=_f32(z), mode="lines+markers", name=run.label,
+            x=f32(x), y=f32(y), z=f32(z), mode="lines+markers", name=run.label,
             line=dict(color=run.color, width=2),
             marker=dict(size=point_size, color=run.color, line=dict(width=0)),
             meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
             hovertemplate=f"{run.label}<br>w1=%{{x:.4g}}<br>w2=%{{y:.4g}}<extra></extra>"))
         traces.append(go.Scatter3d(
-            x=_f32(x[:1]), y=_f32(y[:1]), z=_f32(z[:1]), mode="markers", showlegend=False,
+            x=f32(x[:1]), y=f32(y[:1]), z=f32(z[:1]), mode="markers", showlegend=False,
             marker=dict(size=point_size + 4, color=run.color, line=dict(color="#111827", width=2)),
             meta={"role": "head", "run": r}, hoverinfo="skip", name=f"{run.label} now"))
     (x0, x1), (y0, y1) = (grid.xs[0], grid.xs[-1]), (grid.ys[0], grid.ys[-1])
@@ -150,35 +150,35 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
     floor, hmin, hmax = _height_range(grid, log)
     traces = []
     traces.append(go.Contour(
-        x=_f32(grid.xs), y=_f32(grid.ys), z=_f32(height(grid.Z, floor, log)),
+        x=f32(grid.xs), y=f32(grid.ys), z=f32(height(grid.Z, floor, log)),
         colorscale=SURFACE_COLORSCALE, showscale=False, ncontours=22,
         contours=dict(coloring="fill", showlines=True), line=dict(width=0.6, color="rgba(60,40,20,0.45)"),
         hoverinfo="skip", name="loss"))
     # The browser component catches clicks on the whole plot area of a figure that has this
     # trace; its two points, the box's corners, are never drawn there.
     traces.append(go.Scatter(
-        x=_f32([grid.xs[0], grid.xs[-1]]), y=_f32([grid.ys[0], grid.ys[-1]]), mode="markers",
+        x=f32([grid.xs[0], grid.xs[-1]]), y=f32([grid.ys[0], grid.ys[-1]]), mode="markers",
         marker=dict(size=12, color="rgba(0,0,0,0.004)"), meta={"role": "click"},
         hovertemplate="start here: (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False,
         name="click to start"))
     if len(minima):
         traces.append(go.Scatter(
-            x=_f32(minima[:, 0]), y=_f32(minima[:, 1]), mode="markers", name="minimum",
+            x=f32(minima[:, 0]), y=f32(minima[:, 1]), mode="markers", name="minimum",
             marker=dict(symbol="star", size=15, color="white", line=dict(color="#111827", width=1.5)),
             hovertemplate="minimum (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
     for r, run in enumerate(runs):
         x, y, _ = _path_xy(run, grid)
         traces.append(go.Scatter(
-            x=_f32(x), y=_f32(y), mode="lines+markers", name=run.label,
+            x=f32(x), y=f32(y), mode="lines+markers", name=run.label,
             line=dict(color=run.color, width=1.5), marker=dict(size=6, color=run.color),
             meta={"role": "path", "run": r}, showlegend=False,
             hovertemplate=f"{run.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"))
         traces.append(go.Scatter(
-            x=_f32(x[:1]), y=_f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
+            x=f32(x[:1]), y=f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(size=13, color=run.color, line=dict(color="white", width=2)),
             meta={"role": "head", "run": r}, name=f"{run.label} now"))
     traces.append(go.Scatter(
-        x=_f32([start[0]]), y=_f32([start[1]]), mode="markers", name="start",
+        x=f32([start[0]]), y=f32([start[1]]), mode="markers", name="start",
         marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)),
         hovertemplate="start (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
     layout = dict(
@@ -216,11 +216,11 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
             if use_log:
                 y = np.where(y > 0, y, np.nan) if positive.size else y
         traces.append(go.Scatter(
-            x=epochs, y=_f32(y), mode="lines", name=run.label, line=dict(color=run.color, width=3),
+            x=epochs, y=f32(y), mode="lines", name=run.label, line=dict(color=run.color, width=3),
             meta={"role": "path", "run": r},
             hovertemplate=f"{run.label}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>"))
         traces.append(go.Scatter(
-            x=epochs[:1], y=_f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
+            x=epochs[:1], y=f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(size=10, color=run.color, line=dict(color="white", width=1.5)),
             meta={"role": "head", "run": r}, name=f"{run.label} now"))
         if run.diverged_epoch is not None:

@@ -46,7 +46,7 @@ def _train(config: Config) -> network.NetworkResult:
 
 
 def render(config: Config, show_views) -> None:
-    """The network mode's main area. `show_views(figs, animation_key, height)` draws the
+    """The network mode's main area. `show_views(figs, run_identity, height, epochs)` draws the
     descent view (the page owns the component)."""
     (X, y), info = network_data(config)
     subtitle = "" if config.presenter else (
@@ -90,7 +90,8 @@ def render(config: Config, show_views) -> None:
     figs = {"surface3d": surface3d, "contour": boundary, "loss": loss}
     if config.presenter:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
-    show_views(figs, (network.network_key(config), log), 560 if config.presenter else 600)
+    show_views(figs, (network.network_key(config), log), 560 if config.presenter else 600,
+               epochs=max(len(v.loss) - 1 for v in true_views))
 
     share = landscape.variance_explained(result.plane, [landscape.before_divergence(r.trajectory)
                                                         for _, r in trained])

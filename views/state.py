@@ -211,6 +211,11 @@ class Config:
     def surface_obj(self):
         return surface_for(self.surface, self.expression, self.expr_bounds)
 
+    def surface_key(self) -> tuple:
+        """What identifies the surface: its name, and for a typed one its text and box."""
+        typed = (self.expression, self.expr_bounds) if self.surface == TYPED else None
+        return (self.surface, typed)
+
     def start_point(self) -> tuple[float, float]:
         if self.start is not None:
             return self.start

@@ -39,7 +39,7 @@ def descend(start, learning_rate: float, epochs: int, momentum: float) -> np.nda
     return np.array(path)
 
 
-def _f32(a) -> np.ndarray:
+def f32(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)
 
 
@@ -52,34 +52,34 @@ def build_figures(learning_rate: float, epochs: int, start=(-1.0, -4.0), grid: i
         "gradient descent": descend(start, learning_rate, epochs, 0.0),
         "momentum 0.8": descend(start, learning_rate, epochs, 0.8),
     }
-    s3d = go.Figure(go.Surface(x=_f32(xs), y=_f32(xs), z=_f32(z), colorscale="Viridis",
+    s3d = go.Figure(go.Surface(x=f32(xs), y=f32(xs), z=f32(z), colorscale="Viridis",
                                showscale=False, opacity=0.95))
-    contour = go.Figure(go.Contour(x=_f32(xs), y=_f32(xs), z=_f32(z), colorscale="Viridis",
+    contour = go.Figure(go.Contour(x=f32(xs), y=f32(xs), z=f32(z), colorscale="Viridis",
                                    showscale=False, ncontours=20, hoverinfo="skip"))
     cx = np.linspace(*BOUNDS, 30)
     cgx, cgy = np.meshgrid(cx, cx, indexing="xy")
-    contour.add_trace(go.Scatter(x=_f32(cgx.ravel()), y=_f32(cgy.ravel()), mode="markers",
+    contour.add_trace(go.Scatter(x=f32(cgx.ravel()), y=f32(cgy.ravel()), mode="markers",
                                  marker=dict(size=12, color="rgba(0,0,0,0.004)"),
                                  meta={"role": "click"}, showlegend=False, name="click"))
     curve = go.Figure()
     for r, (label, path) in enumerate(runs.items()):
         lz = np.log10(1 + loss(path)) + 0.05
-        for fig, kw in ((s3d, dict(z=_f32(lz))), (contour, {})):
+        for fig, kw in ((s3d, dict(z=f32(lz))), (contour, {})):
             cls = go.Scatter3d if fig is s3d else go.Scatter
-            fig.add_trace(cls(x=_f32(path[:, 0]), y=_f32(path[:, 1]), mode="lines+markers",
+            fig.add_trace(cls(x=f32(path[:, 0]), y=f32(path[:, 1]), mode="lines+markers",
                               name=label, meta={"role": "path", "run": r},
                               marker=dict(size=4 if fig is s3d else 6, color=COLORS[r]),
                               line=dict(color=COLORS[r], width=2), **kw))
-            fig.add_trace(cls(x=_f32(path[:1, 0]), y=_f32(path[:1, 1]), mode="markers",
+            fig.add_trace(cls(x=f32(path[:1, 0]), y=f32(path[:1, 1]), mode="markers",
                               meta={"role": "head", "run": r}, showlegend=False,
                               marker=dict(size=9 if fig is s3d else 13, color=COLORS[r],
                                           line=dict(color="white", width=2)),
                               **({"z": kw["z"][:1]} if kw else {})))
         epochs_axis = np.arange(len(path), dtype=np.float32)
-        curve.add_trace(go.Scatter(x=epochs_axis, y=_f32(loss(path)), mode="lines", name=label,
+        curve.add_trace(go.Scatter(x=epochs_axis, y=f32(loss(path)), mode="lines", name=label,
                                    meta={"role": "path", "run": r},
                                    line=dict(color=COLORS[r], width=3)))
-        curve.add_trace(go.Scatter(x=epochs_axis[:1], y=_f32(loss(path[:1])), mode="markers",
+        curve.add_trace(go.Scatter(x=epochs_axis[:1], y=f32(loss(path[:1])), mode="markers",
                                    meta={"role": "head", "run": r}, showlegend=False,
                                    marker=dict(size=10, color=COLORS[r])))
     contour.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers", name="start",
