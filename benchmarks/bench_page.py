@@ -240,9 +240,9 @@ def gl_frame_costs(browser, url: str, epochs: int, reps: int = 3) -> dict:
 def network_to_drawn(browser, url: str, seeds=(11, 12, 13)) -> dict:
     """Neural network mode: from opening a configuration not trained before (a new seed) to the
     landscape, boundary and loss drawn; beside it, the same training and slicing in Python
-    alone (views.network.compute), which is the work the page has to wait for."""
-    from views import network
-    from views.state import from_query
+    alone (lab.runs.network_result), which is the work the page has to wait for."""
+    from lab import runs
+    from lab.link import from_query
 
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(url + QUERY)  # Plotly's bundle is in the browser cache from here on
@@ -258,7 +258,7 @@ def network_to_drawn(browser, url: str, seeds=(11, 12, 13)) -> dict:
         page_s.append(time.perf_counter() - t0)
         config, _ = from_query({"mode": "network", "seed": str(seed + 100)})
         t0 = time.perf_counter()
-        network.compute(config)
+        runs.network_result(config)
         engine_s.append(time.perf_counter() - t0)
     page.close()
     return {"open_to_landscape_drawn_s_median": _median(page_s),

@@ -9,20 +9,6 @@ import numpy as np
 
 from engine.train import Step, trace
 
-# Words for the optimizer state buffers, in the lesson's vocabulary.
-BUFFER_WORDS = {
-    "momentum_buffer": "velocity (momentum buffer)",
-    "sum": "sum of squared gradients",
-    "square_avg": "running mean of squared gradients",
-    "grad_avg": "running mean of gradients",
-    "acc_delta": "running mean of squared updates",
-    "mu": "first moment m (running mean of gradients)",
-    "nu": "second moment v (running mean of squared gradients)",
-    "nu_max": "largest second moment so far (AMSGrad)",
-    "inf_norm": "running max of |gradient| (infinity norm)",
-}
-
-
 def replay_step(surface, opt, *, epoch: int, index: int = 0, epochs: int, batch_size=None,
                 start=None, seed: int = 0, clip=None, schedule=None) -> Step | None:
     """The `index`-th step of epoch `epoch` (1-based) of this run, exactly as the engine took it;
@@ -36,13 +22,14 @@ def replay_step(surface, opt, *, epoch: int, index: int = 0, epochs: int, batch_
     return None
 
 
-def buffers(state) -> dict[str, np.ndarray]:
-    """The optimizer's per-weight buffers in `state`, named in words."""
+def state_buffers(state) -> dict[str, np.ndarray]:
+    """The optimizer's per-weight buffers in `state`, by their field names (step counters and
+    scalars left out)."""
     out = {}
     for name in getattr(state, "_fields", ()):
         value = getattr(state, name)
-        if name in BUFFER_WORDS and isinstance(value, np.ndarray) and value.ndim >= 1:
-            out[BUFFER_WORDS[name]] = value
+        if isinstance(value, np.ndarray) and value.ndim >= 1:
+            out[name] = value
     return out
 
 

@@ -5,8 +5,9 @@ import pytest
 
 import surfaces
 from engine import collect, optimizers, train
-from engine.anatomy import buffers, replay_step, sample_view
-from views.anatomy import MODELS, anatomy_sections, num, vec
+from engine.anatomy import replay_step, sample_view
+from lab.anatomy import buffers
+from lab.anatomy import MODELS, anatomy_sections, num, vec
 
 OPTIMIZERS = {
     "sgd": ("sgd", {}),

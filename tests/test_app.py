@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from views.state import PRESETS, Config, from_query
+from lab.config import PRESETS, Config
+from lab.link import from_query
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -9,10 +9,10 @@ import pytest
 
 import surfaces
 from engine.sweep import OptimizerSpec, basins, lr_sweep, race, stability_limit
-from views.explore import (DIVERGED_COLOR, LIMIT_LABEL, MINIMUM_COLORS, NOT_CONVERGED_COLOR,
-                           basin_categories, basin_figure, race_rule_text, race_table,
+from figures.explore import (DIVERGED_COLOR, LIMIT_LABEL, MINIMUM_COLORS, NOT_CONVERGED_COLOR,
+                           basin_categories, basin_figure, race_table,
                            sweep_figure)
-from views.figures import RUN_COLORS
+from figures.descent import RUN_COLORS
 
 LRS = np.logspace(-4, 1, 31)
 
@@ -167,5 +167,5 @@ def test_race_table_and_rule():
     for row, entry in zip(rows, result.entries):
         assert row["tuned learning rate"] == entry.lr and row["final loss"] == entry.final_loss
         assert row["epochs to 1e-06"] == entry.epochs_to_tol
-    text = race_rule_text(result)
+    text = result.rule
     assert "13 log-spaced rates" in text and "200 full-batch epochs" in text

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from views.compute import run_key, run_one
-from views.export import LoadError, figures_html, from_json, to_csv, to_json
-from views.state import Config, RunChoice
+from lab.runs import run_key, run_one
+from figures.html import figures_html
+from lab.export import LoadError, from_json, to_csv, to_json
+from lab.config import Config, RunChoice
 
 
 def _config(**kw):

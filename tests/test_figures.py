@@ -8,7 +8,7 @@ import plotly.io as pio
 
 import surfaces
 from engine import collect, optimizers, train
-from views.figures import RUN_COLORS, Grid, RunView, contour_map, loss_curve, surface_3d
+from figures.descent import RUN_COLORS, Grid, RunView, contour_map, loss_curve, surface_3d
 
 
 def _grid(name, n=40):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from engine.curvature import curvature
-from views.compute import TOLERANCE, run_one
-from views.lessons import LESSONS
-from views.state import from_query, to_query
+from lab.runs import TOLERANCE, run_one
+from lab.lessons import LESSONS
+from lab.link import from_query, to_query
 
 
 def results(config):

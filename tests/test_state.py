@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import surfaces
-from views.state import (LR_OPTIONS, MAX_RUNS, PRESETS, Config, RunChoice, batch_options,
-                         from_query, preset_hyper, snap_learning_rate, to_query)
+from lab.config import LR_OPTIONS, MAX_RUNS, PRESETS, Config, RunChoice, batch_options, preset_hyper, snap_learning_rate
+from lab.link import from_query, to_query
 
 
 def test_default_config_round_trips_with_no_notice():

@@ -1,4 +1,4 @@
-"""Reference for benchmarks/bench_page.py: the app's default page figures (views/figures.py, the
+"""Reference for benchmarks/bench_page.py: the app's default page figures (figures/descent.py, the
 same surface, runs and sizes) drawn the plain way, with three st.plotly_chart calls and whole
 paths (no playback). The learning-rate select_slider has the app's key and options, so the
 benchmark moves it the same way."""
@@ -14,10 +14,13 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from views import compute, figures, state  # noqa: E402
+from figures import descent as figures  # noqa: E402
+from lab import config as state  # noqa: E402
+from lab import link  # noqa: E402
+from lab import runs as compute  # noqa: E402
 
 st.set_page_config(page_title="st.plotly_chart reference", layout="wide")
-config, _ = state.from_query({})
+config, _ = link.from_query({})
 with st.sidebar:
     lr = st.select_slider("Learning rate η (log scale)", state.LR_OPTIONS, value=config.learning_rate,
                           key="learning_rate")

@@ -12,7 +12,7 @@ import pytest
 
 import browser_harness as h
 
-BLUE = (0x00, 0x72, 0xB2)  # views/figures.py: a single run is blue
+BLUE = (0x00, 0x72, 0xB2)  # figures/descent.py: a single run is blue
 
 JS_MODEL_PATH = """([view, attr]) => {
     const m = document.querySelector('.dv-root').__descentView.models[view];

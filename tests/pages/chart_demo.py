@@ -1,4 +1,4 @@
-"""A small page to develop and test views.chart.descent_view against, without app.py.
+"""A small page to develop and test ui.descent_view.descent_view against, without app.py.
 
 Query parameters (for the benchmark): ?speed=instant|slow|normal|fast&epochs=N."""
 
@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 from demo_figures import build_figures  # noqa: E402
 
-from views.chart import SPEEDS, descent_view  # noqa: E402
+from ui.descent_view import SPEEDS, descent_view  # noqa: E402
 
 st.set_page_config(page_title="descent_view demo", layout="wide")
 

@@ -1,6 +1,6 @@
 """Figures for the chart demo and the benchmark reference: gradient descent on Himmelblau's
 function, built with plotly.graph_objects and the descent view's trace roles. Test scaffolding
-only; the app's figures come from views/figures.py."""
+only; the app's figures come from figures/descent.py."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def f32(a) -> np.ndarray:
 
 
 def build_figures(learning_rate: float, epochs: int, start=(-1.0, -4.0), grid: int = 80) -> dict:
-    """{"surface3d", "contour", "loss"}: Plotly figure dicts as views.chart.descent_view takes."""
+    """{"surface3d", "contour", "loss"}: Plotly figure dicts as ui.descent_view.descent_view takes."""
     xs = np.linspace(*BOUNDS, grid)
     gx, gy = np.meshgrid(xs, xs, indexing="xy")
     z = np.log10(1 + loss(np.stack([gx, gy], axis=-1)))

@@ -10,8 +10,19 @@ import streamlit as st
 
 from engine.anatomy import replay_step, sample_view
 from engine.curvature import curvature
-from views import anatomy, compute, export
-from views.state import Config
+from figures.html import figures_html
+from lab import anatomy, export
+from lab import runs as lab_runs
+from lab.config import Config
+
+
+INSPECT_EPOCH = "inspect_epoch"  # widget key of the five steps' epoch slider
+UPLOAD_KEY = "upload_runs"  # widget key of the runs-file uploader
+
+
+def set_inspected_epoch(epoch: int) -> None:
+    """The epoch the user settled on in the views becomes the five steps' epoch."""
+    st.session_state[INSPECT_EPOCH] = max(1, int(epoch))
 
 
 def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
@@ -30,13 +41,13 @@ def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
     last_epoch = len(chosen.trajectory.loss) - 1
     if last_epoch < 1:
         return chosen, None
-    wanted = ss.get("inspect_epoch", 1)
-    ss["inspect_epoch"] = min(max(1, int(wanted)), last_epoch)
+    wanted = ss.get(INSPECT_EPOCH, 1)
+    ss[INSPECT_EPOCH] = min(max(1, int(wanted)), last_epoch)
     if draw_controls:
-        right.slider("Epoch to take apart", 1, max(last_epoch, 2), key="inspect_epoch",
+        right.slider("Epoch to take apart", 1, max(last_epoch, 2), key=INSPECT_EPOCH,
                      disabled=last_epoch == 1,
                      help="Pausing or scrubbing the views above also sets this epoch.")
-    epoch = min(int(ss["inspect_epoch"]), last_epoch)
+    epoch = min(int(ss[INSPECT_EPOCH]), last_epoch)
     steps_per_epoch = 1 if config.batch_size is None else -(-surface.n_samples // config.batch_size)
     index = 0
     if steps_per_epoch > 1:
@@ -47,7 +58,7 @@ def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
     step = replay_step(
         surface, chosen.choice.make(config.learning_rate), epoch=epoch, index=index, epochs=config.epochs,
         batch_size=config.batch_size, start=config.start_point(), seed=config.seed,
-        clip=compute.make_clip(config), schedule=compute.make_schedule(config))
+        clip=lab_runs.make_clip(config), schedule=lab_runs.make_schedule(config))
     return chosen, step
 
 
@@ -109,10 +120,10 @@ def curvature_and_lr(config: Config, surface, ran: list) -> None:
 
 
 def summary_table(results: list) -> None:
-    rows = compute.summary_rows(results)
+    rows = lab_runs.summary_rows(results)
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"Tolerance: the loss within {compute.TOLERANCE:g} of the best minimum's loss. "
+    st.caption(f"Tolerance: the loss within {lab_runs.TOLERANCE:g} of the best minimum's loss. "
                f"Distance: from the last finite weights to the nearest known minimum.")
 
 
@@ -128,7 +139,7 @@ def share_and_export(config: Config, query: dict, results: list, figs: dict, sur
                        file_name="descent-lab-runs.json", mime="application/json", key="dl_json",
                        on_click="ignore")
     c3.download_button("Figures (offline HTML)",
-                       lambda: export.figures_html(figs, f"Descent Lab · {surface.title}"),
+                       lambda: figures_html(figs, f"Descent Lab · {surface.title}"),
                        file_name="descent-lab-figures.html", mime="text/html", key="dl_html",
                        on_click="ignore")
-    st.file_uploader("Load runs saved as JSON", type=["json"], key="upload_runs", on_change=on_upload)
+    st.file_uploader("Load runs saved as JSON", type=["json"], key=UPLOAD_KEY, on_change=on_upload)

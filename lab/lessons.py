@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from views.state import Config, RunChoice
+from lab.config import Config, RunChoice
 
 
 @dataclass(frozen=True)

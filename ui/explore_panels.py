@@ -8,22 +8,15 @@ import numpy as np
 import streamlit as st
 
 from engine import sweep
-from views import compute, explore
-from views.state import LR_OPTIONS, PRESETS, Config, RunChoice, snap_learning_rate, to_torch_hyper
+from figures import explore
+from lab.runs import TOLERANCE
+from ui import cache
+from ui.sidebar import SHARED, hyper_key, learning_rate_key
+from lab.config import LR_OPTIONS, PRESETS, Config, RunChoice, snap_learning_rate, to_torch_hyper
 
 LRS = np.array(LR_OPTIONS)  # the sweep runs the main slider's stops, so any point can be loaded
 BASIN_POINTS = 100
 MAX_BASIN_EPOCHS = 500
-CACHE_SIZE = 12
-
-
-def _cached(kind: str, key: tuple, make):
-    cache: dict = st.session_state.setdefault(f"{kind}_cache", {})
-    if key not in cache:
-        cache[key] = make()
-        while len(cache) > CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-    return cache[key]
 
 
 def _spec(choice: RunChoice) -> tuple[str, dict]:
@@ -38,14 +31,14 @@ def _sweeps(config: Config, surface) -> dict:
             try:
                 out[PRESETS[choice.preset].label] = sweep.lr_sweep(
                     surface, name, hyper, LRS, start=config.start_point(), epochs=config.epochs,
-                    tol=compute.TOLERANCE)
+                    tol=TOLERANCE)
             except ValueError as err:
                 out[PRESETS[choice.preset].label] = str(err)
         return out
 
     key = (config.surface_key(), tuple((c.preset, c.changes) for c in config.runs),
            config.start_point(), config.epochs)
-    return _cached("sweep", key, make)
+    return cache.cached("sweep", key, make)
 
 
 def _on_sweep_click() -> None:
@@ -68,9 +61,9 @@ def _on_sweep_click() -> None:
 def load_learning_rate(lr: float, preset: str | None = None) -> None:
     """Set the shared learning rate (and let `preset`, if given, follow it)."""
     ss = st.session_state
-    ss["learning_rate"] = snap_learning_rate(lr)
+    ss[learning_rate_key()] = snap_learning_rate(lr)
     if preset is not None:
-        ss[f"hp.{preset}.lr"] = "shared"
+        ss[hyper_key(preset, "lr")] = SHARED
     ss["sweep_loaded"] = f"Loaded η = {snap_learning_rate(lr):g} into the views above."
 
 
@@ -129,7 +122,7 @@ def basins_panel(config: Config, surface) -> None:
         lr = choice.lr(config.learning_rate)
         key = (config.surface_key(), choice.preset, choice.changes, lr, epochs)
         try:
-            result = _cached("basins", key, lambda: sweep.basins(
+            result = cache.cached("basins", key, lambda: sweep.basins(
                 surface, name, hyper, lr, grid_n=BASIN_POINTS, epochs=epochs, tol=1e-4))
         except ValueError as err:
             col.error(f"{label}: {err}", icon=":material/warning:")
@@ -141,7 +134,7 @@ def basins_panel(config: Config, surface) -> None:
 
 def _apply_tuned(tuned: dict) -> None:
     for preset, lr in tuned.items():
-        st.session_state[f"hp.{preset}.lr"] = snap_learning_rate(lr)
+        st.session_state[hyper_key(preset, "lr")] = snap_learning_rate(lr)
     st.session_state["race_applied"] = True
 
 
@@ -150,14 +143,14 @@ def race_panel(config: Config, surface) -> None:
     key = (config.surface_key(), tuple((c.preset, c.changes) for c in config.runs),
            config.start_point(), config.epochs)
     try:
-        result = _cached("race", key, lambda: sweep.race(
+        result = cache.cached("race", key, lambda: sweep.race(
             surface, specs, start=config.start_point(), epochs=config.epochs,
-            tol=compute.TOLERANCE, lrs=LRS))
+            tol=TOLERANCE, lrs=LRS))
     except ValueError as err:
         st.error(str(err), icon=":material/warning:")
         return
     st.dataframe(explore.race_table(result), hide_index=True, width="stretch")
-    st.caption("The rule: " + explore.race_rule_text(result))
+    st.caption("The rule: " + result.rule)
     tuned = {c.preset: e.lr for c, e in zip(config.runs, result.entries) if e.lr is not None}
     if tuned:
         st.button("Race them side by side with these learning rates", key="race_apply",

@@ -37,6 +37,8 @@ frame rate and the 3D view skips epochs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -44,10 +46,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import plotly.io as pio
 import streamlit as st
 
+from lab.config import SPEEDS
+
 VIEWS = ("surface3d", "contour", "loss")
-SPEEDS = ("instant", "slow", "normal", "fast")
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "descent_view"
 STATIC_HINT = (
     "Turn on Streamlit's static file serving: put `[server]` `enableStaticServing = true` in "
@@ -217,3 +221,30 @@ def descent_view(
     if point is None:
         return None
     return [float(point[0]), float(point[1])]
+
+
+def figure_specs(figs: dict) -> dict:
+    """The wire form of the three figures: Plotly figure dicts, the unused default template left
+    out, and the contour's grid shared with the 3D surface (sent once, shared in the browser)."""
+    specs = {}
+    for name, fig in figs.items():
+        spec = json.loads(pio.to_json(fig, validate=False))
+        spec["layout"].pop("template", None)  # plotly.py's default template: 8 KB per figure, unused
+        specs[name] = spec
+    surface_z = specs["surface3d"]["data"][0].get("z")
+    contour = specs["contour"]["data"][0]
+    if contour.get("type") == "contour" and surface_z is not None and contour.get("z") == surface_z:
+        del contour["z"]
+        contour["meta"] = {**(contour.get("meta") or {}), "z_from": "surface3d"}
+    return specs
+
+
+def show_views(figs: dict, run_identity, height: int, epochs: int, speed: str, *,
+               on_click: Callable[[list[float]], None] | None = None,
+               on_epoch: Callable[[int], None] | None = None) -> None:
+    """Draw the three views in the browser component, `epochs` on the playback slider. A new
+    `run_identity` replays the descent from epoch 0; the same one keeps the playback position
+    and the camera."""
+    token = hashlib.sha1(repr(run_identity).encode()).hexdigest()[:12]
+    descent_view(figure_specs(figs), {"epochs": epochs, "speed": speed, "token": token},
+                 key="descent_view", height=height, on_click=on_click, on_epoch=on_epoch)

@@ -11,10 +11,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.anatomy import SampleView, buffers
+from engine.anatomy import SampleView, state_buffers
 from engine.train import Step
 
 # f and ∇f of the classic surfaces, in the lesson's notation (w1, w2).
+# Words for the optimizer state buffers, in the lesson's vocabulary.
+BUFFER_WORDS = {
+    "momentum_buffer": "velocity (momentum buffer)",
+    "sum": "sum of squared gradients",
+    "square_avg": "running mean of squared gradients",
+    "grad_avg": "running mean of gradients",
+    "acc_delta": "running mean of squared updates",
+    "mu": "first moment m (running mean of gradients)",
+    "nu": "second moment v (running mean of squared gradients)",
+    "nu_max": "largest second moment so far (AMSGrad)",
+    "inf_norm": "running max of |gradient| (infinity norm)",
+}
+
+
+
+def buffers(state) -> dict[str, np.ndarray]:
+    """The optimizer's per-weight buffers in `state`, named in words."""
+    return {BUFFER_WORDS[name]: value for name, value in state_buffers(state).items()
+            if name in BUFFER_WORDS}
+
+
 FORMULAS = {
     "bowl": (r"f = \tfrac12\,(w_1^2 + 25\,w_2^2)", r"\nabla f = (w_1,\; 25\,w_2)"),
     "rosenbrock": (r"f = (1-w_1)^2 + 100\,(w_2-w_1^2)^2",

@@ -1,5 +1,6 @@
 """The sidebar: keyed widgets in, one Config out. Widgets read their values from session state,
-which `load_config` fills from a Config (a link, a lesson) before the widgets are drawn."""
+which `load_config` fills from a Config (a link, a lesson) before the widgets are drawn. The plain
+settings go both ways by looping over the link's field table (lab.link.FIELDS)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import streamlit as st
 import surfaces
 from engine.network import count_weights
 from surfaces import datasets
-from views import lessons
-from views.state import (ACTIVATIONS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, MODES, TYPED,
-                         check_bounds, network_defaults, network_layers, surface_for, surface_names, typed_surface, CLIPS, LOG_MODES, LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, PRESETS,
-                         SCHEDULES, SPEEDS, Config, RunChoice, batch_options, preset_hyper)
+from lab import lessons
+from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, LOG_MODES,
+                        LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, MODES, PRESETS, SCHEDULES,
+                        SPEEDS, TYPED, Config, RunChoice, batch_options, check_bounds,
+                        network_defaults, network_layers, preset_hyper, surface_for,
+                        surface_names, typed_surface)
+from lab.link import FIELD_BY_KEY, FIELDS
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
                        "start_x", "start_y", "surface", "net_data", "net_hidden", "net_act",
@@ -45,7 +49,18 @@ HYPER_HELP = {
 
 
 def hyper_key(preset: str, name: str) -> str:
+    """The widget key of one optimizer's hyperparameter ("lr": its own learning rate)."""
     return f"hp.{preset}.{name}"
+
+
+def widget_key(link_key: str) -> str:
+    """The widget key of a plain setting, by its key in the link (the field table's row)."""
+    return FIELD_BY_KEY[link_key].widget
+
+
+def learning_rate_key() -> str:
+    """The widget key of the shared learning-rate slider."""
+    return widget_key("lr")
 
 
 def _start_step(surface) -> tuple[float, float]:
@@ -66,10 +81,9 @@ def load_config(config: Config) -> None:
     """Put a config into the widgets' session state (before the widgets are drawn)."""
     ss = st.session_state
     surface = config.surface_obj()
+    for f in FIELDS:
+        ss[f.widget] = getattr(config, f.attr)
     ss["lesson"] = config.lesson
-    ss["presenter"] = config.presenter
-    ss["mode"] = config.mode
-    ss["net_data"], ss["net_hidden"], ss["net_act"] = config.dataset, config.hidden, config.activation
     ss["surface"] = config.surface
     ss["expr"] = ss["expr_text"] = config.expression
     ss["expr_bounds"] = config.expr_bounds
@@ -80,18 +94,9 @@ def load_config(config: Config) -> None:
         for name, value in run.hyper().items():
             ss[hyper_key(run.preset, name)] = value
         ss[hyper_key(run.preset, "lr")] = run.own_lr if run.own_lr is not None else SHARED
-    ss["learning_rate"] = config.learning_rate
-    ss["epochs"] = config.epochs
     n = _samples(config.mode, config.dataset, surface)
     ss["batch"] = config.batch_size if config.batch_size is not None else n
     ss["start_x"], ss["start_y"] = snap_start(surface, config.start_point())
-    ss["seed"] = config.seed
-    ss["clip"] = config.clip
-    ss["clip_limit"] = config.clip_limit
-    ss["schedule"] = config.schedule
-    ss["warmup"] = config.warmup
-    ss["speed"] = config.speed
-    ss["log_scale"] = config.log_scale
 
 
 def _shared_lr_for_all(presets: list[str]) -> None:
@@ -125,14 +130,12 @@ def _on_mode_change() -> None:
     ss = st.session_state
     mode = ss.get("mode") or "surface"
     ss["lesson"] = ""
-    if mode == "network":
-        start = network_defaults()
-        ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], start.learning_rate, start.epochs
-        ss["batch"] = start.batch_size
-    else:
-        default = Config()
-        ss["optimizers"], ss["learning_rate"], ss["epochs"] = ["adam"], default.learning_rate, default.epochs
-        ss["batch"] = current_surface().n_samples
+    start = network_defaults() if mode == "network" else Config()
+    ss["optimizers"] = [run.preset for run in start.runs]
+    for key in ("lr", "epochs"):
+        f = FIELD_BY_KEY[key]
+        ss[f.widget] = getattr(start, f.attr)
+    ss["batch"] = start.batch_size if mode == "network" else current_surface().n_samples
 
 
 def _on_dataset_change() -> None:
@@ -161,7 +164,7 @@ def _on_expr_change() -> None:
     try:
         typed_surface(text, bounds)
     except ExpressionError as err:
-        pointer = err.pointer() if hasattr(err, "pointer") else ""
+        pointer = err.pointer()
         shown = f"\n\n```\n{pointer}\n```" if pointer else ""
         words = "".join("\\" + c if c in "_*`[]<>" else c for c in str(err))  # plain text, not markdown
         ss["expr_error"] = f"{words}{shown}\n\nThe previous surface stays."
@@ -223,7 +226,7 @@ def sidebar() -> Config:
             "Lessons", [""] + list(lessons.LESSONS), key="lesson", on_change=_on_lesson_change,
             format_func=lambda k: "— explore freely —" if not k else lessons.get(k).title,
             help="A ready-made demonstration: it sets every control, and its link opens it directly.")
-        presenter = st.toggle("Presenter mode", key="presenter",
+        presenter = st.toggle("Presenter mode", key=widget_key("present"),
                               help="Big type and dots for a projector; hides the advanced controls.")
         if presenter and lesson in lessons.LESSONS:
             with st.container(border=True):
@@ -231,20 +234,20 @@ def sidebar() -> Config:
                 st.markdown(f"**Watch for:** {lessons.get(lesson).watch_for}")
         if ss.get("mode") not in MODES:
             ss["mode"] = "surface"
-        mode = st.segmented_control("Mode", MODES, key="mode", format_func=MODE_LABEL.get,
+        mode = st.segmented_control("Mode", MODES, key=widget_key("mode"), format_func=MODE_LABEL.get,
                                     on_change=_on_mode_change) or "surface"
         if ss.get("surface") not in surface_names():
             ss["surface"] = Config().surface
         surface_name = ss["surface"]
         if mode == "network":
             st.header("Network")
-            dataset = st.selectbox("Data set", datasets.names(), key="net_data",
+            dataset = st.selectbox("Data set", datasets.names(), key=widget_key("data"),
                                    format_func=lambda n: datasets.get(n).title,
                                    on_change=_on_dataset_change)
             st.caption(datasets.get(dataset).about)
-            st.text_input("Hidden layers", key="net_hidden", max_chars=60,
+            st.text_input("Hidden layers", key=widget_key("hidden"), max_chars=60,
                           help="Sizes of the hidden layers, e.g. 16-16. Empty: no hidden layer.")
-            st.radio("Activation", ACTIVATIONS, key="net_act", horizontal=True)
+            st.radio("Activation", ACTIVATIONS, key=widget_key("act"), horizontal=True)
             probe = Config(mode="network", dataset=dataset, hidden=ss.get("net_hidden", ""))
             try:
                 layers = network_layers(probe)
@@ -273,7 +276,7 @@ def sidebar() -> Config:
             st.info("Choose at least one optimizer. Showing Adam meanwhile.")
             chosen = ["adam"]
         learning_rate = st.select_slider(
-            "Learning rate η (log scale)", LR_OPTIONS, key="learning_rate", format_func=_fmt_lr,
+            "Learning rate η (log scale)", LR_OPTIONS, key=widget_key("lr"), format_func=_fmt_lr,
             help="The step size in w ← w − η·g. Arrow keys move it one stop.")
         runs = []
         for key in chosen:
@@ -303,13 +306,13 @@ def sidebar() -> Config:
                       args=([run.preset for run in runs],))
 
         st.header("Training")
-        epochs = st.slider("Epochs", 1, MAX_EPOCHS, key="epochs")
+        epochs = st.slider("Epochs", 1, MAX_EPOCHS, key=widget_key("epochs"))
         sizes = batch_options(n_samples)
         if ss.get("batch") not in sizes:
             ss["batch"] = n_samples
         if ss.get("speed") not in SPEEDS:
             ss["speed"] = "normal"
-        speed = st.select_slider("Playback speed", SPEEDS, key="speed", format_func=str.capitalize)
+        speed = st.select_slider("Playback speed", SPEEDS, key=widget_key("speed"), format_func=str.capitalize)
         st.select_slider(
             "Batch size", sizes, key="batch",
             format_func=lambda b: f"full ({b})" if b == n_samples else str(b))
@@ -329,16 +332,16 @@ def sidebar() -> Config:
 
         with st.expander("More: seed, clipping, schedule, colours"):
             st.number_input("Seed (mini-batch shuffling, data and initial weights)", 0, MAX_SEED,
-                            step=1, key="seed")
-            clip = st.radio("Gradient clipping", CLIPS, key="clip", horizontal=True,
+                            step=1, key=widget_key("seed"))
+            clip = st.radio("Gradient clipping", CLIPS, key=widget_key("clip"), horizontal=True,
                             format_func={"off": "Off", "norm": "By norm", "value": "By value"}.get)
             st.number_input("Clipping limit", min_value=1e-6, max_value=1e6,
-                                         key="clip_limit", format="%g", disabled=clip == "off")
+                                         key=widget_key("clip_limit"), format="%g", disabled=clip == "off")
             st.selectbox(
-                "Learning-rate schedule", SCHEDULES, key="schedule", format_func=_schedule_label)
-            st.number_input("Linear warm-up (epochs)", 0, MAX_EPOCHS, step=1, key="warmup")
+                "Learning-rate schedule", SCHEDULES, key=widget_key("schedule"), format_func=_schedule_label)
+            st.number_input("Linear warm-up (epochs)", 0, MAX_EPOCHS, step=1, key=widget_key("warmup"))
             if mode != "network":
-                st.radio("Log colour and height", LOG_MODES, key="log_scale", horizontal=True,
+                st.radio("Log colour and height", LOG_MODES, key=widget_key("log_scale"), horizontal=True,
                                  format_func={"auto": "Auto", "on": "On", "off": "Off"}.get,
                                  help="Log shows surfaces whose loss spans decades, such as Rosenbrock.")
 
@@ -368,22 +371,21 @@ def _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
     ss = st.session_state
     surface = current_surface()
     default = Config()
-    mode = ss.get("mode") or "surface"
-    dataset = ss.get("net_data", default.dataset)
-    n_samples = _samples(mode, dataset, surface)
+    values = {}
+    for f in FIELDS:
+        value = ss.get(f.widget, getattr(default, f.attr))
+        values[f.attr] = f.kind(value) if f.kind in (float, int, bool, str) else value
+    values.update(learning_rate=float(learning_rate), epochs=int(epochs), speed=speed)
+    values["mode"] = values["mode"] or "surface"
+    n_samples = _samples(values["mode"], values["dataset"], surface)
     batch = ss.get("batch", n_samples)
     start = snap_start(surface, (ss.get("start_x", surface.start[0]), ss.get("start_y", surface.start[1])))
     default_start = snap_start(surface, surface.start)
     return Config(
-        surface=surface_name, runs=tuple(runs), learning_rate=float(learning_rate), epochs=int(epochs),
-        batch_size=None if batch == n_samples else int(batch),
-        start=None if start == default_start else start, seed=int(ss.get("seed", default.seed)),
-        clip=ss.get("clip", default.clip), clip_limit=float(ss.get("clip_limit", default.clip_limit)),
-        schedule=ss.get("schedule", default.schedule), warmup=int(ss.get("warmup", default.warmup)),
-        speed=speed, log_scale=ss.get("log_scale", default.log_scale), lesson=lesson or "",
-        presenter=bool(ss.get("presenter", False)), mode=mode, dataset=dataset,
+        surface=surface_name, runs=tuple(runs), batch_size=None if batch == n_samples else int(batch),
+        start=None if start == default_start else start, lesson=lesson or "",
         expression=ss.get("expr", DEFAULT_EXPRESSION), expr_bounds=ss.get("expr_bounds", DEFAULT_EXPR_BOUNDS),
-        hidden=str(ss.get("net_hidden", default.hidden)), activation=ss.get("net_act", default.activation))
+        **values)
 
 
 def _schedule_label(name: str) -> str:
@@ -393,7 +395,3 @@ def _schedule_label(name: str) -> str:
         "exponential": "Exponential (to 1% by the last epoch)",
         "cosine": "Cosine annealing (to 0 at the last epoch)",
     }[name]
-
-
-def with_start(config: Config, point) -> Config:
-    return replace(config, start=snap_start(config.surface_obj(), point))

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from views.figures import FONT, RUN_COLORS, f32
+from figures.descent import FONT, RUN_COLORS, f32
 
 LIMIT_LABEL = "2/λ_max (plain GD)"
 DIVERGED_COLOR = "#4d4d4d"  # dark grey
@@ -227,8 +227,3 @@ def race_table(race_result) -> list[dict]:
             "status": entry.status if entry.lr is not None else "diverged at every rate",
         })
     return rows
-
-
-def race_rule_text(race_result) -> str:
-    """The tuning rule in plain words, so the comparison can be judged."""
-    return race_result.rule

@@ -1,5 +1,6 @@
-"""Export and load runs: CSV and JSON of every run and epoch with the configuration, and the
-figures as one offline HTML file. Loading checks everything and refuses bad files in words."""
+"""Export and load runs: CSV and JSON of every run and epoch with the configuration. Loading
+checks everything and refuses bad files in words. (The offline HTML of the figures is
+figures.html, since it needs Plotly.)"""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import math
 from typing import Any
 
 import numpy as np
-import plotly.io as pio
 
 from engine.compare import summarize
 from engine.train import Trajectory
-from views.compute import TOLERANCE, RunResult, run_key
-from views.state import Config, from_query, to_query
+from lab.config import Config
+from lab.link import from_query, to_query
+from lab.runs import TOLERANCE, RunResult, run_key
 
 FORMAT = "descent-lab/runs"
 VERSION = 1
@@ -74,16 +75,6 @@ def to_csv(config: Config, results: list[RunResult]) -> str:
             writer.writerow([result.choice.label, e, repr(float(t.params[e, 0])), repr(float(t.params[e, 1])),
                              repr(float(t.loss[e])), repr(float(t.grad_norm[e])), repr(float(t.lr[e])), status])
     return out.getvalue()
-
-
-def figures_html(figures: dict, title: str) -> str:
-    """The three figures in one standalone HTML file with Plotly.js inside: works offline."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>",
-             f"<h2 style='font-family:sans-serif'>{title}</h2>"]
-    for i, fig in enumerate(figures.values()):
-        parts.append(pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False))
-    parts.append("</body></html>")
-    return "\n".join(parts)
 
 
 def _refuse_constant(token: str) -> Any:

@@ -9,16 +9,20 @@ import numpy as np
 import streamlit as st
 
 from engine import landscape
-from views import figures, network
-from views.state import Config, network_data
+from figures import descent as figures
+from figures.network import boundary_figure
+from lab import runs
+from lab.config import Config, network_data
+from ui import cache
+from ui.descent_view import show_views
+from ui.link_state import show_link_notices
 
 
-def _train(config: Config) -> network.NetworkResult:
+def _train(config: Config) -> runs.NetworkResult:
     """Train with a progress bar and a live loss curve, or take the session's cached result."""
-    cache: dict = st.session_state.setdefault("network_cache", {})
-    key = network.network_key(config)
-    if key in cache:
-        return cache[key]
+    key = runs.run_key(config)
+    if cache.has("network", key):
+        return cache.get("network", key)
     total = max(1, len(config.runs) * config.epochs)
     bar = st.progress(0.0, text="Training…")
     chart = st.empty()
@@ -36,18 +40,15 @@ def _train(config: Config) -> network.NetworkResult:
                              height=180, x_label="epoch", y_label="loss")
             last_draw[0] = now
 
-    result = network.compute(config, on_epoch)
+    result = runs.network_result(config, on_epoch)
     bar.empty()
     chart.empty()
-    cache[key] = result
-    while len(cache) > 8:
-        cache.pop(next(iter(cache)))
-    return result
+    return cache.put("network", key, result)
 
 
-def render(config: Config, show_views) -> None:
-    """The network mode's main area. `show_views(figs, run_identity, height, epochs)` draws the
-    descent view (the page owns the component)."""
+def render(config: Config, query: dict) -> None:
+    """The network mode's main area."""
+    show_link_notices(query)
     (X, y), info = network_data(config)
     subtitle = "" if config.presenter else (
         " &nbsp;·&nbsp; <span style='font-weight:400'>a 2-D slice of a many-weight loss surface</span>")
@@ -85,13 +86,13 @@ def render(config: Config, show_views) -> None:
     surface3d.update_layout(scene=dict(xaxis_title="PCA 1", yaxis_title="PCA 2"))
     first = trained[0][1].choice.label
     title = ("Decision boundary" if result.task == "classification" else "Fitted curve") + f" · {first}"
-    boundary = network.boundary_figure(result, X, y, title=title, uirevision=uirevision)
+    boundary = boundary_figure(result, X, y, title=title, uirevision=uirevision)
     loss = figures.loss_curve(true_views, float("nan"), uirevision=uirevision)
     figs = {"surface3d": surface3d, "contour": boundary, "loss": loss}
     if config.presenter:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
-    show_views(figs, (network.network_key(config), log), 560 if config.presenter else 600,
-               epochs=max(len(v.loss) - 1 for v in true_views))
+    show_views(figs, (runs.run_key(config), log), 560 if config.presenter else 600,
+               epochs=max(len(v.loss) - 1 for v in true_views), speed=config.speed)
 
     share = landscape.variance_explained(result.plane, [landscape.before_divergence(r.trajectory)
                                                         for _, r in trained])

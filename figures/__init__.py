@@ -1,0 +1,1 @@
+"""Plotly figure builders (no streamlit): data in, figure out, testable without a browser."""

@@ -1,0 +1,248 @@
+"""What the page knows: the Config (one frozen dataclass, the single source of truth), the runs it
+holds, the optimizer presets, and the option lists the controls offer. Its URL form is lab.link."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+import surfaces
+from engine import optimizers
+
+MAX_RUNS = 6
+MIN_LR, MAX_LR = 1e-4, 10.0
+MAX_EPOCHS = 2000
+MAX_SEED = 2**31 - 1
+SPEEDS = ("instant", "slow", "normal", "fast")  # playback speeds, as the view's menu names them
+CLIPS = ("off", "norm", "value")
+SCHEDULES = ("constant", "step", "exponential", "cosine")
+LOG_MODES = ("auto", "on", "off")
+MODES = ("surface", "network")
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+MAX_HIDDEN_TEXT = 60
+DEFAULT_SURFACE = "rosenbrock"
+TYPED = "typed"  # the surface the user types as f(x, y)
+DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
+DEFAULT_EXPR_BOUNDS = ((-3.0, 3.0), (-3.0, 3.0))
+MAX_EXPR_SPAN = 1e4
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A quick choice in the optimizer menu: a torch optimizer and the settings that name it."""
+
+    key: str
+    label: str
+    optimizer: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+PRESETS = {p.key: p for p in (
+    Preset("sgd", "SGD", "sgd"),
+    Preset("momentum", "Momentum", "sgd", {"momentum": 0.9}),
+    Preset("nesterov", "Nesterov", "sgd", {"momentum": 0.9, "nesterov": True}),
+    Preset("adagrad", "Adagrad", "adagrad"),
+    Preset("rmsprop", "RMSprop", "rmsprop"),
+    Preset("adadelta", "Adadelta", "adadelta"),
+    Preset("adam", "Adam", "adam"),
+    Preset("adamw", "AdamW", "adamw"),
+    Preset("nadam", "NAdam", "nadam"),
+    Preset("adamax", "Adamax", "adamax"),
+    Preset("radam", "RAdam", "radam"),
+)}
+
+# Hyperparameters the page does not offer: lr has its own slider; the rest change the algorithm
+# rather than tune it (maximize), or are fixed by the preset (AdamW is decoupled Adam).
+HIDDEN_HYPER = {"lr", "maximize", "decoupled_weight_decay", "foreach", "fused", "capturable",
+                "differentiable"}
+
+
+def preset_hyper(key: str) -> dict[str, Any]:
+    """The editable hyperparameters of a preset with their starting values (torch's defaults
+    with the preset's settings on top); betas split into beta1 and beta2."""
+    preset = PRESETS[key]
+    values = dict(optimizers.defaults(preset.optimizer))
+    values.update(preset.settings)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in HIDDEN_HYPER:
+            continue
+        if name == "betas":
+            out["beta1"], out["beta2"] = float(value[0]), float(value[1])
+        else:
+            out[name] = value
+    return out
+
+
+def to_torch_hyper(hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """Page hyperparameters (beta1, beta2) → torch keywords (betas)."""
+    out = {k: v for k, v in hyper.items() if k not in ("beta1", "beta2")}
+    if "beta1" in hyper:
+        out["betas"] = (hyper["beta1"], hyper["beta2"])
+    return out
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """One optimizer on the page: a preset and the hyperparameters that differ from it."""
+
+    preset: str
+    changes: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def own_lr(self) -> float | None:
+        """This optimizer's own learning rate, or None to use the page's shared one."""
+        return dict(self.changes).get("lr")
+
+    @property
+    def label(self) -> str:
+        name = PRESETS[self.preset].label
+        return name if self.own_lr is None else f"{name} (η={self.own_lr:g})"
+
+    def hyper(self) -> dict[str, Any]:
+        values = preset_hyper(self.preset)
+        values.update((k, v) for k, v in self.changes if k != "lr")
+        return values
+
+    def lr(self, shared_lr: float) -> float:
+        return self.own_lr if self.own_lr is not None else shared_lr
+
+    def make(self, shared_lr: float):
+        """The engine optimizer for this choice (raises ValueError on a bad hyperparameter)."""
+        preset = PRESETS[self.preset]
+        return optimizers.create(preset.optimizer, lr=self.lr(shared_lr),
+                                 **to_torch_hyper(self.hyper()))
+
+
+def learning_rate_options() -> list[float]:
+    """The learning-rate slider's stops: twelve round numbers per decade from 1e-4 to 10 (61
+    stops, neighbours 1.1 to 1.34 times apart). The sweep runs exactly these, so any of its points can be
+    loaded into the main view."""
+    stops = []
+    for exponent in range(-4, 1):
+        for mantissa in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9):
+            stops.append(float(f"{mantissa}e{exponent}"))
+    stops.append(10.0)
+    return stops
+
+
+LR_OPTIONS = learning_rate_options()
+
+
+def snap_learning_rate(value: float) -> float:
+    """The slider stop nearest to `value` on a log scale."""
+    return min(LR_OPTIONS, key=lambda stop: abs(math.log(stop) - math.log(value)))
+
+
+def batch_options(n: int) -> list[int]:
+    """Batch sizes offered for a data set of n samples: powers of two below n, then n (full)."""
+    sizes = [1]
+    while sizes[-1] * 2 < n:
+        sizes.append(sizes[-1] * 2)
+    if sizes[-1] != n:
+        sizes.append(n)
+    return sizes
+
+
+@functools.lru_cache(maxsize=32)
+def typed_surface(text: str, bounds: tuple):
+    """The surface of a typed f(x, y) (ExpressionError for text that is refused)."""
+    from surfaces import expression
+
+    return expression.make_surface(text, bounds)
+
+
+def surface_for(name: str, expression: str = DEFAULT_EXPRESSION, bounds: tuple = DEFAULT_EXPR_BOUNDS):
+    """A registered surface by name, or the typed one."""
+    if name == TYPED:
+        return typed_surface(expression, tuple(tuple(map(float, b)) for b in bounds))
+    return surfaces.get(name)
+
+
+def surface_names() -> list[str]:
+    return surfaces.names() + [TYPED]
+
+
+def check_bounds(bounds) -> tuple:
+    """Bounds ((x0, x1), (y0, y1)) for a typed surface, or ValueError saying what is wrong."""
+    (x0, x1), (y0, y1) = bounds
+    values = [float(v) for v in (x0, x1, y0, y1)]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("the bounds must be finite numbers")
+    if not (values[0] < values[1] and values[2] < values[3]):
+        raise ValueError("each lower bound must be below its upper bound")
+    if max(values[1] - values[0], values[3] - values[2]) > MAX_EXPR_SPAN:
+        raise ValueError(f"the box may be at most {MAX_EXPR_SPAN:g} wide")
+    return ((values[0], values[1]), (values[2], values[3]))
+
+
+@dataclass(frozen=True)
+class Config:
+    surface: str = DEFAULT_SURFACE
+    runs: tuple[RunChoice, ...] = (RunChoice("adam"),)
+    learning_rate: float = 0.1
+    epochs: int = 500
+    batch_size: int | None = None  # None: the full batch
+    start: tuple[float, float] | None = None  # None: the surface's default start
+    seed: int = 0
+    clip: str = "off"
+    clip_limit: float = 10.0
+    schedule: str = "constant"
+    warmup: int = 0
+    speed: str = "normal"
+    log_scale: str = "auto"
+    lesson: str = ""  # the lesson this page was opened from, if any
+    presenter: bool = False  # big type and dots, advanced controls hidden
+    expression: str = DEFAULT_EXPRESSION  # the typed surface's f(x, y), when surface is "typed"
+    expr_bounds: tuple = DEFAULT_EXPR_BOUNDS
+    mode: str = "surface"  # "surface": two weights; "network": an MLP seen on a 2-D slice
+    dataset: str = "two_moons"  # network mode: the data set
+    hidden: str = "16-16"  # network mode: hidden layer sizes
+    activation: str = "relu"  # network mode
+
+    def surface_obj(self):
+        return surface_for(self.surface, self.expression, self.expr_bounds)
+
+    def surface_key(self) -> tuple:
+        """What identifies the surface: its name, and for a typed one its text and box."""
+        typed = (self.expression, self.expr_bounds) if self.surface == TYPED else None
+        return (self.surface, typed)
+
+    def start_point(self) -> tuple[float, float]:
+        if self.start is not None:
+            return self.start
+        x, y = self.surface_obj().start
+        return float(x), float(y)
+
+    def use_log(self) -> bool:
+        if self.log_scale == "auto":
+            return bool(self.surface_obj().log_scale)
+        return self.log_scale == "on"
+
+
+
+def network_defaults() -> Config:
+    """The Neural network mode's starting point: Adam that trains two moons in 100 epochs."""
+    return replace(Config(), mode="network", learning_rate=0.03, epochs=100, batch_size=32)
+
+
+
+def network_data(config: Config):
+    """The network mode's data set (X, y) and its description."""
+    from surfaces import datasets
+
+    return datasets.load(config.dataset, seed=config.seed), datasets.get(config.dataset)
+
+
+def network_layers(config: Config) -> list[int]:
+    """Input, hidden and output sizes for the network mode (ValueError for bad hidden sizes)."""
+    from engine.network import parse_layers
+    from surfaces import datasets
+
+    info = datasets.get(config.dataset)
+    hidden = parse_layers(config.hidden) if config.hidden.strip() else []
+    n_in = 1 if info.task == "regression" else 2
+    n_out = 1 if info.task == "regression" else info.classes
+    return [n_in, *hidden, n_out]

@@ -1,0 +1,264 @@
+"""From a page Config to finished runs, in both modes: builds optimizers, schedules and clipping,
+consumes the engine's generator, and summarizes each run (a network run also gets its landscape
+slice and decision-boundary frames). Plain Python: the page adds caching and progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Iterator
+
+import numpy as np
+
+from engine import landscape, schedules
+from engine.compare import Summary, summarize
+from engine.network import MLP
+from engine.train import Trajectory, collect, train
+from lab.config import Config, RunChoice, network_data, network_layers
+
+# The loss within this of the best minimum's loss counts as "reached" in the summary table.
+TOLERANCE = 1e-3
+# The page's grid resolution: 90×90 float32 is about 43 KB on the wire, sent once for both views.
+GRID_POINTS = 90
+LANDSCAPE_POINTS = 41
+BOUNDARY_POINTS = 48
+MAX_FRAMES = 40
+
+
+@dataclass(frozen=True)
+class RunResult:
+    choice: RunChoice
+    trajectory: Trajectory | None  # None when the optimizer could not be built
+    summary: Summary | None
+    error: str | None = None
+
+
+def make_schedule(config: Config):
+    """The page's schedule choice as an engine schedule, scaled to the run's length."""
+    if config.schedule == "constant" and config.warmup == 0:
+        return None
+    main_epochs = max(1, config.epochs - config.warmup)
+    settings = {
+        "constant": {},
+        "step": {"step_size": max(1, main_epochs // 4), "gamma": 0.5},
+        "exponential": {"gamma": 0.01 ** (1.0 / main_epochs)},
+        "cosine": {"T_max": main_epochs, "eta_min": 0.0},
+    }[config.schedule]
+    return schedules.create(config.schedule, warmup=config.warmup, **settings)
+
+
+def make_clip(config: Config):
+    return None if config.clip == "off" else (config.clip, config.clip_limit)
+
+
+def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
+    """Everything a result depends on: the cache key of one surface run (`choice`), or of a whole
+    network-mode result (no choice: every run, the data set and the layers)."""
+    training = (config.learning_rate, config.epochs, config.batch_size, config.seed, config.clip,
+                config.clip_limit if config.clip != "off" else None, config.schedule, config.warmup)
+    if choice is None:
+        return ("network", config.dataset, config.hidden, config.activation, config.runs) + training
+    return (config.surface_key(), choice, config.start_point()) + training
+
+
+def stream_run(config: Config, choice: RunChoice, model=None, start=None) -> Iterator:
+    """The engine's generator for one run of the page (raises ValueError on a bad setting), on
+    the config's surface or on `model` (a network) from `start`."""
+    if model is None:
+        model, start = config.surface_obj(), config.start_point()
+    opt = choice.make(config.learning_rate)
+    return train(model, opt, epochs=config.epochs, batch_size=config.batch_size, start=start,
+                 seed=config.seed, clip=make_clip(config), schedule=make_schedule(config))
+
+
+def _collect_run(records: Iterator, on_epoch: Callable | None) -> Trajectory:
+    kept = []
+    for record in records:
+        kept.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return collect(kept)
+
+
+def run_one(config: Config, choice: RunChoice,
+            on_epoch: Callable[[int], None] | None = None) -> RunResult:
+    """Run one optimizer to the end, calling on_epoch(epoch) as records stream in."""
+    surface = config.surface_obj()
+    try:
+        trajectory = _collect_run(stream_run(config, choice),
+                                  on_epoch and (lambda record: on_epoch(record.epoch)))
+    except ValueError as err:
+        return RunResult(choice, None, None, f"{choice.label}: {err}")
+    summary = summarize(trajectory, surface.minima, surface.minimum_loss, TOLERANCE)
+    return RunResult(choice, trajectory, summary)
+
+
+def divergence_message(config: Config, result: RunResult, short: bool = False) -> str | None:
+    """Words for a diverged run: which optimizer, when, and the likely cause, read from how
+    the loss behaved: undefined (a gap in the function), falling without end (no minimum that
+    way), or growing (the learning rate is too large for the curvature)."""
+    t = result.trajectory
+    if t is None or t.diverged_epoch is None:
+        return None
+    label, epoch = result.choice.label, t.diverged_epoch
+    finite = t.loss[np.isfinite(t.loss)]
+    last_params_finite = bool(np.all(np.isfinite(t.params[-1])))
+    if np.isnan(t.loss[-1]) and last_params_finite:
+        cause = ("its weights reached a point where the function is not defined (a gap in the "
+                 "surface, such as the log of a negative number).")
+        advice = "Start elsewhere, or choose a box where the function is defined."
+    elif finite.size >= 2 and finite[-1] < finite[0]:
+        cause = ("it kept going downhill out of the picture: this surface has no minimum in that "
+                 "direction, so the loss falls without end.")
+        advice = "That is the surface, not the optimizer: there is nothing to converge to."
+    else:
+        lr = result.choice.lr(config.learning_rate)
+        cause = (f"the learning rate η = {lr:g} is too large for this surface's curvature, so each "
+                 f"step overshoots the valley and lands higher up the other side.")
+        advice = "Try a smaller learning rate, or turn on gradient clipping."
+    if short:
+        return f"**{label} diverged at epoch {epoch}:** {cause}"
+    return (f"**{label} diverged at epoch {epoch}.** Its weights ran off far outside the plotted "
+            f"box, or stopped being numbers. The likely cause: {cause} {advice}")
+
+
+def outside_message(result: RunResult, bounds) -> str | None:
+    """A note for a run that ended outside the plotted box without diverging."""
+    t = result.trajectory
+    if t is None or t.diverged_epoch is not None:
+        return None
+    (x0, x1), (y0, y1) = bounds
+    w1, w2 = t.params[-1]
+    if x0 <= w1 <= x1 and y0 <= w2 <= y1:
+        return None
+    return (f"{result.choice.label} ended outside the plotted box, at ({w1:.3g}, {w2:.3g}); its "
+            f"last dots are off the map.")
+
+
+def summary_rows(results: list[RunResult]) -> list[dict]:
+    """The summary table: one row per run that could be built."""
+    rows = []
+    for result in results:
+        s = result.summary
+        if s is None:
+            continue
+        rows.append({
+            "optimizer": result.choice.label,
+            "final loss": _num(s.final_loss),
+            "best loss": _num(s.best_loss),
+            f"epoch within {TOLERANCE:g} of the minimum":
+                "not reached" if s.epochs_to_tolerance is None else str(s.epochs_to_tolerance),
+            "diverged at epoch": "—" if s.diverged_epoch is None else str(s.diverged_epoch),
+            "distance to nearest minimum": _num(s.distance_to_minimum),
+            "status": s.status,
+        })
+    return rows
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}" if np.isfinite(value) else "—"
+
+
+# --- Network mode -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetRun:
+    choice: RunChoice
+    trajectory: Trajectory | None
+    accuracy: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    layers: list[int]
+    task: str
+    runs: list[NetRun]
+    plane: landscape.Plane | None
+    alphas: np.ndarray | None
+    betas: np.ndarray | None
+    Z: np.ndarray | None
+    reports: list  # landscape.Honesty per run (None for a run that did not train)
+    boundary: dict | None  # frames of the first run's decision boundary or fitted curve
+    error: str | None = None
+
+
+def build_mlp(config: Config) -> MLP:
+    """The network of this config (ValueError with a message for bad layer sizes)."""
+    (X, y), info = network_data(config)
+    return MLP(network_layers(config), activation=config.activation, task=info.task, data=(X, y),
+               seed=config.seed)
+
+
+def network_result(config: Config, on_epoch: Callable[[str, int, float], None] | None = None) -> NetworkResult:
+    """Train every chosen optimizer from the same initial weights, then slice the landscape."""
+    (X, y), info = network_data(config)
+    try:
+        mlp = build_mlp(config)
+    except ValueError as err:
+        return NetworkResult([], info.task, [], None, None, None, None, [], None, str(err))
+    runs = []
+    for choice in config.runs:
+        report = on_epoch and (lambda record, label=choice.label: on_epoch(label, record.epoch, record.loss))
+        try:
+            trajectory = _collect_run(stream_run(config, choice, mlp, mlp.start), report)
+        except ValueError as err:
+            runs.append(NetRun(choice, None, None, f"{choice.label}: {err}"))
+            continue
+        accuracy = None
+        if info.task == "classification" and np.all(np.isfinite(trajectory.params[-1])):
+            accuracy = float(mlp.accuracy(trajectory.params[-1]))
+        runs.append(NetRun(choice, trajectory, accuracy))
+    trained = [r for r in runs if r.trajectory is not None]
+    if not trained:
+        return NetworkResult(list(mlp.layers), info.task, runs, None, None, None, None, [], None)
+    clean = [landscape.before_divergence(r.trajectory) for r in trained]
+    plane = landscape.pca_plane(clean, seed=config.seed)
+    loss_many = partial(mlp.loss_many, dtype=np.float32)  # the picture; honesty stays float64
+    coords = np.concatenate([landscape.project(plane, c) for c in clean])
+    alphas, betas = landscape.axis_range(coords, n=LANDSCAPE_POINTS)
+    Z = landscape.loss_grid(loss_many, plane, alphas, betas)
+    reports = []
+    for run in runs:
+        if run.trajectory is None:
+            reports.append(None)
+            continue
+        kept = landscape.before_divergence(run.trajectory)
+        reports.append(landscape.honesty(mlp.loss_many, plane, kept,
+                                         true_loss=run.trajectory.loss[:len(kept)]))
+    boundary = _boundary_frames(mlp, info.task, X, y, landscape.before_divergence(trained[0].trajectory))
+    return NetworkResult(list(mlp.layers), info.task, runs, plane, alphas, betas, Z, reports, boundary)
+
+
+def _frame_epochs(n_epochs: int) -> np.ndarray:
+    """Up to MAX_FRAMES epochs, evenly spread, the first and the last included."""
+    count = min(MAX_FRAMES, n_epochs)
+    return np.unique(np.round(np.linspace(0, n_epochs - 1, count)).astype(int))
+
+
+def _boundary_frames(mlp: MLP, task: str, X, y, params: np.ndarray) -> dict:
+    epochs = _frame_epochs(len(params))
+    weights = params[epochs]
+    if task == "classification":
+        lo, hi = X.min(axis=0) - 0.4, X.max(axis=0) + 0.4
+        xs = np.linspace(lo[0], hi[0], BOUNDARY_POINTS)
+        ys = np.linspace(lo[1], hi[1], BOUNDARY_POINTS)
+        gx, gy = np.meshgrid(xs, ys, indexing="xy")
+        points = np.column_stack([gx.ravel(), gy.ravel()])
+        proba = np.stack([mlp.predict_proba(w, points) for w in weights])  # (K, m, C)
+        if proba.shape[-1] == 2:
+            value = proba[..., 1]  # p(class 1): 0.5 is the boundary
+        else:
+            value = proba.argmax(axis=-1) / (proba.shape[-1] - 1)
+        with np.errstate(invalid="ignore"):
+            frames = np.nan_to_num(np.round(value * 255)).astype(np.uint8)
+        return {"kind": "classes", "xs": xs, "ys": ys, "epochs": epochs,
+                "frames": frames.reshape(len(epochs), BOUNDARY_POINTS, BOUNDARY_POINTS),
+                "classes": int(proba.shape[-1])}
+    xs = np.linspace(X[:, 0].min(), X[:, 0].max(), 120)
+    with np.errstate(all="ignore"):
+        curves = np.stack([mlp.predict(w, xs[:, None]) for w in weights])
+    return {"kind": "curve", "xs": xs, "epochs": epochs, "frames": curves.astype(np.float32)}
+
+

@@ -1,0 +1,39 @@
+"""The link on the page: read once per session into the widgets, written back after every change,
+and its notices shown until the user changes a setting."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab import link
+from ui import sidebar
+
+_LOADED = "link_loaded"
+_NOTICES = "link_notices"
+
+
+def read_link_once() -> None:
+    """Open the page's link: its config goes into the widgets, then the widgets own the state."""
+    if _LOADED in st.session_state:
+        return
+    config, notices = link.from_query(st.query_params.to_dict())
+    sidebar.load_config(config)
+    # Shown until the user changes a setting (not just until the next rerun).
+    st.session_state[_NOTICES] = (notices, link.to_query(config))
+    st.session_state[_LOADED] = True
+
+
+def sync_link(config) -> dict:
+    """Write the config into the address bar; returns its query."""
+    query = link.to_query(config)
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+    return query
+
+
+def show_link_notices(query: dict) -> None:
+    """What the link asked for that could not be used, while the page still shows that link."""
+    notices, link_query = st.session_state.get(_NOTICES, ([], None))
+    if notices and query == link_query:
+        for notice in notices:
+            st.warning(notice, icon=":material/link:")
