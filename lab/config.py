@@ -10,6 +10,8 @@ from typing import Any, Mapping
 
 import surfaces
 from engine import optimizers
+from engine.network import ACTIVATIONS, DEFAULT_CONFIG as NETWORK_DEFAULTS
+from surfaces.expression import EXPRESSION_NAME
 
 MAX_RUNS = 6
 MIN_LR, MAX_LR = 1e-4, 10.0
@@ -20,10 +22,9 @@ CLIPS = ("off", "norm", "value")
 SCHEDULES = ("constant", "step", "exponential", "cosine")
 LOG_MODES = ("auto", "on", "off")
 MODES = ("surface", "network")
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
 MAX_HIDDEN_TEXT = 60
 DEFAULT_SURFACE = "rosenbrock"
-TYPED = "typed"  # the surface the user types as f(x, y)
+TYPED = EXPRESSION_NAME  # the surface the user types as f(x, y)
 DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
 DEFAULT_EXPR_BOUNDS = ((-3.0, 3.0), (-3.0, 3.0))
 MAX_EXPR_SPAN = 1e4
@@ -198,9 +199,9 @@ class Config:
     expression: str = DEFAULT_EXPRESSION  # the typed surface's f(x, y), when surface is "typed"
     expr_bounds: tuple = DEFAULT_EXPR_BOUNDS
     mode: str = "surface"  # "surface": two weights; "network": an MLP seen on a 2-D slice
-    dataset: str = "two_moons"  # network mode: the data set
-    hidden: str = "16-16"  # network mode: hidden layer sizes
-    activation: str = "relu"  # network mode
+    dataset: str = NETWORK_DEFAULTS["dataset"]  # network mode: the data set
+    hidden: str = "-".join(map(str, NETWORK_DEFAULTS["layers"][1:-1]))  # network mode: hidden sizes
+    activation: str = NETWORK_DEFAULTS["activation"]  # network mode
 
     def surface_obj(self):
         return surface_for(self.surface, self.expression, self.expr_bounds)
@@ -225,7 +226,8 @@ class Config:
 
 def network_defaults() -> Config:
     """The Neural network mode's starting point: Adam that trains two moons in 100 epochs."""
-    return replace(Config(), mode="network", learning_rate=0.03, epochs=100, batch_size=32)
+    return replace(Config(), mode="network", learning_rate=NETWORK_DEFAULTS["lr"],
+                   epochs=NETWORK_DEFAULTS["epochs"], batch_size=NETWORK_DEFAULTS["batch_size"])
 
 
 
