@@ -83,14 +83,16 @@ def adadelta_rule(lr=1.0, rho=0.9, eps=1e-6, wd=0.0):
     return rule
 
 
+def weight_decay(p, g, lr, wd, decoupled):
+    # decoupled (AdamW style): p ← p(1 − lr·wd); otherwise L2: g ← g + wd·p
+    return (p * (1 - lr * wd), g) if decoupled else (p, g + wd * p)
+
+
 def adam_rule(lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, amsgrad=False, decoupled=False):
     # Kingma & Ba with torch's eps: p −= lr · m̂ / (√v̂ + eps), m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)
     # (AMSGrad: v̂ uses the running max of the raw v); decoupled: p ← p(1 − lr·wd) first
     def rule(p, g, t, memo):
-        if decoupled:
-            p = p * (1 - lr * wd)
-        else:
-            g = g + wd * p
+        p, g = weight_decay(p, g, lr, wd, decoupled)
         m = memo["m"] = b1 * memo.get("m", 0.0) + (1 - b1) * g
         v = memo["v"] = b2 * memo.get("v", 0.0) + (1 - b2) * g * g
         memo["vmax"] = max(memo.get("vmax", 0.0), v)
@@ -105,10 +107,7 @@ def nadam_rule(lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, psi=4e-3, decoupled=False
         return b1 * (1 - 0.5 * 0.96 ** (t * psi))
 
     def rule(p, g, t, memo):
-        if decoupled:
-            p = p * (1 - lr * wd)
-        else:
-            g = g + wd * p
+        p, g = weight_decay(p, g, lr, wd, decoupled)
         prod = math.prod(mu(k) for k in range(1, t + 1))
         m = memo["m"] = b1 * memo.get("m", 0.0) + (1 - b1) * g
         v = memo["v"] = b2 * memo.get("v", 0.0) + (1 - b2) * g * g
@@ -131,10 +130,7 @@ def radam_rule(lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, decoupled=False):
     # ρ∞ = 2/(1−β2) − 1 ; ρ_t = ρ∞ − 2tβ2ᵗ/(1−β2ᵗ) ; if ρ_t > 5: p −= lr·m̂·r·√(1−β2ᵗ)/(√v + eps)
     # with r = √[(ρ_t−4)(ρ_t−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρ_t)] ; otherwise p −= lr·m̂
     def rule(p, g, t, memo):
-        if decoupled:
-            p = p * (1 - lr * wd)
-        else:
-            g = g + wd * p
+        p, g = weight_decay(p, g, lr, wd, decoupled)
         m = memo["m"] = b1 * memo.get("m", 0.0) + (1 - b1) * g
         v = memo["v"] = b2 * memo.get("v", 0.0) + (1 - b2) * g * g
         m_hat = m / (1 - b1 ** t)
