@@ -88,6 +88,13 @@ def test_public_attributes(name):
 
 # --- exact gradients and Hessians -------------------------------------------------------------
 
+def assert_grad_matches_differences(grad, loss, w, h=1e-5):
+    numeric = central_grad(loss, w, h)
+    # rounding in the differences grows with |loss|/h; truncation with h²
+    tol = 1e-6 * (1 + np.abs(numeric)) + 1e-15 * (1 + abs(loss(w))) / h
+    np.testing.assert_allclose(grad, numeric, rtol=0, atol=tol.max())
+
+
 @pytest.mark.parametrize("name", ALL)
 @FAST
 @given(u=unit, v=unit)
@@ -95,11 +102,7 @@ def test_grad_matches_central_differences(name, u, v):
     s = surfaces.get(name)
     w = point_in(s, u, v)
     assume_smooth(name, w)
-    h = 1e-5
-    numeric = central_grad(s.loss, w, h)
-    # rounding in the differences grows with |loss|/h; truncation with h²
-    tol = 1e-6 * (1 + np.abs(numeric)) + 1e-15 * (1 + abs(s.loss(w))) / h
-    np.testing.assert_allclose(s.grad(w), numeric, rtol=0, atol=tol.max())
+    assert_grad_matches_differences(s.grad(w), s.loss, w)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -110,10 +113,7 @@ def test_mini_batch_grad_is_the_gradient_of_the_mini_batch_loss(name, u, v, batc
     w = point_in(s, u, v)
     assume_smooth(name, w)
     idx = np.array(batch) % s.n_samples
-    h = 1e-5
-    numeric = central_grad(lambda p: s.loss(p, idx), w, h)
-    tol = 1e-6 * (1 + np.abs(numeric)) + 1e-15 * (1 + abs(s.loss(w, idx))) / h
-    np.testing.assert_allclose(s.grad(w, idx), numeric, rtol=0, atol=tol.max())
+    assert_grad_matches_differences(s.grad(w, idx), lambda p: s.loss(p, idx), w)
 
 
 @pytest.mark.parametrize("name", ALL)
