@@ -18,6 +18,9 @@ from ui.descent_view import show_views
 from ui.link_state import show_link_notices
 
 
+LIVE_AFTER_S = 1.0  # a live loss chart only for training that takes longer than this
+
+
 def _train(config: Config) -> runs.NetworkResult:
     """Train with a progress bar and a live loss curve, or take the session's cached result."""
     key = runs.run_key(config)
@@ -27,12 +30,14 @@ def _train(config: Config) -> runs.NetworkResult:
     bar = st.progress(0.0, text="Training…")
     chart = st.empty()
     losses: dict[str, list[float]] = {}
-    last_draw = [0.0]
+    started = time.monotonic()
+    last_draw = [started]
 
     def on_epoch(label: str, epoch: int, loss: float) -> None:
         losses.setdefault(label, []).append(loss if np.isfinite(loss) else np.nan)
         now = time.monotonic()
-        if now - last_draw[0] > 0.25 or epoch == config.epochs:
+        # Training that ends within LIVE_AFTER_S draws no live chart: the landscape comes first.
+        if now - started > LIVE_AFTER_S and now - last_draw[0] > 0.25:
             done = sum(len(v) - 1 for v in losses.values())
             bar.progress(min(1.0, done / total), text=f"Training {label}: epoch {epoch} of {config.epochs}")
             longest = max(len(v) for v in losses.values())
