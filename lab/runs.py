@@ -93,6 +93,70 @@ def run_one(config: Config, choice: RunChoice,
     return RunResult(choice, trajectory, summary)
 
 
+def sweep_settings(config: Config) -> dict:
+    """The page's training settings that engine.sweep's functions accept (batch size, seed,
+    clipping, schedule), so a sweep trains as the views do wherever the engine allows it."""
+    import inspect
+
+    from engine import sweep
+
+    wanted = {"batch_size": config.batch_size, "seed": config.seed, "clip": make_clip(config),
+              "schedule": make_schedule(config)}
+    accepted = inspect.signature(sweep.lr_sweep).parameters
+    return {k: v for k, v in wanted.items() if k in accepted}
+
+
+def starting_lr(config: Config, choice: RunChoice) -> float | None:
+    """The learning rate an optimizer gets when it is added to the page, so that comparing works
+    by default. The rule: keep the shared η (None) unless this optimizer diverges with it from
+    this start within the epochs, trained exactly as the views train it, because η is too large
+    (a run that falls off a surface with no minimum keeps it: that is the surface). Otherwise
+    take the fair race's tuned η among the slider's stops below the shared one (one vectorized
+    sweep over those stops; engine.sweep.race_rule says how it picks), confirmed by a run as the
+    views train it, else the largest surviving stop. None when every stop diverges: the page then
+    shows the divergence and says why."""
+    from engine import sweep
+    from lab.config import LR_OPTIONS, PRESETS, to_torch_hyper
+
+    shared = choice.lr(config.learning_rate)
+    first = run_one(config, choice)
+    if first.trajectory is None or divergence_cause(first.trajectory) != "lr":
+        return None
+    stops = np.array([lr for lr in LR_OPTIONS if lr < shared])
+    if not len(stops):
+        return None
+    try:
+        result = sweep.lr_sweep(config.surface_obj(), PRESETS[choice.preset].optimizer,
+                                to_torch_hyper(choice.hyper()), stops, start=config.start_point(),
+                                epochs=config.epochs, tol=TOLERANCE, **sweep_settings(config))
+    except ValueError:
+        return None
+    tuned = sweep.tuned_index(result)
+    survivors = sorted((float(lr) for lr, status in zip(result.lrs, result.status)
+                        if status != "diverged"), reverse=True)
+    candidates = ([float(result.lrs[tuned])] if tuned is not None else []) + survivors[:3]
+    for lr in candidates:  # the sweep may train differently (full batch): confirm as the views do
+        own = RunChoice(choice.preset, tuple(sorted({**dict(choice.changes), "lr": lr}.items())))
+        t = run_one(config, own).trajectory
+        if t is not None and t.diverged_epoch is None:
+            return lr
+    return None
+
+
+def divergence_cause(t: Trajectory) -> str | None:
+    """Why a run diverged, read from how its loss behaved: "gap" (it reached a point where the
+    function is undefined), "downhill" (the loss fell without end: no minimum that way), "lr"
+    (the loss grew: the learning rate is too large for the curvature); None if it did not."""
+    if t.diverged_epoch is None:
+        return None
+    finite = t.loss[np.isfinite(t.loss)]
+    if np.isnan(t.loss[-1]) and bool(np.all(np.isfinite(t.params[-1]))):
+        return "gap"
+    if finite.size >= 2 and finite[-1] < finite[0]:
+        return "downhill"
+    return "lr"
+
+
 def divergence_message(config: Config, result: RunResult, short: bool = False) -> str | None:
     """Words for a diverged run: which optimizer, when, and the likely cause, read from how
     the loss behaved: undefined (a gap in the function), falling without end (no minimum that
@@ -101,13 +165,12 @@ def divergence_message(config: Config, result: RunResult, short: bool = False) -
     if t is None or t.diverged_epoch is None:
         return None
     label, epoch = result.choice.label, t.diverged_epoch
-    finite = t.loss[np.isfinite(t.loss)]
-    last_params_finite = bool(np.all(np.isfinite(t.params[-1])))
-    if np.isnan(t.loss[-1]) and last_params_finite:
+    cause_kind = divergence_cause(t)
+    if cause_kind == "gap":
         cause = ("its weights reached a point where the function is not defined (a gap in the "
                  "surface, such as the log of a negative number).")
         advice = "Start elsewhere, or choose a box where the function is defined."
-    elif finite.size >= 2 and finite[-1] < finite[0]:
+    elif cause_kind == "downhill":
         cause = ("it kept going downhill out of the picture: this surface has no minimum in that "
                  "direction, so the loss falls without end.")
         advice = "That is the surface, not the optimizer: there is nothing to converge to."

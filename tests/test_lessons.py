@@ -116,3 +116,28 @@ def test_a_changed_lesson_link_round_trips(key):
 def test_unknown_lesson_falls_back_with_a_notice():
     config, notices = from_query({"lesson": "flying"})
     assert config.lesson == "" and any("lesson" in n for n in notices)
+
+
+def test_the_default_page_with_sgd_and_momentum_added_shows_no_divergence():
+    """Comparing works by default: an optimizer added to Rosenbrock at the shared η = 0.1 (where
+    SGD and Momentum diverge) starts at its own η, which does not diverge, shown in its legend."""
+    import json
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"),
+                           default_timeout=90).run()
+    at.multiselect(key="optimizers").set_value(["adam", "sgd", "momentum"]).run()
+    assert not at.exception
+    assert not [e.value for e in at.error if "diverged" in e.value]
+    (element,) = at.get("bidi_component")
+    data = json.loads(element.proto.json)["figures"]["surface3d"]["data"]
+    names = [t["name"] for t in data if (t.get("meta") or {}).get("role") == "path"]
+    assert names[0] == "Adam" and names[1].startswith("SGD (η=") and names[2].startswith("Momentum (η=")
+    rows = at.dataframe[0].value
+    assert list(rows["diverged at epoch"]) == ["—", "—", "—"]
+    assert at.query_params["sgd.lr"] == names[1].split("η=")[1].rstrip(")")
+    # the shared η stays one click away
+    at.button(key="lr_for_all").click().run()
+    assert at.query_params.get("sgd.lr") is None

@@ -14,6 +14,7 @@ import surfaces
 from engine.network import count_weights
 from surfaces import datasets
 from lab import lessons
+from lab import runs as lab_runs
 from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, LOG_MODES,
                         LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, MODES, PRESETS, SCHEDULES,
                         SPEEDS, TYPED, Config, RunChoice, batch_options, check_bounds,
@@ -198,6 +199,22 @@ def _fmt_lr(value: float) -> str:
     return f"{value:g}"
 
 
+def _start_new_optimizers(chosen: list[str], surface_name: str, lesson: str) -> None:
+    """Comparing works by default: an optimizer just added to the page (no learning-rate choice
+    of its own yet) starts at lab.runs.starting_lr's η, which does not diverge here, instead
+    of a shared η that would. Links and lessons set every choice, so they open as written."""
+    ss = st.session_state
+    for key in chosen:
+        own_key = hyper_key(key, "lr")
+        if own_key in ss:
+            continue
+        probe = _config_from_state(surface_name, (RunChoice(key),), ss.get(widget_key("lr"), 0.1),
+                                   ss.get(widget_key("epochs"), Config().epochs),
+                                   ss.get(widget_key("speed"), "normal"), lesson)
+        lr = lab_runs.starting_lr(probe, RunChoice(key))
+        ss[own_key] = SHARED if lr is None else lr
+
+
 def _hyper_widget(preset: str, name: str, start_value: Any) -> Any:
     key = hyper_key(preset, name)
     if key not in st.session_state:
@@ -275,6 +292,8 @@ def sidebar() -> Config:
         if not chosen:
             st.info("Choose at least one optimizer. Showing Adam meanwhile.")
             chosen = ["adam"]
+        if mode != "network":
+            _start_new_optimizers(chosen, surface_name, lesson)
         learning_rate = st.select_slider(
             "Learning rate η (log scale)", LR_OPTIONS, key=widget_key("lr"), format_func=_fmt_lr,
             help="The step size in w ← w − η·g. Arrow keys move it one stop.")
@@ -299,9 +318,13 @@ def sidebar() -> Config:
                 changes.append(("lr", float(own_lr)))
             runs.append(RunChoice(key, tuple(sorted(changes))))
         own = [run.label for run in runs if run.own_lr is not None]
-        if own and len(own) == len(runs):
-            st.caption("Every optimizer has its own η (in its settings), so this slider changes "
-                       "nothing until one is set back to 'same as above'.")
+        if own:
+            if len(own) == len(runs):
+                st.caption("Every optimizer has its own η (in its settings), so this slider changes "
+                           "nothing until one is set back to 'same as above'.")
+            else:
+                st.caption(f"With its own η: {', '.join(own)}. An optimizer you add starts at a "
+                           f"tuned η below this one when this one makes it diverge here.")
             st.button("Use this η for all", key="lr_for_all", on_click=_shared_lr_for_all,
                       args=([run.preset for run in runs],))
 
