@@ -14,11 +14,10 @@ import plotly.graph_objects as go
 
 # Okabe–Ito colours, safe for colour-blind viewers; a single run is blue.
 RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#56B4E9")
-# Light at the bottom, dark at the top: blue dots stand out best near the minima.
-SURFACE_COLORSCALE = [
-    [0.0, "#fffbe6"], [0.15, "#fde9b4"], [0.35, "#f8c77e"], [0.6, "#e3904a"],
-    [0.85, "#b35a2a"], [1.0, "#6b3219"],
-]
+# Light at the bottom, dark at the top: the dots stand out best near the minima. Ivory to
+# khaki to olive, a hue no run colour has: every run colour is at least CIEDE2000 ΔE 25 from
+# every colour of this scale (tests/test_colours.py).
+SURFACE_COLORSCALE = [[0.0, "#fffff2"], [0.5, "#e4d48e"], [1.0, "#998b3c"]]
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#111827")
 AXIS_TICKS = dict(size=12)
 UIREVISION_PREFIX = "descent-lab:"
@@ -181,18 +180,42 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
         x=f32([start[0]]), y=f32([start[1]]), mode="markers", name="start",
         marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)),
         hovertemplate="start (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
+    xaxis, yaxis, annotations = equal_scale_axes(
+        dict(title="w1", range=[float(grid.xs[0]), float(grid.xs[-1])]),
+        dict(title="w2", range=[float(grid.ys[0]), float(grid.ys[-1])]))
     layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=55, r=10, t=10, b=45),
-        xaxis=dict(title="w1", range=[float(grid.xs[0]), float(grid.xs[-1])], constrain="domain"),
-        yaxis=dict(title="w2", range=[float(grid.ys[0]), float(grid.ys[-1])]),
+        xaxis=xaxis, yaxis=yaxis, annotations=annotations,
         hovermode="closest", dragmode="zoom", paper_bgcolor="white", plot_bgcolor="white",
     )
     return go.Figure(data=traces, layout=layout)
 
 
-def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> go.Figure:
+MAX_TO_SCALE = 4.0  # a map whose box is longer than this on one side is drawn stretched
+NOT_TO_SCALE = "axes not to scale"
+
+
+def equal_scale_axes(xaxis: dict, yaxis: dict) -> tuple[dict, dict, list]:
+    """A map's axes at equal scale (one unit of w1 as long on screen as one unit of w2), so
+    that a narrow valley looks narrow; a box more than 4:1 would be a sliver, so it is stretched
+    to fill the plot instead, and a note on the map says "axes not to scale"."""
+    (x0, x1), (y0, y1) = xaxis["range"], yaxis["range"]
+    ratio = abs(x1 - x0) / max(abs(y1 - y0), 1e-300)
+    if max(ratio, 1 / max(ratio, 1e-300)) <= MAX_TO_SCALE:
+        return ({**xaxis, "constrain": "domain"},
+                {**yaxis, "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, [])
+    note = dict(text=NOT_TO_SCALE, xref="paper", yref="paper", x=1, y=1, xanchor="right",
+                yanchor="top", showarrow=False, bgcolor="rgba(255,255,255,0.8)",
+                font=dict(size=13, color="#111827"))
+    return xaxis, yaxis, [note]
+
+
+def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
+               tolerance: float | None = None) -> go.Figure:
     """Loss against epoch, one line per run. The y axis turns logarithmic when the losses span
-    more than two decades; it then shows the loss above the best minimum."""
+    more than two decades; it then shows the loss above the best minimum. With a `tolerance`
+    and a known minimum, a dotted line marks "within tolerance of the minimum", and a diamond
+    on it, labelled with the epoch, marks where each run first gets there."""
     floor = minimum_loss if np.isfinite(minimum_loss) else 0.0
     # A diverging run's losses climb to 1e30 and beyond; the axis stops at a million times the
     # highest starting loss, and what lies above is drawn at that ceiling.
@@ -227,18 +250,52 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str) -> 
             shapes.append(dict(type="line", xref="x", yref="paper", x0=run.diverged_epoch,
                                x1=run.diverged_epoch, y0=0, y1=1,
                                line=dict(color=run.color, dash="dot", width=2)))
+    annotations = []
+    if tolerance is not None and np.isfinite(minimum_loss) and shift == floor:
+        # On the plotted scale "within tolerance of the minimum" is the height `tolerance`
+        # (loss − min), or minimum + tolerance on a plain loss axis.
+        level = tolerance + (floor - shift)
+        shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=level, y1=level,
+                           line=dict(color="#111827", dash="dot", width=1.5)))
+        annotations.append(dict(text=f"within {tolerance:g} of the minimum", xref="paper", yref="y",
+                                x=1, y=np.log10(level) if use_log else level, xanchor="right",
+                                yanchor="bottom", showarrow=False, font=dict(size=13, color="#111827")))
+        for run in runs:
+            with np.errstate(invalid="ignore"):
+                hits = np.flatnonzero(np.isfinite(run.loss) & (run.loss - minimum_loss <= tolerance))
+            if hits.size:
+                traces.append(go.Scatter(
+                    x=[int(hits[0])], y=[level], mode="markers+text", text=[str(int(hits[0]))],
+                    textposition="bottom center", textfont=dict(color=run.color, size=13),
+                    marker=dict(symbol="diamond", size=10, color=run.color,
+                                line=dict(color="white", width=1)),
+                    meta={"role": "reached", "run": runs.index(run)}, showlegend=False,
+                    name=f"{run.label} reached", hovertemplate=f"{run.label} is within "
+                    f"{tolerance:g} of the minimum from epoch %{{x}}<extra></extra>"))
     ytitle = "loss" if shift == 0.0 else "loss − min"
     max_epoch = max((len(run.loss) - 1 for run in runs), default=1)
     layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
-        xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)]),
+        xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)], tickformat="d",
+                   **epoch_ticks(max_epoch)),
         yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
                    # log axis: a label per decade (or per few), never the 2s and 5s between
-                   dtick=max(1, int(np.ceil(decades / 3))) if use_log else None),
+                   dtick=max(1, int(np.ceil(decades / 6))) if use_log else None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
+        annotations=annotations,
     )
     return go.Figure(data=traces, layout=layout)
+
+
+def epoch_ticks(max_epoch: int) -> dict:
+    """Whole-number epoch ticks: Plotly puts ticks at 0.5, 1.5 on a short axis, so up to 10
+    epochs the step is set (1, or 2 above 6); longer axes get Plotly's own whole steps."""
+    if max_epoch <= 6:
+        return dict(tick0=0, dtick=1)
+    if max_epoch <= 10:
+        return dict(tick0=0, dtick=2)
+    return {}
 
 
 def for_presenter(fig: go.Figure) -> go.Figure:
@@ -247,8 +304,6 @@ def for_presenter(fig: go.Figure) -> go.Figure:
     fig.layout.legend.font.size = 16
     if fig.layout.scene is None or fig.layout.scene.xaxis.title.text is None:  # 2-D: room for titles
         fig.layout.margin = dict(l=80, r=12, t=12, b=62)
-    if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
-        fig.layout.yaxis.dtick = 2 * (fig.layout.yaxis.dtick or 1)  # big type: half the labels
     if fig.layout.scene is not None:
         for axis in ("xaxis", "yaxis", "zaxis"):
             fig.layout.scene[axis].tickfont = dict(size=15)

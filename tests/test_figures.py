@@ -137,3 +137,38 @@ def fig_is_linear_when_losses_go_negative() -> bool:
     fig = loss_curve([run], float("nan"), uirevision="u")
     y = np.asarray(fig.data[0].y, dtype=float)
     return fig.layout.yaxis.type == "linear" and np.all(np.isfinite(y))
+
+
+def test_the_contour_map_is_at_equal_scale_unless_the_box_is_long():
+    bowl = contour_map(_grid("bowl"), [], surfaces.get("bowl").minima, (0, 0), log=False,
+                       uirevision="u")
+    assert bowl.layout.yaxis.scaleanchor == "x" and bowl.layout.yaxis.scaleratio == 1
+    assert not bowl.layout.annotations
+    xs = np.linspace(0, 100, 30)
+    long = Grid(xs, np.linspace(0, 10, 30), np.add.outer(np.linspace(0, 10, 30), xs))  # 10:1
+    fig = contour_map(long, [], np.zeros((0, 2)), (1, 1), log=False, uirevision="u")
+    assert fig.layout.yaxis.scaleanchor is None
+    assert [a.text for a in fig.layout.annotations] == ["axes not to scale"]
+
+
+def test_short_runs_get_whole_epoch_ticks():
+    for epochs, step in ((2, 1), (5, 1), (8, 2)):
+        fig = loss_curve([_run("bowl", "sgd", 0.01, epochs=epochs)], 0.0, uirevision="u")
+        assert fig.layout.xaxis.dtick == step and fig.layout.xaxis.tickformat == "d"
+
+
+def test_the_loss_curve_marks_the_tolerance_and_the_epoch_each_run_reaches_it():
+    s = surfaces.get("bowl")
+    fast = _run("bowl", "sgd", 0.05, epochs=100, label="fast")
+    slow = _run("bowl", "sgd", 0.002, epochs=100, label="slow", color=RUN_COLORS[1])
+    fig = loss_curve([fast, slow], s.minimum_loss, uirevision="u", tolerance=1e-3)
+    assert fig.layout.yaxis.type == "log"
+    (line,) = [sh for sh in fig.layout.shapes if sh.yref == "y"]
+    assert line.y0 == line.y1 == 1e-3
+    assert "within 0.001 of the minimum" in [a.text for a in fig.layout.annotations]
+    reached = [t for t in fig.data if (t.meta or {}).get("role") == "reached"]
+    first = int(np.flatnonzero(fast.loss - s.minimum_loss <= 1e-3)[0])
+    assert len(reached) == 1 and list(reached[0].x) == [first] and reached[0].text == (str(first),)
+    # a log axis with a label at least every other decade, so "below 0.001" can be read
+    decades = np.log10(fast.loss[0] - s.minimum_loss) - np.log10(np.min(fast.loss - s.minimum_loss))
+    assert fig.layout.yaxis.dtick <= max(1, decades / 5)

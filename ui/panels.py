@@ -131,7 +131,7 @@ def share_and_export(config: Config, query: dict, results: list, figs: dict, sur
                      on_upload) -> None:
     base_url = (st.context.url or "").split("?")[0]
     st.markdown("**Copy link**: it reopens exactly this page.")
-    st.code(f"{base_url}?{urlencode(query)}", language=None, wrap_lines=True)
+    st.code(f"{base_url.rstrip('/')}/?{urlencode(query)}", language=None, wrap_lines=True)
     c1, c2, c3 = st.columns(3)
     c1.download_button("Trajectories (CSV)", lambda: export.to_csv(config, results),
                        file_name="descent-lab-runs.csv", mime="text/csv", key="dl_csv", on_click="ignore")

@@ -3,6 +3,7 @@ messages, the three views, and the panels under them."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 
 import numpy as np
@@ -63,9 +64,20 @@ def results_for(config: Config) -> list[lab_runs.RunResult]:
     return [cache.get("run", k) for k in keys]
 
 
+def plain_text(text: str) -> str:
+    """Text shown as itself in st.markdown with HTML allowed: HTML escaped, then every character
+    Markdown (or Streamlit's $…$ math) would read as markup escaped with a backslash, so that a typed
+    function such as sin(x)*cos(y) keeps its asterisks."""
+    escaped = html.escape(text, quote=False)
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|~$:^" else c for c in escaped)
+
+
 def _header(config: Config, surface, query: dict) -> None:
-    st.markdown(f"### {surface.title} &nbsp;·&nbsp; <span style='font-weight:400'>{surface.lesson}</span>",
-                unsafe_allow_html=True)
+    title, about = plain_text(surface.title), plain_text(surface.lesson)
+    # "Saddle point · saddle point" says it twice: the shape's name alone is enough then.
+    words = "" if surface.lesson.strip().lower() in surface.title.lower() else (
+        f" &nbsp;·&nbsp; <span style='font-weight:400'>{about}</span>")
+    st.markdown(f"### {title}{words}", unsafe_allow_html=True)
     show_link_notices(query)
     if _UPLOAD_MESSAGE in st.session_state:
         kind, text = st.session_state.pop(_UPLOAD_MESSAGE)
@@ -128,7 +140,8 @@ def render(config: Config, query: dict) -> None:
         "surface3d": figures.surface_3d(grid, run_views, surface.minima, log=log, uirevision=uirevision),
         "contour": figures.contour_map(grid, run_views, surface.minima, start, log=log,
                                        uirevision=uirevision),
-        "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision),
+        "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision,
+                                   tolerance=lab_runs.TOLERANCE),
     }
     if config.presenter:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
