@@ -359,29 +359,33 @@ def _optimizer_code(choice: RunChoice, lr: float) -> tuple[str, str]:
 
 
 def _schedule_code(config: Config) -> tuple[str, str]:
+    """The page's schedule as torch.optim.lr_scheduler code, and its words."""
     sched = make_schedule(config)
     if sched is None:
         return "None", "constant learning rate"
-    h = sched.hyper
-    inner = {
-        "constant": None,
-        "step": f"torch.optim.lr_scheduler.StepLR(opt, step_size={h['step_size']}, "
-                f"gamma={_f(h['gamma'])})",
-        "exponential": f"torch.optim.lr_scheduler.ExponentialLR(opt, gamma={_f(h['gamma'])})",
-        "cosine": f"torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max={h['T_max']}, "
-                  f"eta_min={_f(h['eta_min'])})",
-    }[sched.name]
-    words = {"constant": "constant", "step": f"StepLR(step_size={h.get('step_size')}, gamma={h.get('gamma')})",
-             "exponential": f"ExponentialLR(gamma={h.get('gamma')})",
-             "cosine": f"CosineAnnealingLR(T_max={h.get('T_max')}, eta_min={h.get('eta_min')})"}[sched.name]
+    h, name = sched.hyper, sched.name
+    if name == "step":
+        inner = f"StepLR(opt, step_size={h['step_size']}, gamma={_f(h['gamma'])})"
+    elif name == "exponential":
+        inner = f"ExponentialLR(opt, gamma={_f(h['gamma'])})"
+    elif name == "cosine":
+        inner = f"CosineAnnealingLR(opt, T_max={h['T_max']}, eta_min={_f(h['eta_min'])})"
+    elif name == "constant":
+        inner = None
+    else:
+        raise ValueError(f"There is no torch form of the schedule {name!r} yet")
+    words = "constant" if inner is None else inner.replace("opt, ", "")
     warmup = h["warmup"]
     if warmup == 0:
-        return inner, words
-    linear = (f"torch.optim.lr_scheduler.LinearLR(opt, start_factor={_f(h['start_factor'])}, "
-              f"end_factor=1.0, total_iters={warmup})")
+        return f"torch.optim.lr_scheduler.{inner}", words
+    linear = f"LinearLR(opt, start_factor={_f(h['start_factor'])}, end_factor=1.0, total_iters={warmup})"
     if inner is None:
-        return linear, f"linear warm-up over {warmup} epochs, then constant"
-    return (f"torch.optim.lr_scheduler.SequentialLR(opt, [{linear}, {inner}], milestones=[{warmup}])",
+        return (f"torch.optim.lr_scheduler.{linear}",
+                f"linear warm-up over {warmup} epochs, then constant")
+    return (f"torch.optim.lr_scheduler.SequentialLR(\n"
+            f"        opt, [torch.optim.lr_scheduler.{linear},\n"
+            f"              torch.optim.lr_scheduler.{inner}],\n"
+            f"        milestones=[{warmup}])",
             f"linear warm-up over {warmup} epochs, then {words}")
 
 
@@ -471,6 +475,7 @@ except ImportError:
     sys.exit("This script needs PyTorch (pip install torch); it is not installed here.")
 
 torch.set_default_dtype(torch.float64)
+torch.set_num_threads(1)  # tiny tensors: threads would only add overhead
 # Passing an epoch to SequentialLR's inner scheduler is torch's own doing; its warning is noise.
 warnings.filterwarnings("ignore", category=UserWarning, module="torch.optim.lr_scheduler")
 TOLERANCE = $tolerance

@@ -1,0 +1,137 @@
+"""The `descent-lab` command: the page's exports for a page link, on standard output.
+
+    descent-lab export LINK [--format json|csv|torch] [--run K]
+
+LINK is the page's address: the query string with or without its leading '?', or the whole URL.
+The link is read exactly as the page reads it (lab.link.from_query), the runs are computed by
+lab.runs, and the export is the page's own: lab.export's CSV or JSON of every run, or the
+PyTorch script of one run (lab.torch_script). --run K (1 = the first optimizer in the link)
+picks one run: for torch it is the run to write (default 1); for json and csv it narrows the
+export, configuration included, to that run.
+
+Exit status:
+  0  the export was written;
+  1  the link holds something the page would not use, or a run could not be built: the page's
+     message is printed on standard error. The page then carries on with defaults in place of
+     what it ignored, and so does this command: whatever can be exported is still written, so
+     the output is what the page would offer for that link;
+  2  a usage error: an unknown format, a --run that the link does not have, or a network-mode
+     link asked for json or csv (the page exports network runs only as PyTorch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from typing import Sequence, TextIO
+from urllib.parse import parse_qsl, urlsplit
+
+from lab import export
+from lab.config import Config
+from lab.link import from_query
+from lab.runs import run_one
+from lab.torch_script import torch_script
+
+FORMATS = ("json", "csv", "torch")
+OK, BAD_LINK, USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A request this command cannot serve; the message says why."""
+
+
+def query_of(link: str) -> dict[str, str]:
+    """The query parameters of a page link: 'a=1&b=2', '?a=1&b=2' or 'http://host/?a=1&b=2'.
+    A key given twice keeps its last value, as the page's st.query_params does; a parameter
+    without '=' is kept with an empty value, so that the page's notices name it."""
+    text = link.strip()
+    if "://" in text or text.startswith("//"):
+        text = urlsplit(text).query
+    elif "?" in text:
+        text = text.split("?", 1)[1]
+    text = text.split("#", 1)[0]
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _describe_runs(config: Config) -> str:
+    return ", ".join(f"{i} {choice.label}" for i, choice in enumerate(config.runs, start=1))
+
+
+def _pick(config: Config, run: int | None) -> int | None:
+    """The 0-based index of --run K, or UsageError when the link has no run K."""
+    if run is None:
+        return None
+    n = len(config.runs)
+    if not 1 <= run <= n:
+        raise UsageError(f"--run {run} is out of range: this link has {n} run"
+                         f"{'s' if n != 1 else ''} ({_describe_runs(config)}); choose 1 to {n}.")
+    return run - 1
+
+
+def export_text(link: str, fmt: str, run: int | None = None) -> tuple[str | None, list[str]]:
+    """The export of a page link and the page's messages about it (notices and run errors).
+    The text is None when nothing could be exported. Raises UsageError."""
+    if fmt not in FORMATS:
+        raise UsageError(f"Unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
+    config, messages = from_query(query_of(link))
+    index = _pick(config, run)
+    if fmt == "torch":
+        try:
+            return torch_script(config, 0 if index is None else index), messages
+        except ValueError as err:
+            choice = config.runs[0 if index is None else index]
+            return None, messages + [f"{choice.label}: {err}"]
+    if config.mode == "network":
+        raise UsageError("A network-mode link has no CSV or JSON export on the page; "
+                         "use --format torch for a PyTorch script of one of its runs.")
+    if index is not None:
+        config = replace(config, runs=(config.runs[index],))
+    results = [run_one(config, choice) for choice in config.runs]
+    messages += [r.error for r in results if r.error]
+    if all(r.trajectory is None for r in results):
+        return None, messages
+    writer = export.to_json if fmt == "json" else export.to_csv
+    return writer(config, results), messages
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = argparse.ArgumentParser(
+        prog="descent-lab",
+        description="Descent Lab on the command line: the page's exports for a page link.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    exp = commands.add_parser(
+        "export", help="write the export of a page link to standard output",
+        description="Write the export of a page link to standard output: the page's CSV or JSON "
+                    "of its runs, or a PyTorch script of one run. Exit status 1: the link holds "
+                    "something the page would ignore (its message is on standard error; the "
+                    "export uses the defaults, as the page does); 2: a usage error.")
+    exp.add_argument("link", help="the page's link: its query string, with or without '?', or "
+                                  "the whole URL (quote it in the shell)")
+    exp.add_argument("--format", choices=FORMATS, default="json",
+                     help="json or csv of every run, or torch: a PyTorch script of one run "
+                          "(default: json)")
+    exp.add_argument("--run", type=int, metavar="K",
+                     help="the K-th optimizer of the link, from 1 (torch: default 1; json and "
+                          "csv: only that run)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse has printed its message
+        return int(stop.code or 0)
+    try:
+        text, messages = export_text(args.link, args.format, args.run)
+    except UsageError as err:
+        print(f"descent-lab: {err}", file=stderr)
+        return USAGE
+    for message in messages:
+        print(f"descent-lab: {message}", file=stderr)
+    if text is not None:
+        stdout.write(text if text.endswith("\n") else text + "\n")
+    return BAD_LINK if messages or text is None else OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
