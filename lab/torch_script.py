@@ -18,6 +18,7 @@ it does not import torch.
 from __future__ import annotations
 
 import base64
+import inspect
 import math
 import textwrap
 from string import Template
@@ -28,7 +29,8 @@ import numpy as np
 from engine.train import DIVERGE_SPANS, DIVERGED, FAR_AWAY, Step, trace
 from lab.config import PRESETS, TYPED, Config, RunChoice, to_torch_hyper
 from lab.link import to_query
-from lab.runs import build_mlp, make_clip, make_schedule
+from lab import runs as lab_runs
+from lab.runs import build_mlp
 
 TOLERANCE = 1e-10
 
@@ -358,9 +360,23 @@ def _optimizer_code(choice: RunChoice, lr: float) -> tuple[str, str]:
     return f"torch.optim.{cls}(params, {args})", cls
 
 
-def _schedule_code(config: Config) -> tuple[str, str]:
-    """The page's schedule as torch.optim.lr_scheduler code, and its words."""
-    sched = make_schedule(config)
+def _run_settings(config: Config, choice: RunChoice) -> tuple:
+    """(batch size, clip, schedule) of one run exactly as lab.runs trains it: the run's own
+    settings where lab.runs has them per run, else the page's."""
+    def per_run(fn):
+        try:
+            inspect.signature(fn).bind(config, choice)
+        except TypeError:
+            return fn(config)
+        return fn(config, choice)
+
+    batch_fn = getattr(lab_runs, "batch_size", None)
+    batch = per_run(batch_fn) if callable(batch_fn) else config.batch_size
+    return batch, per_run(lab_runs.make_clip), per_run(lab_runs.make_schedule)
+
+
+def _schedule_code(sched) -> tuple[str, str]:
+    """An engine schedule as torch.optim.lr_scheduler code, and its words."""
     if sched is None:
         return "None", "constant learning rate"
     h, name = sched.hyper, sched.name
@@ -389,8 +405,7 @@ def _schedule_code(config: Config) -> tuple[str, str]:
             f"linear warm-up over {warmup} epochs, then {words}")
 
 
-def _clip_code(config: Config) -> tuple[str, str]:
-    clip = make_clip(config)
+def _clip_code(clip) -> tuple[str, str]:
     if clip is None:
         return "pass", "no gradient clipping"
     kind, limit = clip
@@ -424,10 +439,10 @@ def _replay(config: Config, choice: RunChoice):
         model = config.surface_obj()
         start = np.array(config.start_point(), dtype=np.float64)
     opt = choice.make(config.learning_rate)
+    batch, clip, schedule = _run_settings(config, choice)
     records, orders = [], []
-    for item in trace(model, opt, epochs=config.epochs, batch_size=config.batch_size,
-                                   start=start, seed=config.seed, clip=make_clip(config),
-                                   schedule=make_schedule(config)):
+    for item in trace(model, opt, epochs=config.epochs, batch_size=batch, start=start,
+                      seed=config.seed, clip=clip, schedule=schedule):
         if isinstance(item, Step):
             if item.batch is not None:
                 if item.index == 0:
@@ -631,10 +646,11 @@ def torch_script(config: Config, run=0) -> str:
     else:
         loss_block, subject = _analytic_block(config, model, start)
     optimizer, cls = _optimizer_code(choice, lr)
-    scheduler, schedule_words = _schedule_code(config)
-    clip, clip_words = _clip_code(config)
+    batch, clip_setting, schedule = _run_settings(config, choice)
+    scheduler, schedule_words = _schedule_code(schedule)
+    clip, clip_words = _clip_code(clip_setting)
     n = int(model.n_samples)
-    batch = config.batch_size if config.batch_size not in (None, n) else None
+    batch = batch if batch not in (None, n) else None
     lower, upper = _far_limits(model)
     params = np.stack([r.params for r in records])
     last = records[-1]
