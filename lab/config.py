@@ -12,6 +12,7 @@ import surfaces
 from engine import optimizers
 from engine.network import ACTIVATIONS, DEFAULT_CONFIG as NETWORK_DEFAULTS
 from surfaces.expression import EXPRESSION_NAME
+from lab.user_data import UPLOADED, held_surface, is_uploaded  # noqa: F401  (UPLOADED: the name prefix)
 
 MAX_RUNS = 6
 MIN_LR, MAX_LR = 1e-4, 10.0
@@ -156,9 +157,12 @@ def typed_surface(text: str, bounds: tuple):
 
 
 def surface_for(name: str, expression: str = DEFAULT_EXPRESSION, bounds: tuple = DEFAULT_EXPR_BOUNDS):
-    """A registered surface by name, or the typed one."""
+    """A registered surface by name, the typed one, or an uploaded one ("upload:<key>", held by
+    lab.user_data while a session uses it; KeyError in words otherwise)."""
     if name == TYPED:
         return typed_surface(expression, tuple(tuple(map(float, b)) for b in bounds))
+    if is_uploaded(name):
+        return held_surface(name)
     return surfaces.get(name)
 
 

@@ -1,0 +1,434 @@
+"""Your own data: a CSV file (with a header) read strictly, and the exact two-weight loss it makes.
+
+    table = parse_csv(content, "houses.csv")          # DataError, in words, for a refused file
+    s = make_surface(table, x="size", target="price", loss=MSE)
+    s = make_surface(table, x="dose", target="survived", loss=CROSS_ENTROPY)
+
+Two models over the weights (w, b), the same as the built-in data surfaces (surfaces.models):
+
+- MSE: linear regression ŷ = w·x + b with L = mean((ŷ − y)²);
+- CROSS_ENTROPY: logistic regression p = sigmoid(w·x + b) with cross-entropy, for a target column
+  that holds exactly two classes (numbers or words; the larger number, or the later word in
+  alphabetical order, is class 1).
+
+Gradients are exact (the models' backward passes), mini-batches are real (the mean over the rows
+idx), and `surface.data` / `surface.model` expose the per-sample forward pass the five steps use.
+The plotting grid is fast: for MSE the loss is a quadratic in (w, b), written from the data's
+means, variances and covariance (centred, so no cancellation when x or y sit far from 0); for
+cross-entropy the softplus part is summed over the distinct x values in chunks of the grid.
+
+Parsing uses Python's csv module and NumPy only; no cell is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Surface
+from .models import LINEAR, LOGISTIC
+
+MSE, CROSS_ENTROPY = "mse", "cross_entropy"
+LOSSES = (MSE, CROSS_ENTROPY)
+LOSS_WORDS = {MSE: "Linear regression (mean squared error)",
+              CROSS_ENTROPY: "Logistic regression (cross-entropy, two classes)"}
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 100_000
+MIN_ROWS = 2
+DELIMITERS = (",", ";", "\t")
+# The logistic grid takes this many (grid point, distinct x) values at a time: 2^20 float64 = 8 MB.
+GRID_CHUNK = 1 << 20
+
+
+class DataError(ValueError):
+    """A file, or a choice of columns, that cannot make a loss surface: the reason in words."""
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A CSV file's header and its cells as text, one array per column, with each data row's
+    line number in the file (for messages)."""
+
+    name: str
+    columns: tuple[str, ...]
+    cells: tuple[np.ndarray, ...]
+    lines: np.ndarray
+    digest: str  # sha256 of the file's bytes
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.lines.size)
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self.columns:
+            raise DataError(f"There is no column {name!r}; the columns are: "
+                            f"{', '.join(map(repr, self.columns))}.")
+        return self.cells[self.columns.index(name)]
+
+
+def _size_words(n_bytes: int) -> str:
+    return f"{n_bytes / 1024 / 1024:.1f} MB"
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_csv(content: bytes, filename: str | None = None) -> Table:
+    """Read a CSV file strictly: a header row of column names, then at least two rows of cells,
+    every row with as many cells as the header. DataError says what is wrong, otherwise."""
+    if filename is not None and not str(filename).lower().endswith(".csv"):
+        raise DataError(f"{filename} is not a CSV file: its name must end in .csv.")
+    if not isinstance(content, (bytes, bytearray)):
+        raise DataError("The upload is not a file's bytes.")
+    if len(content) > MAX_BYTES:
+        raise DataError(f"The file is {_size_words(len(content))}; the limit is "
+                        f"{_size_words(MAX_BYTES)}.")
+    if b"\x00" in content:
+        raise DataError("This is not a CSV file: it contains binary data (NUL bytes).")
+    try:
+        text = bytes(content).decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(f"This is not a CSV text file: byte {err.start} is not UTF-8. Save it "
+                        f"as 'CSV UTF-8'.") from None
+    first = next((line for line in text.splitlines() if line.strip()), None)
+    if first is None:
+        raise DataError("The file is empty: it needs a header row and at least 2 rows of data.")
+    counts = {d: first.count(d) for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: counts[d])
+    if counts[delimiter] == 0:
+        raise DataError("This is not a CSV table: its first line has no commas (or semicolons "
+                        "or tabs), so it has only one column; two are needed (x and a target).")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue  # a blank line
+            if header is None:
+                header = [cell.strip() for cell in row]
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise DataError(f"The file has more than {MAX_ROWS:,} rows of data; the limit is "
+                                f"{MAX_ROWS:,}.")
+            if len(row) != len(header):
+                raise DataError(f"Line {reader.line_num} has {len(row)} cells but the header has "
+                                f"{len(header)}: every row needs one cell per column.")
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as err:
+        raise DataError(f"This is not a valid CSV file: {err} (line {reader.line_num}).") from None
+    assert header is not None
+    if all(_looks_numeric(cell) for cell in header):
+        raise DataError("The file has no header: its first row is numbers. Add a first row with "
+                        "a name for each column, e.g. x,y.")
+    for i, name in enumerate(header):
+        if not name:
+            raise DataError(f"Column {i + 1} has no name in the header row.")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise DataError(f"The header names a column twice: {', '.join(map(repr, duplicated))}.")
+    if len(rows) < MIN_ROWS:
+        raise DataError(f"The file has {len(rows)} row{'s' if len(rows) != 1 else ''} of data; "
+                        f"at least {MIN_ROWS} are needed to fit a line.")
+    columns = np.array(rows, dtype=str).T if rows else np.empty((len(header), 0), dtype=str)
+    cells = tuple(np.char.strip(col) for col in columns)
+    for col in cells:
+        col.setflags(write=False)
+    line_numbers = np.array(lines, dtype=np.int64)
+    line_numbers.setflags(write=False)
+    return Table(str(filename or "data.csv"), tuple(header), cells, line_numbers,
+                 hashlib.sha256(bytes(content)).hexdigest())
+
+
+def numbers(table: Table, name: str) -> np.ndarray:
+    """The column as float64, or DataError naming the first cell that is empty, not a number,
+    or not finite."""
+    text = table.column(name)
+    try:
+        values = text.astype(np.float64)
+    except ValueError:
+        values = None
+    if values is not None and np.all(np.isfinite(values)):
+        return values
+    for cell, line in zip(text, table.lines):
+        if not cell:
+            raise DataError(f"Column {name!r} has an empty cell on line {line}.")
+        try:
+            value = float(cell)
+        except ValueError:
+            raise DataError(f"Column {name!r} has {cell[:40]!r} on line {line}, which is not a "
+                            f"number.") from None
+        if not np.isfinite(value):
+            raise DataError(f"Column {name!r} has {cell[:40]!r} on line {line}, which is not a "
+                            f"finite number.")
+    raise DataError(f"Column {name!r} could not be read as numbers.")  # pragma: no cover
+
+
+def numeric_columns(table: Table) -> list[str]:
+    """The columns whose every cell is a finite number."""
+    out = []
+    for name in table.columns:
+        try:
+            numbers(table, name)
+        except DataError:
+            continue
+        out.append(name)
+    return out
+
+
+def classes(table: Table, name: str) -> tuple[np.ndarray, tuple[str, str]]:
+    """A two-class target column as labels 0.0/1.0 and the two class names (class 0, class 1),
+    or DataError when the column does not hold exactly two classes."""
+    text = table.column(name)
+    if np.any(text == ""):
+        line = table.lines[int(np.flatnonzero(text == "")[0])]
+        raise DataError(f"Column {name!r} has an empty cell on line {line}.")
+    try:
+        values = text.astype(np.float64)
+        numeric = bool(np.all(np.isfinite(values)))
+    except ValueError:
+        numeric = False
+    if numeric:
+        kinds, labels = np.unique(values, return_inverse=True)
+        names = tuple(f"{v:g}" for v in kinds)
+    else:
+        kinds, labels = np.unique(text, return_inverse=True)
+        names = tuple(str(v) for v in kinds)
+    if len(kinds) != 2:
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        raise DataError(f"The target column {name!r} holds {len(kinds)} different value"
+                        f"{'s' if len(kinds) != 1 else ''} ({shown}); cross-entropy (logistic "
+                        f"regression) needs exactly two classes.")
+    return labels.astype(np.float64), (names[0], names[1])
+
+
+def _check_varies(values: np.ndarray, name: str, why: str) -> None:
+    if np.all(values == values[0]):
+        raise DataError(f"Column {name!r} has the same value ({values[0]:g}) in every row: {why}")
+
+
+# --- the fast grids ---------------------------------------------------------------------------
+
+def _mse_grid(x: np.ndarray, y: np.ndarray):
+    """Z[i, j] = L(ws[j], bs[i]) from five statistics of the data, in a centred form:
+    L(w, b) = var(x)·(w − w*)² + (w·x̄ + b − ȳ)² + L*, with (w*, b*) the least-squares line and
+    L* its loss (the mean squared residual, summed directly)."""
+    mx, my = x.mean(), y.mean()
+    dx, dy = x - mx, y - my
+    vx, cxy = (dx * dx).mean(), (dx * dy).mean()
+    w_star = cxy / vx
+    residual = dy - w_star * dx
+    l_star = float((residual * residual).mean())
+
+    def grid(ws, bs):
+        W, B = np.meshgrid(ws, bs, indexing="xy")
+        c = W * mx + B - my
+        return vx * (W - w_star) ** 2 + c * c + l_star
+
+    return grid, (float(w_star), float(my - w_star * mx)), l_star
+
+
+def _logistic_grid(x: np.ndarray, y: np.ndarray):
+    """Z[i, j] = L(ws[j], bs[i]) = mean softplus(w·x + b) − w·mean(y·x) − b·mean(y).
+
+    The second part is linear. The softplus part needs each distinct x once (weighted by how
+    often it occurs) and is summed in chunks of grid rows, so memory stays near 8 MB; where
+    e^z cannot overflow it is log(1 + e^b·e^{w·x}), one log per value and no exp."""
+    xu, counts = np.unique(x, return_counts=True)
+    weights = counts / x.size
+    mxy, my = (x * y).mean(), y.mean()
+
+    def grid(ws, bs):
+        ws, bs = np.asarray(ws, dtype=np.float64), np.asarray(bs, dtype=np.float64)
+        out = np.empty((bs.size, ws.size))
+        wx = np.outer(ws, xu)  # (nx, m)
+        rows = max(1, GRID_CHUNK // max(1, wx.size))
+        z_w = np.abs(wx).max()
+        ew = np.exp(wx) if z_w + np.abs(bs).max() < 600 else None
+        for start in range(0, bs.size, rows):
+            b = bs[start:start + rows]
+            if ew is not None:
+                t = np.exp(b)[:, None, None] * ew[None]
+                t += 1.0
+                np.log(t, out=t)  # log(1 + t): for t below 1e-16 the error is below t itself
+            else:
+                t = np.logaddexp(0.0, wx[None] + b[:, None, None])
+            out[start:start + rows] = t @ weights
+        W, B = np.meshgrid(ws, bs, indexing="xy")
+        return out - (W * mxy + B * my)
+
+    return grid
+
+
+# --- the fitted minimum and the box ---------------------------------------------------------
+
+def _fit_logistic(grad_fn, hess_fn, loss_fn, steps: int = 100) -> np.ndarray | None:
+    """The cross-entropy minimum by Newton's method with backtracking from (0, 0); None when the
+    weights run off (the classes are separable: the loss falls forever as |w| grows)."""
+    w = np.zeros(2)
+    loss = float(loss_fn(w, None))
+    for _ in range(steps):
+        g = grad_fn(w, None)
+        H = hess_fn(w)
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(step)):
+            return None
+        if g @ step < 1e-24:  # the Newton decrement: nothing left to gain in float64
+            return w
+        t = 1.0
+        while True:
+            trial = w - t * step
+            trial_loss = float(loss_fn(trial, None))
+            if trial_loss <= loss or t < 1e-6:
+                break
+            t *= 0.5
+        if trial_loss > loss:
+            break
+        w, loss = trial, trial_loss
+        if not np.all(np.isfinite(w)) or np.abs(w).max() > 1e8:
+            return None
+    g = grad_fn(w, None)
+    scale = 1.0 + float(np.abs(hess_fn(w)).max())
+    return w if np.sqrt(g @ g) < 1e-8 * scale else None
+
+
+def _separable(x: np.ndarray, y: np.ndarray) -> bool:
+    x0, x1 = x[y == 0], x[y == 1]
+    return bool(x0.max() < x1.min() or x1.max() < x0.min())
+
+
+def _box(center, half_w: float, half_b: float):
+    (cw, cb) = center
+    return ((float(cw - half_w), float(cw + half_w)), (float(cb - half_b), float(cb + half_b)))
+
+
+def _start_in(bounds, minimum) -> np.ndarray:
+    """(0, 0), the untrained model, when it lies in the box and away from the minimum; else a
+    point three quarters of the way to the box's upper-left corner."""
+    (x0, x1), (y0, y1) = bounds
+    cw, cb = (x0 + x1) / 2, (y0 + y1) / 2
+    if minimum is not None:
+        far = max(abs(minimum[0]) / (x1 - x0), abs(minimum[1]) / (y1 - y0)) > 0.2
+        if x0 < 0 < x1 and y0 < 0 < y1 and far:
+            return np.zeros(2)
+    return np.array([cw - 0.75 * (x1 - x0) / 2, cb + 0.75 * (y1 - y0) / 2])
+
+
+# --- the surface ------------------------------------------------------------------------------
+
+def make_surface(table: Table, x: str, target: str, loss: str = MSE) -> Surface:
+    """The loss surface of the columns `x` and `target` of the table (DataError in words)."""
+    if loss not in LOSSES:
+        raise DataError(f"Unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}.")
+    if x == target:
+        raise DataError("Choose two different columns: one for x and one for the target.")
+    xs = numbers(table, x)
+    _check_varies(xs, x, "the slope w cannot be learned from it.")
+    n = xs.size
+    if loss == MSE:
+        ys = numbers(table, target)
+        _check_varies(ys, target, "there is nothing for a line to fit.")
+        model = LINEAR
+        grid_fn, minimum, min_loss = _mse_grid(xs, ys)
+        class_names = None
+    else:
+        ys, class_names = classes(table, target)
+        model = LOGISTIC
+        grid_fn = _logistic_grid(xs, ys)
+        minimum = min_loss = None
+    xs.setflags(write=False)
+    ys.setflags(write=False)
+
+    def batch(idx):
+        return (xs, ys) if idx is None else (xs[idx], ys[idx])
+
+    def loss_fn(w, idx):
+        xb, yb = batch(idx)
+        return model.loss(model.forward(w, xb), yb).mean(axis=-1)
+
+    def grad_fn(w, idx):
+        xb, yb = batch(idx)
+        return model.backward(model.forward(w, xb), yb)["grad"]
+
+    def hessian_fn(w):
+        return model.hessian(w, xs, ys)
+
+    sx, mx = float(xs.std()), float(xs.mean())
+    if loss == MSE:
+        sy = float(ys.std())
+        half_w = max(1.5 * abs(minimum[0]), 2.0 * sy / sx)
+        half_b = max(1.5 * abs(minimum[1]), 2.0 * sy, 1.1 * half_w * abs(mx))
+        bounds = _box(minimum, half_w, half_b)
+        words = (f"Fit a line ŷ = w·x + b to your {n:,} rows (x = {x!r}, y = {target!r}) with mean "
+                 f"squared error L = mean((ŷ − y)²). The marked minimum is the least-squares line "
+                 f"w = {minimum[0]:.4g}, b = {minimum[1]:.4g} (loss {min_loss:.4g}).")
+        if abs(mx) > 2 * sx:
+            words += (" Your x is far from 0 compared with its spread, so w and b are tied together: "
+                      "a long, narrow valley.")
+    else:
+        with np.errstate(all="ignore"):
+            fitted = None if _separable(xs, ys) else _fit_logistic(grad_fn, hessian_fn, loss_fn)
+        if fitted is not None:
+            minimum, min_loss = (float(fitted[0]), float(fitted[1])), float(loss_fn(fitted, None))
+            half_w = max(1.5 * abs(minimum[0]), 3.0 / sx)
+            half_b = max(1.5 * abs(minimum[1]), 3.0, 1.1 * half_w * abs(mx))
+            bounds = _box(minimum, half_w, half_b)
+            words = (f"Classify your {n:,} rows by p = sigmoid(w·x + b) (x = {x!r}; target "
+                     f"{target!r}, class 1 = {class_names[1]!r}, class 0 = {class_names[0]!r}) with "
+                     f"cross-entropy. The marked minimum is the fitted model w = {minimum[0]:.4g}, "
+                     f"b = {minimum[1]:.4g} (loss {min_loss:.4g}).")
+        else:
+            half_w = 6.0 / sx
+            bounds = _box((0.0, 0.0), half_w, max(3.0, 1.1 * half_w * abs(mx)))
+            words = (f"Classify your {n:,} rows by p = sigmoid(w·x + b) (x = {x!r}; target "
+                     f"{target!r}, class 1 = {class_names[1]!r}) with cross-entropy. The two classes "
+                     f"are separated by a single threshold on x, so the loss has no minimum: it keeps "
+                     f"falling as |w| grows, and no minimum is marked.")
+    minima = np.empty((0, 2)) if minimum is None else np.array([minimum], dtype=np.float64)
+    minima.setflags(write=False)
+    start = _start_in(bounds, minimum)
+    start.setflags(write=False)
+    h = model.hessian(np.asarray(start), xs, ys) if loss == CROSS_ENTROPY else hessian_fn(np.zeros(2))
+    lam = float(np.linalg.eigvalsh(h).max())
+    default_lr = float(1.0 / lam) if lam > 0 else 0.1
+    title = f"Your data: {table.name}"
+    return Surface(
+        name=model.name, title=title, about=words, kind="data",
+        lesson=f"your data · {LOSS_WORDS[loss].split(' (')[0].lower()}",
+        bounds=bounds, minima=minima,
+        minimum_loss=float("nan") if min_loss is None else float(min_loss), start=start,
+        default_lr=default_lr, log_scale=False, n_samples=n,
+        batch_note=(f"Your data has {n:,} rows; a mini-batch estimates the gradient from only some "
+                    f"of them, so each step is cheaper and noisier but right on average."),
+        loss_fn=loss_fn, grad_fn=grad_fn, hessian_fn=hessian_fn, grid_fn=grid_fn,
+        data=(xs, ys), model=model,
+    )
+
+
+def default_choice(table: Table) -> tuple[str, str, str]:
+    """A first guess at (x, target, loss): the first numeric column as x, the last other column
+    as the target, and cross-entropy when that target holds exactly two classes."""
+    numeric = numeric_columns(table)
+    x = numeric[0] if numeric else table.columns[0]
+    others = [c for c in table.columns if c != x]
+    target = others[-1]
+    try:
+        classes(table, target)
+        loss = CROSS_ENTROPY
+    except DataError:
+        loss = MSE
+    return x, target, loss

@@ -1,0 +1,246 @@
+"""Your own data: a CSV file read strictly, refused in words, and the exact loss surface it makes."""
+
+import numpy as np
+import pytest
+
+from engine import optimizers, train
+from engine.anatomy import replay_step, sample_view
+from lab import user_data as lab_data
+from lab.config import Config, surface_for, surface_names
+from lab.link import from_query
+from surfaces import user_data as ud
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def csv_bytes(header, rows) -> bytes:
+    lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def regression_csv(n=200, seed=0, loc=3.0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(loc, 2.0, n)
+    y = -1.5 * x + 4.0 + rng.normal(0, 1.0, n)
+    return csv_bytes(["x", "noise", "y"], zip(x, rng.normal(size=n), y)), x, y
+
+
+def classification_csv(n=300, seed=1, words=False):
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, 2, n)
+    x = 2.0 * label + rng.normal(0, 1.2, n)
+    names = np.where(label == 1, "yes", "no") if words else label
+    return csv_bytes(["dose", "outcome"], zip(x, names)), x, label.astype(float)
+
+
+@pytest.fixture
+def linear():
+    content, x, y = regression_csv()
+    return ud.make_surface(ud.parse_csv(content, "r.csv"), "x", "y", ud.MSE), x, y
+
+
+@pytest.fixture
+def logistic():
+    content, x, y = classification_csv()
+    return ud.make_surface(ud.parse_csv(content, "c.csv"), "dose", "outcome", ud.CROSS_ENTROPY), x, y
+
+
+def central(fun, w, h=1e-6):
+    return np.array([(fun(w + e) - fun(w - e)) / (2 * h) for e in np.eye(2) * h])
+
+
+@pytest.mark.parametrize("which", ["linear", "logistic"])
+def test_gradients_match_central_differences(which, request):
+    s, _, _ = request.getfixturevalue(which)
+    rng = np.random.default_rng(0)
+    (x0, x1), (y0, y1) = s.bounds
+    for _ in range(10):
+        w = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
+        numeric = central(lambda v: float(s.loss(v)), w)
+        assert np.allclose(s.grad(w), numeric, rtol=1e-6, atol=1e-6 * (1 + abs(float(s.loss(w)))))
+        idx = rng.choice(s.n_samples, 17, replace=False)
+        numeric = central(lambda v: float(s.loss(v, idx)), w)
+        assert np.allclose(s.grad(w, idx), numeric, rtol=1e-6, atol=1e-6 * (1 + abs(float(s.loss(w, idx)))))
+
+
+def test_full_batch_is_the_mean_over_the_rows(linear, logistic):
+    s, x, y = linear
+    w = np.array([0.7, -0.3])
+    assert np.isclose(s.loss(w), np.mean((w[0] * x + w[1] - y) ** 2), rtol=1e-13)
+    s, x, y = logistic
+    z = w[0] * x + w[1]
+    ce = np.mean(np.logaddexp(0, z) - y * z)
+    assert np.isclose(s.loss(w), ce, rtol=1e-13)
+    rows = [s.loss(w, np.array([i])) for i in range(s.n_samples)]
+    assert np.isclose(np.mean(rows), s.loss(w), rtol=1e-12)
+
+
+def test_mini_batches_use_only_the_users_rows(linear):
+    s, x, y = linear
+    w = np.array([1.0, 2.0])
+    idx = np.array([3, 10, 11])
+    r = w[0] * x[idx] + w[1] - y[idx]
+    assert np.isclose(s.loss(w, idx), np.mean(r ** 2), rtol=1e-13)
+    assert np.allclose(s.grad(w, idx), [np.mean(2 * r * x[idx]), np.mean(2 * r)], rtol=1e-12)
+    # mini-batch gradients average to the full-batch gradient over one shuffled epoch
+    order = np.random.default_rng(0).permutation(s.n_samples)
+    parts = [s.grad(w, order[i:i + 20]) * len(order[i:i + 20]) for i in range(0, s.n_samples, 20)]
+    assert np.allclose(np.sum(parts, axis=0) / s.n_samples, s.grad(w), rtol=1e-12)
+    with pytest.raises(IndexError):
+        s.loss(w, np.array([s.n_samples]))
+
+
+@pytest.mark.parametrize("which", ["linear", "logistic"])
+def test_the_grid_equals_the_loss_at_its_points(which, request):
+    s, _, _ = request.getfixturevalue(which)
+    xs, ys, Z = s.grid(37, 23)
+    W, B = np.meshgrid(xs, ys, indexing="xy")
+    direct = s.loss(np.stack([W, B], axis=-1))
+    assert Z.shape == (23, 37)
+    assert np.allclose(Z, direct, rtol=1e-12, atol=1e-12)
+
+
+def test_the_grid_is_exact_far_from_the_origin():
+    # x around 1e4: the centred quadratic keeps its digits where raw sums would cancel
+    content, x, y = regression_csv(loc=1e4)
+    s = ud.make_surface(ud.parse_csv(content, "far.csv"), "x", "y")
+    xs, ys, Z = s.grid(11)
+    W, B = np.meshgrid(xs, ys, indexing="xy")
+    assert np.allclose(Z, s.loss(np.stack([W, B], axis=-1)), rtol=1e-9)
+
+
+def test_the_minimum_is_the_least_squares_line_inside_the_box(linear):
+    s, x, y = linear
+    slope, intercept = np.polyfit(x, y, 1)
+    assert np.allclose(s.minima, [[slope, intercept]], rtol=1e-10)
+    assert np.allclose(s.grad(s.minima[0]), 0, atol=1e-10)
+    assert np.isclose(s.minimum_loss, s.loss(s.minima[0]))
+    (x0, x1), (y0, y1) = s.bounds
+    for w in (s.minima[0], s.start):
+        assert x0 < w[0] < x1 and y0 < w[1] < y1
+
+
+def test_the_fitted_logistic_minimum_is_marked(logistic):
+    s, _, _ = logistic
+    assert s.minima.shape == (1, 2)
+    assert np.linalg.norm(s.grad(s.minima[0])) < 1e-8
+    assert np.all(np.linalg.eigvalsh(s.hessian(s.minima[0])) > 0)
+    (x0, x1), (y0, y1) = s.bounds
+    assert x0 < s.minima[0, 0] < x1 and y0 < s.minima[0, 1] < y1
+
+
+def test_word_classes_and_separable_classes():
+    content, x, y = classification_csv(words=True)
+    s = ud.make_surface(ud.parse_csv(content, "w.csv"), "dose", "outcome", ud.CROSS_ENTROPY)
+    assert np.array_equal(s.data[1], y)  # "yes" is class 1 (after "no")
+    assert "'yes'" in s.about
+    sep = csv_bytes(["x", "c"], [(0, 0), (1, 0), (2, 1), (3, 1)])
+    s = ud.make_surface(ud.parse_csv(sep, "s.csv"), "x", "c", ud.CROSS_ENTROPY)
+    assert s.minima.shape == (0, 2) and np.isnan(s.minimum_loss)
+    assert "no minimum" in s.about
+
+
+def test_sgd_and_adam_train_on_uploaded_data(linear):
+    s, _, _ = linear
+    for name, lr in (("sgd", s.default_lr), ("adam", 0.1)):
+        records = list(train(s, optimizers.create(name, lr=lr), epochs=300, batch_size=32))
+        assert records[-1].loss < records[0].loss
+    step = replay_step(s, optimizers.create("sgd", lr=0.01), epoch=2, epochs=3, batch_size=8)
+    view = sample_view(s, step)
+    assert view is not None and view.index in step.batch
+    xs, ys = s.data
+    assert view.forward["x"] == xs[view.index] and view.forward["y"] == ys[view.index]
+
+
+REFUSALS = {
+    "not csv (name)": (b"x,y\n1,2\n3,4\n", "data.xlsx", "not a CSV file"),
+    "binary": (b"PK\x03\x04\x00\x00junk", "data.csv", "binary"),
+    "not utf-8": (b"x,y\n1,\xff\n2,3\n", "data.csv", "UTF-8"),
+    "one column": (b"x\n1\n2\n", "data.csv", "only one column"),
+    "empty": (b"\n\n", "data.csv", "empty"),
+    "no header": (b"1,2\n3,4\n5,6\n", "data.csv", "no header"),
+    "one row": (b"x,y\n1,2\n", "data.csv", "at least 2"),
+    "ragged": (b"x,y\n1,2\n3\n", "data.csv", "Line 3 has 1 cells"),
+    "unnamed column": (b"x,\n1,2\n3,4\n", "data.csv", "no name"),
+    "duplicate column": (b"x,x\n1,2\n3,4\n", "data.csv", "twice"),
+    "bad quoting": (b'x,y\n1,"2\n3,4\n', "data.csv", "not a valid CSV"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_bad_files_are_refused_in_words(case):
+    content, name, words = REFUSALS[case]
+    with pytest.raises(ud.DataError, match=words):
+        ud.parse_csv(content, name)
+
+
+COLUMN_REFUSALS = {
+    "text cell": (b"x,y\n1,2\nabc,4\n", ("x", "y", ud.MSE), "'abc' on line 3, which is not a number"),
+    "empty cell": (b"x,y\n1,2\n,4\n3,5\n", ("x", "y", ud.MSE), "empty cell on line 3"),
+    "nan cell": (b"x,y\n1,2\nnan,4\n", ("x", "y", ud.MSE), "not a finite number"),
+    "inf cell": (b"x,y\n1,2\n2,inf\n", ("x", "y", ud.MSE), "not a finite number"),
+    "overflow cell": (b"x,y\n1,2\n2,1e400\n", ("x", "y", ud.MSE), "not a finite number"),
+    "constant x": (b"x,y\n1,2\n1,4\n", ("x", "y", ud.MSE), "same value"),
+    "constant target": (b"x,y\n1,2\n3,2\n", ("x", "y", ud.MSE), "same value"),
+    "three classes": (b"x,y\n1,0\n2,1\n3,2\n", ("x", "y", ud.CROSS_ENTROPY), "exactly two classes"),
+    "one class": (b"x,y\n1,a\n2,a\n", ("x", "y", ud.CROSS_ENTROPY), "exactly two classes"),
+    "same column": (b"x,y\n1,2\n3,4\n", ("x", "x", ud.MSE), "two different columns"),
+    "unknown column": (b"x,y\n1,2\n3,4\n", ("z", "y", ud.MSE), "no column 'z'"),
+}
+
+
+@pytest.mark.parametrize("case", list(COLUMN_REFUSALS))
+def test_bad_columns_are_refused_in_words(case):
+    content, (x, target, loss), words = COLUMN_REFUSALS[case]
+    table = ud.parse_csv(content, "d.csv")
+    with pytest.raises(ud.DataError, match=words):
+        ud.make_surface(table, x, target, loss)
+
+
+def test_size_and_row_limits(monkeypatch):
+    with pytest.raises(ud.DataError, match="limit is 10.0 MB"):
+        ud.parse_csv(b"x,y\n" + b"1,2\n" * (ud.MAX_BYTES // 4 + 1), "big.csv")
+    monkeypatch.setattr(ud, "MAX_ROWS", 5)
+    with pytest.raises(ud.DataError, match="more than 5 rows"):
+        ud.parse_csv(b"x,y\n" + b"1,2\n" * 6, "rows.csv")
+    assert ud.parse_csv(b"x,y\n" + b"1,2\n" * 5, "rows.csv").n_rows == 5
+
+
+def test_parsing_never_evaluates_text():
+    table = ud.parse_csv(b'x,y\n"__import__(\'os\').system(\'false\')",1\n2,3\n', "e.csv")
+    with pytest.raises(ud.DataError, match="not a number"):
+        ud.make_surface(table, "x", "y")
+
+
+def test_semicolons_quotes_blank_lines_and_a_bom():
+    content = "\ufeffa;b\n\n1,5;2\n3;4\n\n".encode()
+    table = ud.parse_csv(content, "eu.csv")
+    assert table.columns == ("a", "b") and table.n_rows == 2
+    table = ud.parse_csv(b'"x","y"\n"1","2"\n3,4\n', "q.csv")
+    assert np.array_equal(ud.numbers(table, "x"), [1.0, 3.0])
+
+
+def test_default_choice_picks_columns_and_loss():
+    content, _, _ = regression_csv()
+    assert ud.default_choice(ud.parse_csv(content, "r.csv")) == ("x", "y", ud.MSE)
+    content, _, _ = classification_csv()
+    assert ud.default_choice(ud.parse_csv(content, "c.csv")) == ("dose", "outcome", ud.CROSS_ENTROPY)
+
+
+def test_the_page_finds_an_upload_by_name_and_a_link_cannot_carry_it():
+    content, _, _ = regression_csv()
+    upload = lab_data.build(lab_data.read(content, "r.csv"), "x", "y", ud.MSE)
+    assert lab_data.is_uploaded(upload.name)
+    assert surface_for(upload.name) is upload.surface
+    config = Config(surface=upload.name)
+    assert config.surface_key()[0] == upload.name and config.surface_obj() is upload.surface
+    assert upload.name not in surface_names()
+    # the same file and columns give the same name; other columns another
+    again = lab_data.build(lab_data.read(content, "r.csv"), "x", "y", ud.MSE)
+    other = lab_data.build(lab_data.read(content, "r.csv"), "noise", "y", ud.MSE)
+    assert again.name == upload.name != other.name
+    # a link naming an upload falls back to the default surface, with a notice
+    linked, notices = from_query({"surface": upload.name})
+    assert linked.surface == Config().surface and notices
+    with pytest.raises(KeyError, match="cannot carry"):
+        surface_for("upload:0000000000000000")
