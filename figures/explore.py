@@ -33,7 +33,8 @@ def _diverged(result) -> np.ndarray:
     return (np.asarray(result.status) == "diverged") | ~np.isfinite(result.final_loss)
 
 
-def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.Figure:
+def sweep_figure(lrs, per_optimizer_results, limit: float | None = None,
+                 current: dict | None = None, presenter: bool = False) -> go.Figure:
     """Final loss (top) and epochs to the tolerance (bottom) against the learning rate, on log
     axes sharing x, one colour per optimizer in RUN_COLORS order.
 
@@ -43,6 +44,9 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
     optimizer diverged are shaded. `limit`, when given, is drawn as a dashed vertical line
     labelled "2/λ_max (plain GD)". Every point carries its learning rate as customdata and each
     trace a meta {"role": "sweep" | "sweep-epochs" | "sweep-diverged", "optimizer": label}.
+    `current` maps a label to the η that optimizer runs at in the views: a ring on its curve
+    and a dotted vertical line labelled "now" mark it. `presenter`: type big enough for a
+    projector.
     """
     lrs = np.asarray(lrs, dtype=np.float64)
     pairs = _pairs(per_optimizer_results)
@@ -132,6 +136,25 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
                                      xanchor="left", yanchor="top",
                                      font=dict(size=12)) if row == 2 else None)
 
+    for r, (label, result) in enumerate(pairs):
+        lr_now = (current or {}).get(label)
+        if lr_now is None or not len(result.lrs):
+            continue
+        color = RUN_COLORS[r % len(RUN_COLORS)]
+        i = int(np.argmin(np.abs(np.log(np.asarray(result.lrs, dtype=np.float64)) - math.log(lr_now))))
+        h = heights[r][i]
+        y_now = band if not np.isfinite(h) else (max(h, floor) if use_log else h)
+        fig.add_trace(go.Scatter(
+            x=f32([lr_now]), y=f32([y_now]), customdata=[lr_now], mode="markers", showlegend=False,
+            marker=dict(symbol="circle-open", size=18, color=color, line=dict(width=3, color=color)),
+            meta={"role": "sweep-now", "optimizer": label}, name=f"{label} now",
+            hovertemplate=f"{label} runs at η = %{{customdata:.3g}} in the views<extra></extra>"),
+            row=1, col=1)
+    for k, lr_now in enumerate(sorted(set((current or {}).values()))):
+        fig.add_vline(x=float(lr_now), line=dict(color="#111827", dash="dot", width=1.5), row=1, col=1,
+                      label=dict(text=f"now: η = {lr_now:g}", textposition="start", textangle=0,
+                                 xanchor="left", yanchor="bottom", font=dict(size=16 if presenter else 12)))
+
     y_title = "final loss − minimum" if relative else "final loss"
     fig.update_xaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)
     fig.update_xaxes(type="log", exponentformat="power", dtick=1, title_text="learning rate η", row=2, col=1)
@@ -146,6 +169,22 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None) -> go.F
         legend=dict(orientation="h", x=0, xanchor="left", y=1.04, yanchor="bottom"),
         paper_bgcolor="white", plot_bgcolor="#f7f8fa", uirevision="descent-lab:sweep",
     )
+    return readable(fig, presenter)
+
+
+TICKS = dict(size=14, color="#111827")
+PRESENTER_TICKS = dict(size=18, color="#111827")
+
+
+def readable(fig: go.Figure, presenter: bool) -> go.Figure:
+    """Dark tick labels at a size a room can read (bigger in presenter mode); returns `fig`."""
+    ticks = PRESENTER_TICKS if presenter else TICKS
+    fig.update_xaxes(tickfont=ticks, title_font=dict(size=ticks["size"] + 2))
+    fig.update_yaxes(tickfont=ticks, title_font=dict(size=ticks["size"] + 2))
+    if presenter:
+        fig.update_layout(font=dict(size=19), legend=dict(font=dict(size=17)))
+        for annotation in fig.layout.annotations:
+            annotation.font.size = max(annotation.font.size or 12, 16)
     return fig
 
 
@@ -166,7 +205,7 @@ def _category(label: np.ndarray, n_minima: int) -> np.ndarray:
     return cat
 
 
-def basin_figure(surface, basins_result, title: str = "") -> go.Figure:
+def basin_figure(surface, basins_result, title: str = "", presenter: bool = False) -> go.Figure:
     """The start grid coloured by where each run ends: one colour per known minimum (marked as a
     star with its number), light grey for not converged, mid grey for stopped elsewhere (the
     gradient vanished away from every known minimum), dark grey for diverged. Hover shows the
@@ -189,7 +228,8 @@ def basin_figure(surface, basins_result, title: str = "") -> go.Figure:
         x=f32(b.xs), y=f32(b.ys), z=z.astype(np.float32), zmin=-0.5, zmax=c - 0.5,
         colorscale=scale, customdata=f32(custom), text=outcome, meta={"role": "basins"},
         colorbar=dict(tickvals=list(range(c)), ticktext=[name for name, _ in cats], thickness=14,
-                      len=0.9, outlinewidth=0, tickfont=dict(size=12)),
+                      len=0.9, outlinewidth=0,
+                      tickfont=PRESENTER_TICKS if presenter else TICKS),
         hovertemplate="start (%{x:.3g}, %{y:.3g})<br>end (%{customdata[0]:.4g}, "
                       "%{customdata[1]:.4g})<br>%{text}<br>epochs: %{customdata[2]:.0f}"
                       "<extra></extra>",
@@ -212,7 +252,7 @@ def basin_figure(surface, basins_result, title: str = "") -> go.Figure:
         paper_bgcolor="white", plot_bgcolor="white", hovermode="closest",
         uirevision=f"descent-lab:basins:{getattr(surface, 'name', '')}",
     )
-    return fig
+    return readable(fig, presenter)
 
 
 def race_table(race_result) -> list[dict]:

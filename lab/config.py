@@ -29,6 +29,13 @@ TYPED = EXPRESSION_NAME  # the surface the user types as f(x, y)
 DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
 DEFAULT_EXPR_BOUNDS = ((-3.0, 3.0), (-3.0, 3.0))
 MAX_EXPR_SPAN = 1e4
+MAX_EXPR_COORD = 1e4  # the box's number inputs take -1e4 to 1e4
+MIN_EXPR_SPAN = 1e-6  # narrower, the start sliders' step (1/200 of the box) is lost in rounding
+# The range each hyperparameter's number input on the page takes (a value outside would crash
+# the widget); the engine's own rules (torch's) apply on top.
+HYPER_RANGES = {"eps": (0.0, 1.0), "beta1": (0.0, 0.9999), "beta2": (0.0, 0.9999), "alpha": (0.0, 1.0),
+                "rho": (0.0, 1.0), "momentum": (0.0, 1.0), "dampening": (0.0, 1.0)}
+OTHER_HYPER_RANGE = (0.0, 1e3)
 
 
 @dataclass(frozen=True)
@@ -88,20 +95,46 @@ def to_torch_hyper(hyper: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RunChoice:
-    """One optimizer on the page: a preset and the hyperparameters that differ from it."""
+    """One run on the page: an optimizer (a preset and the hyperparameters that differ from it)
+    and, optionally, its own batch size, clipping and schedule; None means the page's setting.
+    `copy` tells apart runs of the same preset (0 for the first; the link writes sgd, sgd-2)."""
 
     preset: str
     changes: tuple[tuple[str, Any], ...] = ()
+    batch: int | None = None  # None: the page's; 0: the full batch; n: mini-batches of n
+    clip: str | None = None  # None: the page's; "off", "norm:10", "value:0.5"
+    schedule: str | None = None  # None: the page's; one of SCHEDULES
+    copy: int = 0
+
+    @property
+    def key(self) -> str:
+        """The run's name in the link and the widgets: the preset, then sgd-2, sgd-3 for copies."""
+        return self.preset if self.copy == 0 else f"{self.preset}-{self.copy + 1}"
 
     @property
     def own_lr(self) -> float | None:
         """This optimizer's own learning rate, or None to use the page's shared one."""
         return dict(self.changes).get("lr")
 
+    def own_settings(self) -> list[str]:
+        """Words for the settings this run has of its own (not the η)."""
+        words = []
+        if self.batch is not None:
+            words.append("full batch" if self.batch == 0 else f"batch {self.batch}")
+        if self.clip is not None:
+            kind, limit = clip_parts(self.clip)
+            words.append("no clipping" if kind == "off" else f"clip {kind} {limit:g}")
+        if self.schedule is not None:
+            words.append("constant η" if self.schedule == "constant" else self.schedule)
+        return words
+
     @property
     def label(self) -> str:
         name = PRESETS[self.preset].label
-        return name if self.own_lr is None else f"{name} (η={self.own_lr:g})"
+        extra = ([] if self.own_lr is None else [f"η={self.own_lr:g}"]) + self.own_settings()
+        if not extra and self.copy:
+            extra = [str(self.copy + 1)]
+        return name if not extra else f"{name} ({', '.join(extra)})"
 
     def hyper(self) -> dict[str, Any]:
         values = preset_hyper(self.preset)
@@ -116,6 +149,39 @@ class RunChoice:
         preset = PRESETS[self.preset]
         return optimizers.create(preset.optimizer, lr=self.lr(shared_lr),
                                  **to_torch_hyper(self.hyper()))
+
+
+def clip_parts(text: str) -> tuple[str, float]:
+    """A run's clipping as written in the link ("off", "norm:10", "value:0.5") → (kind, limit);
+    ValueError for anything else."""
+    kind, _, limit = text.partition(":")
+    if kind == "off" and not limit:
+        return "off", 0.0
+    if kind not in ("norm", "value"):
+        raise ValueError("write clipping as off, norm:LIMIT or value:LIMIT")
+    try:
+        value = float(limit)
+    except ValueError:
+        raise ValueError("write clipping as off, norm:LIMIT or value:LIMIT") from None
+    if not (math.isfinite(value) and 0 < value <= 1e6):
+        raise ValueError("the clipping limit must be above 0")
+    return kind, value
+
+
+def clip_text(kind: str, limit: float) -> str:
+    return "off" if kind == "off" else f"{kind}:{float(limit):g}"
+
+
+def parse_run_key(text: str) -> tuple[str, int] | None:
+    """A run's key in the link ("sgd", "sgd-2") → (preset, copy), or None when unknown."""
+    preset, _, number = text.partition("-")
+    if preset not in PRESETS:
+        return None
+    if not number:
+        return preset, 0
+    if not number.isdigit() or not 2 <= int(number) <= MAX_RUNS:
+        return None
+    return preset, int(number) - 1
 
 
 def learning_rate_options() -> list[float]:
@@ -170,16 +236,25 @@ def surface_names() -> list[str]:
     return surfaces.names() + [TYPED]
 
 
+def hyper_range(name: str) -> tuple[float, float]:
+    """The values a number hyperparameter may take on the page (its number input's range)."""
+    return HYPER_RANGES.get(name, OTHER_HYPER_RANGE)
+
+
 def check_bounds(bounds) -> tuple:
     """Bounds ((x0, x1), (y0, y1)) for a typed surface, or ValueError saying what is wrong."""
     (x0, x1), (y0, y1) = bounds
     values = [float(v) for v in (x0, x1, y0, y1)]
     if not all(math.isfinite(v) for v in values):
         raise ValueError("the bounds must be finite numbers")
+    if not all(abs(v) <= MAX_EXPR_COORD for v in values):
+        raise ValueError(f"the bounds must lie between {-MAX_EXPR_COORD:g} and {MAX_EXPR_COORD:g}")
     if not (values[0] < values[1] and values[2] < values[3]):
         raise ValueError("each lower bound must be below its upper bound")
     if max(values[1] - values[0], values[3] - values[2]) > MAX_EXPR_SPAN:
         raise ValueError(f"the box may be at most {MAX_EXPR_SPAN:g} wide")
+    if min(values[1] - values[0], values[3] - values[2]) < MIN_EXPR_SPAN:
+        raise ValueError(f"the box must be at least {MIN_EXPR_SPAN:g} wide")
     return ((values[0], values[1]), (values[2], values[3]))
 
 

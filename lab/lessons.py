@@ -24,91 +24,87 @@ def _lesson(key, title, explanation, watch_for, **config) -> Lesson:
     return Lesson(key, title, explanation, watch_for, replace(Config(**config), lesson=key))
 
 
+# The words fit the presenter-mode sidebar at 1280×720: a title of at most 28 characters (the
+# menu does not cut it) and an explanation and watch-for of at most 330 characters together.
 LESSONS = {lesson.key: lesson for lesson in (
     _lesson(
-        "lr-too-small", "A learning rate too small: crawling",
-        "The bowl is 25 times steeper across than along. With η = 0.002 each step is tiny: the "
-        "weights creep downhill and after 100 epochs they are still far from the bottom.",
-        "The dots bunch up and hardly move. The loss curve falls slowly and is still high at the "
-        "end. Move the learning rate up a few stops and play again.",
-        surface="bowl", runs=(RunChoice("sgd"),), learning_rate=0.002, epochs=100),
+        "lr-too-small", "η too small: crawling",
+        "The bowl is 25 times steeper across than along. With η = 0.002 every step is tiny.",
+        "The blue dots creep a fifth of the way to the minimum in 100 epochs and the blue loss "
+        "stays high; the orange run, η = 0.05, reaches the dotted 0.001 line. Move η up and replay.",
+        surface="bowl", runs=(RunChoice("sgd"), RunChoice("sgd", (("lr", 0.05),), copy=1)),
+        learning_rate=0.002, epochs=100),
     _lesson(
-        "lr-just-right", "A learning rate just right",
-        "With η = 0.05, below the stability limit 2/λ_max = 0.08 of this bowl, each step goes "
-        "most of the way downhill without overshooting.",
-        "The path zig-zags a little across the steep direction, then settles at the minimum; the "
-        "loss falls below 0.001 within 100 epochs.",
+        "lr-just-right", "η just right",
+        "η = 0.05 is below this bowl's stability limit 2/λ_max = 0.08: each step goes most of "
+        "the way downhill without overshooting.",
+        "The path zig-zags a little across the valley, then settles at the minimum; the loss "
+        "crosses the dotted 0.001 line within 100 epochs (the diamond gives the epoch).",
         surface="bowl", runs=(RunChoice("sgd"),), learning_rate=0.05, epochs=100),
     _lesson(
-        "lr-too-large", "A learning rate too large: overshooting, then divergence",
-        "Along a direction of curvature λ, a step of gradient descent multiplies the distance to "
-        "the minimum by (1 − η·λ). The steep direction of this bowl has λ_max = 25, so any "
-        "η above 2/λ_max = 0.08 makes that factor larger than 1 in size: every step overshoots "
-        "further than the last. Here η = 0.09, so the factor is 1 − 0.09·25 = −1.25.",
-        "The dots jump from one wall of the valley to the other, a quarter higher each time, "
-        "until the run leaves the picture and the page reports the divergence and its epoch.",
+        "lr-too-large", "η too large: divergence",
+        "A step multiplies the distance to the minimum by (1 − η·λ). Here λ_max = 25 and "
+        "η = 0.09 > 2/λ_max, so that factor is 1 − 0.09·25 = −1.25.",
+        "The dots jump from wall to wall, a quarter further out each time, until the run leaves "
+        "the picture and the page reports the divergence and its epoch.",
         surface="bowl", runs=(RunChoice("sgd"),), learning_rate=0.09, epochs=60, start=(-4.5, 0.2)),
     _lesson(
-        "momentum-valley", "Momentum through a narrow valley",
-        "The bowl is 25 times steeper across than along. A learning rate safe for the steep walls "
-        "(η = 0.02) makes plain SGD crawl along the shallow floor: each step closes only 2% of the "
-        "distance. Momentum keeps a running velocity, so the small steps along the floor add up.",
-        "SGD slides smoothly but slowly. Momentum swings across the valley a few times, yet "
-        "reaches the bottom (loss within 0.001) in about a quarter of SGD's epochs: compare the "
-        "'epoch within' column of the summary table.",
+        "momentum-valley", "Momentum in a narrow valley",
+        "η = 0.02 is safe for the steep walls, but plain SGD then closes only 2% of the way along "
+        "the shallow floor per step. Momentum adds up those small steps.",
+        "SGD slides slowly; Momentum swings across a few times, yet its diamond on the dotted "
+        "0.001 line comes at about a quarter of SGD's epoch.",
         surface="bowl", runs=(RunChoice("sgd"), RunChoice("momentum")), learning_rate=0.02,
         epochs=300),
     _lesson(
-        "adam-vs-sgd", "Adam against SGD on Rosenbrock",
-        "Rosenbrock's valley is curved and its floor is almost flat. SGD must use a small "
-        "learning rate to survive the steep walls, so it crawls along the floor. Adam divides "
-        "each step by a running size of the gradient, so it keeps moving where the floor is flat.",
+        "adam-vs-sgd", "Adam against SGD",
+        "Rosenbrock's curved valley has an almost flat floor. SGD needs a small η to survive the "
+        "walls, so it crawls; Adam divides each step by the gradient's running size.",
         "SGD (η = 0.001) is still high up the valley after 500 epochs; Adam (η = 0.1) follows "
         "the curve to near the minimum at (1, 1).",
         surface="rosenbrock", runs=(RunChoice("sgd"), RunChoice("adam", (("lr", 0.1),))),
         learning_rate=0.001, epochs=500),
     _lesson(
         "saddle", "A saddle point: the stall",
-        "At the centre of x² − y² the gradient is zero, but it is not a minimum: downhill in one "
-        "direction, uphill in the other. Starting almost on the ridge, gradient descent slides to "
-        "the centre and nearly stops there.",
-        "The dots crowd together near the centre for dozens of epochs while the gradient shrinks "
-        "towards zero; then the tiny sideways offset grows and the run escapes downhill.",
+        "At the centre of x² − y² the gradient is zero but it is no minimum: downhill one way, "
+        "uphill the other. Starting almost on the ridge, the run slides to the centre.",
+        "The dots crowd near the centre for dozens of epochs while the gradient shrinks; then the "
+        "tiny sideways offset grows and the run escapes downhill.",
         surface="saddle", runs=(RunChoice("sgd"),), learning_rate=0.05, epochs=110),
     _lesson(
-        "local-minima", "Local minima: where you start decides where you end",
-        "Himmelblau's function has four minima, all equally low. Gradient descent only ever "
-        "goes downhill from where it is, so it ends in the valley whose slope it starts on.",
-        "From the default start the run ends near (−3.78, −3.28). Click the contour map near "
-        "(0.5, 0.5) and it ends at (3, 2) instead; near (−1, 1), at (−2.81, 3.13).",
+        "local-minima", "Local minima: the start",
+        "Himmelblau's function has four equally low minima. Gradient descent only goes downhill, "
+        "so it ends in the valley it starts in.",
+        "From here the run ends near (−3.78, −3.28). Click the map near (0.5, 0.5) and it ends at "
+        "(3, 2); near (−1, 1), at (−2.81, 3.13).",
         surface="himmelblau", runs=(RunChoice("sgd"),), learning_rate=0.01, epochs=300),
     _lesson(
-        "minibatch-noise", "Mini-batch noise against the full batch",
-        "With a batch of 4 out of 64 points, each step sees only a few data points, so its "
-        "gradient is a noisy estimate of the full one: right on average, wrong in detail.",
-        "The path wobbles and the loss curve goes up as well as down; set the batch size to "
-        "'full' and the same run goes smoothly downhill.",
-        surface="linear_regression", runs=(RunChoice("sgd"),), learning_rate=0.05, epochs=100,
-        batch_size=4),
+        "minibatch-noise", "Mini-batch noise",
+        "A batch of 4 of the 64 points gives each step a noisy gradient: right on average, wrong "
+        "in detail. The full batch uses all 64.",
+        "The blue batch-4 path wobbles: its small pale dots, one per step, scatter around the "
+        "smooth orange full-batch path, and its loss goes up as well as down.",
+        surface="linear_regression",
+        runs=(RunChoice("sgd", batch=4), RunChoice("sgd", batch=0, copy=1)),
+        learning_rate=0.05, epochs=100, batch_size=4),
     _lesson(
-        "clipping", "Gradient clipping tames a steep cliff",
-        "Rosenbrock's walls are so steep that, with η = 0.003, one gradient step flings the "
-        "weights far away and the run diverges within a few epochs. Clipping the gradient's "
-        "norm to 10 caps the length of every step, so the run survives the walls.",
-        "With clipping on, the run survives the walls and keeps going downhill, slowly, because "
-        "the clipped steps are short. Turn clipping off (More → Gradient clipping) and the page "
-        "reports a divergence at epoch 4.",
-        surface="rosenbrock", runs=(RunChoice("sgd"),), learning_rate=0.003, epochs=300,
-        clip="norm", clip_limit=10.0),
+        "clipping", "Gradient clipping",
+        "Rosenbrock's walls are so steep that at η = 0.003 one step flings the weights away. "
+        "Clipping the gradient's norm to 10 caps every step's length.",
+        "The clipped blue run survives the walls and creeps downhill; the unclipped orange run "
+        "diverges at epoch 4, as the red box says.",
+        surface="rosenbrock",
+        runs=(RunChoice("sgd", clip="norm:10"), RunChoice("sgd", clip="off", copy=1)),
+        learning_rate=0.003, epochs=300, clip="norm", clip_limit=10.0),
     _lesson(
-        "schedule", "A learning-rate schedule settles the noise",
-        "With tiny mini-batches, a constant learning rate keeps the weights jittering around the "
-        "minimum. Cosine annealing shrinks η to zero by the last epoch: big steps early, careful "
-        "steps at the end.",
-        "The jitter dies down as η falls, and the final loss ends much closer to the minimum "
-        "than with the schedule set to constant.",
-        surface="linear_regression", runs=(RunChoice("sgd"),), learning_rate=0.1, epochs=200,
-        batch_size=2, schedule="cosine"),
+        "schedule", "A schedule settles the noise",
+        "With batches of 2, a constant η keeps the weights jittering around the minimum. Cosine "
+        "annealing shrinks η to zero by the last epoch.",
+        "Both runs jitter early; the blue cosine run calms down as η falls and ends much closer "
+        "to the minimum than the orange constant-η run (zoom into the loss curve's end).",
+        surface="linear_regression",
+        runs=(RunChoice("sgd", schedule="cosine"), RunChoice("sgd", schedule="constant", copy=1)),
+        learning_rate=0.1, epochs=200, batch_size=2, schedule="cosine"),
 )}
 
 

@@ -9,18 +9,75 @@ parameter falls back to its default and yields a notice in words.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from engine import optimizers
+
 from lab import lessons
 from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, LOG_MODES,
                         MAX_EPOCHS, MAX_HIDDEN_TEXT, MAX_LR, MAX_RUNS, MAX_SEED, MIN_LR, MODES,
                         PRESETS, SCHEDULES, SPEEDS, TYPED, Config, RunChoice, batch_options,
-                        check_bounds, network_data, network_defaults, preset_hyper,
-                        snap_learning_rate, surface_for, surface_names, typed_surface)
+                        check_bounds, hyper_range, HIDDEN_HYPER, to_torch_hyper, clip_parts, clip_text, network_data, network_defaults, preset_hyper,
+                        parse_run_key, snap_learning_rate, surface_for, surface_names, typed_surface)
 from surfaces import datasets
+
+SHOWN_CHARS = 40  # a notice shows at most this much of a value from the link
+MAX_UNUSED_NOTICES = 5
+
+
+def visible(text: str) -> str:
+    """The text with each character that would not show (a newline, a tab, a control character)
+    written as its escape, so that a notice shows exactly what was in the link on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def code(text: str, limit: int = SHOWN_CHARS) -> str:
+    """User text as a Markdown code span that shows it literally: nothing in it is read as
+    Markdown or HTML (no emphasis, link, image, icon, colour or formula). The fence is longer
+    than any run of backticks inside, so a backtick in the text cannot close it."""
+    text = visible(text)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if (not text or text[0] == "`" or text[-1] == "`"
+                  or (text[0] == " " and text[-1] == " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def plain(text: str) -> str:
+    """Text that may hold fragments of user text, escaped so that Markdown shows it as it is:
+    every ASCII punctuation character gets a backslash (CommonMark's escape), and characters
+    that would not show are written as escapes."""
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in visible(text))
+
+
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+class _Seen(dict):
+    """The link's parameters, remembering which ones the reading code looked at: every other
+    one gets a notice (unknown, or not used by these settings)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.seen: set[str] = set()
+
+    def __contains__(self, key) -> bool:
+        self.seen.add(key)
+        return super().__contains__(key)
+
+    def __getitem__(self, key):
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.seen.add(key)
+        return super().get(key, default)
 
 
 @dataclass(frozen=True)
@@ -62,8 +119,8 @@ FIELDS = (
           f"epochs must be 1 to {MAX_EPOCHS}"),
     Field("seed", "seed", "seed", int, lambda v: 0 <= v <= MAX_SEED, f"the seed must be 0 to {MAX_SEED}"),
     Field("clip", "clip", "clip", CLIPS),
-    Field("clip_limit", "clip_limit", "clip_limit", float, lambda v: 0 < v <= 1e6,
-          "the clipping limit must be above 0"),
+    Field("clip_limit", "clip_limit", "clip_limit", float, lambda v: 1e-6 <= v <= 1e6,
+          "the clipping limit must be between 1e-06 and 1e+06"),
     Field("schedule", "schedule", "schedule", SCHEDULES),
     Field("warmup", "warmup", "warmup", int, lambda v: 0 <= v <= MAX_EPOCHS,
           f"warm-up must be 0 to {MAX_EPOCHS} epochs"),
@@ -105,10 +162,16 @@ def to_query(config: Config) -> dict[str, str]:
         q["f"] = config.expression
         q["fx"] = ",".join(_fmt(float(v)) for v in config.expr_bounds[0])
         q["fy"] = ",".join(_fmt(float(v)) for v in config.expr_bounds[1])
-    q["opt"] = ",".join(run.preset for run in config.runs)
+    q["opt"] = ",".join(run.key for run in config.runs)
     for run in config.runs:
         for name, value in run.changes:
-            q[f"{run.preset}.{name}"] = _fmt(value)
+            q[f"{run.key}.{name}"] = _fmt(value)
+        if run.batch is not None:
+            q[f"{run.key}.batch"] = "full" if run.batch == 0 else str(run.batch)
+        if run.clip is not None:
+            q[f"{run.key}.clip"] = run.clip
+        if run.schedule is not None:
+            q[f"{run.key}.schedule"] = run.schedule
     if config.batch_size != default.batch_size:
         q["batch"] = "full" if config.batch_size is None else str(config.batch_size)
     if config.start != default.start or config.surface != default.surface:
@@ -164,21 +227,23 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     default and adds a notice in words."""
     notices: list[str] = []
     values: dict[str, Any] = {}
-    q = {str(k): str(v) for k, v in query.items()}
+    q = _Seen((str(k), str(v)) for k, v in query.items())
 
-    def bad(key: str, why: str) -> None:
-        shown = q[key] if len(q[key]) <= 40 else q[key][:40] + "…"
-        notices.append(f"Ignored `{key}={shown}` in the link: {why}. Using the default instead.")
+    def bad(key: str, why: str, used: str | None = "the default") -> None:
+        """A notice: the parameter as it was in the link (shown literally), why it was not
+        used, and what is used instead. `why` and `used` are the page's words."""
+        instead = f" Using {used} instead." if used else ""
+        notices.append(f"Ignored {code(f'{key}={q[key]}')} in the link: {why}.{instead}")
 
     lesson = q.get("lesson", "")
     if lesson and lesson not in lessons.LESSONS:
-        bad("lesson", "unknown lesson")
+        bad("lesson", "there is no such lesson", "no lesson")
         lesson = ""
     default = base_config(lesson)
 
     surface = q.get("surface", default.surface)
     if surface not in surface_names():
-        bad("surface", "unknown surface")
+        bad("surface", "there is no such surface", f"the {surface_for(default.surface).title} surface")
         surface = default.surface
     if surface == TYPED:
         surface = _read_typed(q, values, bad) or default.surface
@@ -190,7 +255,15 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
             try:
                 values[f.attr] = read_field(f, q[f.key])
             except ValueError as err:
-                bad(f.key, str(err))
+                bad(f.key, str(err), f"the default ({_fmt(getattr(default, f.attr))})")
+    if values.get("mode", default.mode) != "network":
+        for f in FIELDS:
+            if f.network and f.key in q:
+                values.pop(f.attr, None)
+                bad(f.key, "it applies only to the Neural network mode (mode=network)", None)
+    if "learning_rate" in values and values["learning_rate"] != float(q["lr"]):
+        notices.append(f"The link's learning rate {code(q['lr'])} is not one of the slider's "
+                       f"stops; using the nearest stop, η = {values['learning_rate']:g}.")
     if values.get("mode") == "network" and not lesson:
         default = base_config("", "network")
     network = replace(default, **values)
@@ -199,15 +272,16 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     runs: list[RunChoice] = []
     if "opt" in q:
         keys = [k.strip().lower() for k in q["opt"].split(",") if k.strip()]
-        unknown = [k for k in keys if k not in PRESETS]
-        keys = list(dict.fromkeys(k for k in keys if k in PRESETS))
+        unknown = [k for k in keys if parse_run_key(k) is None]
+        keys = list(dict.fromkeys(k for k in keys if parse_run_key(k) is not None))
         if unknown:
-            bad("opt", f"unknown optimizer(s) {', '.join(unknown[:6])}")
+            bad("opt", "there is no optimizer called " + ", ".join(code(u, 20) for u in unknown[:6]),
+                "the others" if keys else "the default")
         if len(keys) > MAX_RUNS:
             notices.append(f"The link asks for {len(keys)} optimizers; showing the first {MAX_RUNS}.")
             keys = keys[:MAX_RUNS]
         for key in keys:
-            runs.append(_read_run(key, q, bad))
+            runs.append(_read_run(key, q, bad, n_samples))
     values["runs"] = tuple(runs) or default.runs
 
     if q.get("batch") == "full":
@@ -220,7 +294,8 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
                 raise ValueError
             values["batch_size"] = None if size == n_samples else size
         except ValueError:
-            bad("batch", f"batch size must be one of {', '.join(map(str, sizes))}")
+            bad("batch", f"batch size must be one of {', '.join(map(str, sizes))}",
+                "the full batch" if default.batch_size is None else f"the default ({default.batch_size})")
     (x0, x1), (y0, y1) = surf.bounds
     start = {}
     for key, lo, hi in (("x0", x0, x1), ("y0", y0, y1)):
@@ -230,9 +305,10 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
                 if lo <= v <= hi:
                     start[key] = v
                 else:
-                    bad(key, f"the start must lie in [{lo:g}, {hi:g}] on this surface")
+                    bad(key, f"the start must lie in [{lo:g}, {hi:g}] on this surface",
+                        "the surface's default start")
             except ValueError:
-                bad(key, "not a number")
+                bad(key, "not a number", "the surface's default start")
     if len(start) == 2:
         values["start"] = (start["x0"], start["y0"])
         if np.array_equal(np.array(values["start"]), surf.start):
@@ -242,10 +318,30 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     elif surface != default.surface:
         values["start"] = None
     values["lesson"] = lesson
-    strays = [k for k in q if k not in KNOWN_KEYS and "." not in k]
-    if strays:
-        notices.append("Ignored unknown link parameter(s): " + ", ".join(f"`{k[:30]}`" for k in strays[:5]) + ".")
+    chosen = {getattr(run, "key", run.preset) for run in values["runs"]}
+    unused = [k for k in q if k not in q.seen]
+    for key in unused[:MAX_UNUSED_NOTICES]:
+        bad(key, _why_unused(key, chosen), None)
+    if len(unused) > MAX_UNUSED_NOTICES:
+        notices.append(f"The link has {len(unused) - MAX_UNUSED_NOTICES} more parameters that this page "
+                       "does not know; they were ignored.")
     return replace(default, **values), notices
+
+
+def _why_unused(key: str, chosen: set[str]) -> str:
+    """Why the link's parameter `key` was not used, in the page's words."""
+    if key in ("f", "fx", "fy"):
+        return "it applies only to your own f(x, y) (surface=typed)"
+    if key in KNOWN_KEYS:
+        return "these settings do not use it"
+    run, dot, name = key.partition(".")
+    preset = run.split("-")[0]
+    if dot and preset in PRESETS:
+        label = PRESETS[preset].label
+        if run in chosen:
+            return f"{label} has no setting {code(name, 30)}"
+        return f"{label} is not among the link's optimizers (opt=…)"
+    return "this page has no such setting"
 
 
 def _read_typed(q: Mapping[str, str], values: dict, bad) -> str | None:
@@ -255,27 +351,60 @@ def _read_typed(q: Mapping[str, str], values: dict, bad) -> str | None:
     bounds = DEFAULT_EXPR_BOUNDS
     for key, axis in (("fx", 0), ("fy", 1)):
         if key in q:
+            parts = q[key].split(",")
             try:
-                lo, hi = (float(part) for part in q[key].split(","))
+                try:
+                    lo, hi = (_number(part) for part in parts)
+                except ValueError:
+                    raise ValueError("give the range as two numbers, low,high, e.g. -3,3") from None
                 pair = list(bounds)
                 pair[axis] = (lo, hi)
                 bounds = check_bounds(tuple(pair))
             except ValueError as err:
-                bad(key, f"give the range as two numbers, low,high ({err})")
+                lo, hi = DEFAULT_EXPR_BOUNDS[axis]
+                bad(key, str(err), f"the default range {lo:g},{hi:g}")
     text = q.get("f", DEFAULT_EXPRESSION)
     try:
         typed_surface(text, bounds)
     except ExpressionError as err:
         if "f" in q:
-            bad("f", f"the function cannot be used: {err}")
+            bad("f", "the function cannot be used: " + plain(str(err)), "the default surface")
         return None
     values["expression"], values["expr_bounds"] = text, bounds
     return TYPED
 
 
-def _read_run(key: str, q: Mapping[str, str], bad) -> RunChoice:
-    """One optimizer's hyperparameter changes from `<preset>.<name>` query keys."""
-    base = preset_hyper(key)
+def _read_run(key: str, q: Mapping[str, str], bad, n_samples: int) -> RunChoice:
+    """One run from `<key>.<name>` query keys: its optimizer's hyperparameter changes and its
+    own batch size, clipping and schedule (`sgd.batch=4`, `sgd-2.clip=norm:1`)."""
+    preset, copy = parse_run_key(key)
+    own = {}
+    if f"{key}.batch" in q:
+        text = q[f"{key}.batch"]
+        sizes = batch_options(n_samples)
+        if text == "full" or text == str(n_samples):
+            own["batch"] = 0
+        elif text.isdigit() and int(text) in sizes:
+            own["batch"] = int(text)
+        else:
+            bad(f"{key}.batch", f"batch size must be full or one of {', '.join(map(str, sizes[:-1]))}")
+    if f"{key}.clip" in q:
+        try:
+            own["clip"] = clip_text(*clip_parts(q[f"{key}.clip"]))
+        except ValueError as err:
+            bad(f"{key}.clip", str(err))
+    if f"{key}.schedule" in q:
+        if q[f"{key}.schedule"] in SCHEDULES:
+            own["schedule"] = q[f"{key}.schedule"]
+        else:
+            bad(f"{key}.schedule", f"choose one of {', '.join(SCHEDULES)}")
+    choice = _read_optimizer(key, preset, q, bad)
+    return replace(choice, copy=copy, **own)
+
+
+def _read_optimizer(key: str, preset: str, q: Mapping[str, str], bad) -> RunChoice:
+    """One optimizer's hyperparameter changes from `<key>.<name>` query keys."""
+    base = preset_hyper(preset)
     changes: dict[str, Any] = {}
     lr_key = f"{key}.lr"
     if lr_key in q:
@@ -293,24 +422,53 @@ def _read_run(key: str, q: Mapping[str, str], bad) -> RunChoice:
         text = q[qkey]
         if isinstance(start_value, bool):
             if text not in ("0", "1", "true", "false"):
-                bad(qkey, "use 0 or 1")
+                bad(qkey, "use 0 or 1", "1" if start_value else "0")
                 continue
             value: Any = text in ("1", "true")
         else:
             try:
                 value = _number(text)
             except ValueError:
-                bad(qkey, "not a number")
+                bad(qkey, "not a number", f"{start_value:g}")
+                continue
+            lo, hi = hyper_range(name)
+            if not lo <= value <= hi:
+                bad(qkey, f"{name} must be between {lo:g} and {hi:g} here", f"{start_value:g}")
                 continue
         if value != start_value:
             changes[name] = value
-    choice = RunChoice(key, tuple(sorted(changes.items())))
-    try:
-        choice.make(1e-3)
-    except ValueError as err:
-        for name in changes:
-            if name != "lr":
-                bad(f"{key}.{name}", str(err))
-                break
-        choice = RunChoice(key)
-    return choice
+    for name in [n for n in changes if n != "lr"]:
+        refused = _alone_error(preset, name, changes[name])
+        if refused is not None:
+            bad(f"{key}.{name}", plain(refused), f"{base[name]:g}")
+            del changes[name]
+    # A combination the engine refuses although each value is fine alone (Nesterov at momentum
+    # 0) is kept, as the widgets keep it: the page shows the engine's message for that run.
+    return RunChoice(preset, tuple(sorted(changes.items())))
+
+
+def _torch_hyper(optimizer: str) -> dict[str, Any]:
+    """torch's defaults for an optimizer, in the page's form (beta1 and beta2)."""
+    out: dict[str, Any] = {}
+    for name, value in optimizers.defaults(optimizer).items():
+        if name in HIDDEN_HYPER:
+            continue
+        if name == "betas":
+            out["beta1"], out["beta2"] = float(value[0]), float(value[1])
+        else:
+            out[name] = value
+    return out
+
+
+def _alone_error(preset: str, name: str, value: Any) -> str | None:
+    """The engine's words when `name = value` is refused on its own, that is with the preset's
+    other values and with torch's defaults alike; None when either accepts it."""
+    optimizer = PRESETS[preset].optimizer
+    first = None
+    for others in (preset_hyper(preset), _torch_hyper(optimizer)):
+        try:
+            optimizers.create(optimizer, lr=1e-3, **to_torch_hyper({**others, name: value}))
+            return None
+        except ValueError as err:
+            first = first or str(err)
+    return first

@@ -4,7 +4,7 @@ slice and decision-boundary frames). Plain Python: the page adds caching and pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, Iterator
 
@@ -14,7 +14,7 @@ from engine import landscape, schedules
 from engine.compare import Summary, summarize
 from engine.network import MLP
 from engine.train import Trajectory, collect, train
-from lab.config import Config, RunChoice, network_data, network_layers
+from lab.config import Config, RunChoice, clip_parts, network_data, network_layers
 
 # The loss within this of the best minimum's loss counts as "reached" in the summary table.
 TOLERANCE = 1e-3
@@ -33,9 +33,11 @@ class RunResult:
     error: str | None = None
 
 
-def make_schedule(config: Config):
-    """The page's schedule choice as an engine schedule, scaled to the run's length."""
-    if config.schedule == "constant" and config.warmup == 0:
+def make_schedule(config: Config, choice: RunChoice | None = None):
+    """The schedule of a run (its own, or the page's) as an engine schedule, scaled to the run's
+    length."""
+    name = choice.schedule if choice is not None and choice.schedule is not None else config.schedule
+    if name == "constant" and config.warmup == 0:
         return None
     main_epochs = max(1, config.epochs - config.warmup)
     settings = {
@@ -43,12 +45,23 @@ def make_schedule(config: Config):
         "step": {"step_size": max(1, main_epochs // 4), "gamma": 0.5},
         "exponential": {"gamma": 0.01 ** (1.0 / main_epochs)},
         "cosine": {"T_max": main_epochs, "eta_min": 0.0},
-    }[config.schedule]
-    return schedules.create(config.schedule, warmup=config.warmup, **settings)
+    }[name]
+    return schedules.create(name, warmup=config.warmup, **settings)
 
 
-def make_clip(config: Config):
+def make_clip(config: Config, choice: RunChoice | None = None):
+    """A run's clipping (its own, or the page's) as the engine takes it: None or (kind, limit)."""
+    if choice is not None and choice.clip is not None:
+        kind, limit = clip_parts(choice.clip)
+        return None if kind == "off" else (kind, limit)
     return None if config.clip == "off" else (config.clip, config.clip_limit)
+
+
+def batch_size(config: Config, choice: RunChoice | None = None) -> int | None:
+    """A run's batch size (its own, or the page's): None for the full batch."""
+    if choice is not None and choice.batch is not None:
+        return None if choice.batch == 0 else choice.batch
+    return config.batch_size
 
 
 def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
@@ -67,8 +80,8 @@ def stream_run(config: Config, choice: RunChoice, model=None, start=None) -> Ite
     if model is None:
         model, start = config.surface_obj(), config.start_point()
     opt = choice.make(config.learning_rate)
-    return train(model, opt, epochs=config.epochs, batch_size=config.batch_size, start=start,
-                 seed=config.seed, clip=make_clip(config), schedule=make_schedule(config))
+    return train(model, opt, epochs=config.epochs, batch_size=batch_size(config, choice), start=start,
+                 seed=config.seed, clip=make_clip(config, choice), schedule=make_schedule(config, choice))
 
 
 def _collect_run(records: Iterator, on_epoch: Callable | None) -> Trajectory:
@@ -93,17 +106,31 @@ def run_one(config: Config, choice: RunChoice,
     return RunResult(choice, trajectory, summary)
 
 
-def sweep_settings(config: Config) -> dict:
-    """The page's training settings that engine.sweep's functions accept (batch size, seed,
-    clipping, schedule), so a sweep trains as the views do wherever the engine allows it."""
+def sweep_settings(config: Config, choice: RunChoice | None = None, function: str = "lr_sweep") -> dict:
+    """A run's training settings (batch size, seed, clipping, schedule) as keywords of one of
+    engine.sweep's functions, those it accepts, so a sweep trains as the views do wherever the
+    engine allows it."""
     import inspect
 
     from engine import sweep
 
-    wanted = {"batch_size": config.batch_size, "seed": config.seed, "clip": make_clip(config),
-              "schedule": make_schedule(config)}
-    accepted = inspect.signature(sweep.lr_sweep).parameters
+    wanted = {"batch_size": batch_size(config, choice), "seed": config.seed,
+              "clip": make_clip(config, choice), "schedule": make_schedule(config, choice)}
+    accepted = inspect.signature(getattr(sweep, function)).parameters
     return {k: v for k, v in wanted.items() if k in accepted}
+
+
+def sweep_ignores(config: Config, choice: RunChoice | None = None, function: str = "lr_sweep") -> list[str]:
+    """The run's settings that engine.sweep's `function` cannot take yet (words for a caption)."""
+    taken = sweep_settings(config, choice, function)
+    missing = []
+    if batch_size(config, choice) is not None and "batch_size" not in taken:
+        missing.append("the batch size")
+    if make_clip(config, choice) is not None and "clip" not in taken:
+        missing.append("clipping")
+    if make_schedule(config, choice) is not None and "schedule" not in taken:
+        missing.append("the schedule")
+    return missing
 
 
 def starting_lr(config: Config, choice: RunChoice) -> float | None:
@@ -128,7 +155,7 @@ def starting_lr(config: Config, choice: RunChoice) -> float | None:
     try:
         result = sweep.lr_sweep(config.surface_obj(), PRESETS[choice.preset].optimizer,
                                 to_torch_hyper(choice.hyper()), stops, start=config.start_point(),
-                                epochs=config.epochs, tol=TOLERANCE, **sweep_settings(config))
+                                epochs=config.epochs, tol=TOLERANCE, **sweep_settings(config, choice))
     except ValueError:
         return None
     tuned = sweep.tuned_index(result)
@@ -136,7 +163,7 @@ def starting_lr(config: Config, choice: RunChoice) -> float | None:
                         if status != "diverged"), reverse=True)
     candidates = ([float(result.lrs[tuned])] if tuned is not None else []) + survivors[:3]
     for lr in candidates:  # the sweep may train differently (full batch): confirm as the views do
-        own = RunChoice(choice.preset, tuple(sorted({**dict(choice.changes), "lr": lr}.items())))
+        own = replace(choice, changes=tuple(sorted({**dict(choice.changes), "lr": lr}.items())))
         t = run_one(config, own).trajectory
         if t is not None and t.diverged_epoch is None:
             return lr

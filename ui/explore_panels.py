@@ -4,12 +4,14 @@ batch per optimizer, cached for the session on what it depends on."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
 from engine import sweep
 from figures import explore
-from lab.runs import TOLERANCE
+from lab.runs import TOLERANCE, sweep_ignores, sweep_settings
 from ui import cache
 from ui.sidebar import SHARED, hyper_key, learning_rate_key
 from lab.config import LR_OPTIONS, PRESETS, Config, RunChoice, snap_learning_rate, to_torch_hyper
@@ -23,21 +25,39 @@ def _spec(choice: RunChoice) -> tuple[str, dict]:
     return PRESETS[choice.preset].optimizer, to_torch_hyper(choice.hyper())
 
 
+def _name(choice: RunChoice) -> str:
+    """A run's name where its η is what varies: the optimizer and its own settings."""
+    return replace(choice, changes=tuple((k, v) for k, v in choice.changes if k != "lr")).label
+
+
+def _training(config: Config, function: str) -> tuple:
+    """What the explore computations' results depend on besides the surface and the optimizer."""
+    return (config.start_point(), config.epochs, config.seed, config.batch_size, config.clip,
+            config.clip_limit, config.schedule, config.warmup, function)
+
+
+def _ignored_caption(config: Config, function: str) -> None:
+    """Say which of the views' training settings the engine's batch runner cannot take yet."""
+    missing = sorted({m for c in config.runs for m in sweep_ignores(config, c, function)})
+    if missing:
+        st.caption(f"Not yet applied here: {', '.join(missing)} (these runs use the full batch "
+                   f"with no clipping and a constant η), so they can differ from the views.")
+
+
 def _sweeps(config: Config, surface) -> dict:
     def make():
         out = {}
         for choice in config.runs:
             name, hyper = _spec(choice)
             try:
-                out[PRESETS[choice.preset].label] = sweep.lr_sweep(
+                out[_name(choice)] = sweep.lr_sweep(
                     surface, name, hyper, LRS, start=config.start_point(), epochs=config.epochs,
-                    tol=TOLERANCE)
+                    tol=TOLERANCE, **sweep_settings(config, choice))
             except ValueError as err:
-                out[PRESETS[choice.preset].label] = str(err)
+                out[_name(choice)] = str(err)
         return out
 
-    key = (config.surface_key(), tuple((c.preset, c.changes) for c in config.runs),
-           config.start_point(), config.epochs)
+    key = (config.surface_key(), config.runs, _training(config, "lr_sweep"))
     return cache.cached("sweep", key, make)
 
 
@@ -58,19 +78,20 @@ def _on_sweep_click() -> None:
     load_learning_rate(float(lr), ss.get("sweep_curves", {}).get(point.get("curve_number")))
 
 
-def load_learning_rate(lr: float, preset: str | None = None) -> None:
-    """Set the shared learning rate (and let `preset`, if given, follow it)."""
+def load_learning_rate(lr: float, run: str | None = None) -> None:
+    """Set the shared learning rate (and let the run `run` (its key), if given, follow it)."""
     ss = st.session_state
     ss[learning_rate_key()] = snap_learning_rate(lr)
-    if preset is not None:
-        ss[hyper_key(preset, "lr")] = SHARED
+    if run is not None:
+        ss[hyper_key(run, "lr")] = SHARED
     ss["sweep_loaded"] = f"Loaded η = {snap_learning_rate(lr):g} into the views above."
 
 
 def lr_sweep_panel(config: Config, surface) -> None:
     st.caption(f"Every optimizer chosen above, run at {len(LRS)} learning rates from "
-               f"{LRS[0]:g} to {LRS[-1]:g} for {config.epochs} epochs from the same start, full "
-               f"batch, each optimizer as one vectorized batch.")
+               f"{LRS[0]:g} to {LRS[-1]:g} for {config.epochs} epochs from the same start, "
+               f"trained as the views train it, each optimizer as one vectorized batch.")
+    _ignored_caption(config, "lr_sweep")
     results = _sweeps(config, surface)
     good = {label: r for label, r in results.items() if not isinstance(r, str)}
     for label, r in results.items():
@@ -79,13 +100,14 @@ def lr_sweep_panel(config: Config, surface) -> None:
     if not good:
         return
     limit = sweep.stability_limit(surface, config.start_point())
-    fig = explore.sweep_figure(LRS, good, limit)
-    label_to_preset = {PRESETS[c.preset].label: c.preset for c in config.runs}
+    current = {_name(c): c.lr(config.learning_rate) for c in config.runs if _name(c) in good}
+    fig = explore.sweep_figure(LRS, good, limit, current=current, presenter=config.presenter)
+    label_to_preset = {_name(c): c.key for c in config.runs}
     st.session_state["sweep_curves"] = {
         i: label_to_preset.get((t.meta or {}).get("optimizer")) for i, t in enumerate(fig.data)
         if isinstance(t.meta, dict)}
     st.plotly_chart(fig, key="sweep_chart", on_select=_on_sweep_click, selection_mode="points",
-                    config={"displaylogo": False})
+                    config={"displaylogo": False}, theme=None)
     if "sweep_loaded" in st.session_state:
         st.success(st.session_state.pop("sweep_loaded"))
     if limit is not None:
@@ -104,15 +126,16 @@ def lr_sweep_panel(config: Config, surface) -> None:
 
 
 def basins_panel(config: Config, surface) -> None:
-    labels = [PRESETS[c.preset].label for c in config.runs]
+    labels = [_name(c) for c in config.runs]
     st.session_state.setdefault("basin_opts", labels[:1])
     st.session_state["basin_opts"] = [l for l in st.session_state["basin_opts"] if l in labels] or labels[:1]
     chosen = st.multiselect("Optimizers to map (up to two, side by side)", labels, key="basin_opts",
                             max_selections=2)
     epochs = min(config.epochs, MAX_BASIN_EPOCHS)
-    st.caption(f"Each of {BASIN_POINTS}×{BASIN_POINTS} starts over the box runs {epochs} full-batch "
-               f"epochs at the optimizer's learning rate; its colour is the minimum it ends in. "
-               f"Hover for the start, the end and the epochs taken.")
+    st.caption(f"Each of {BASIN_POINTS}×{BASIN_POINTS} starts over the box runs {epochs} "
+               f"epochs at the optimizer's learning rate, trained as the views train it; its "
+               f"colour is the minimum it ends in. Hover for the start, the end and the epochs taken.")
+    _ignored_caption(config, "basins")
     if not chosen:
         return
     cols = st.columns(len(chosen))
@@ -120,38 +143,42 @@ def basins_panel(config: Config, surface) -> None:
         choice = config.runs[labels.index(label)]
         name, hyper = _spec(choice)
         lr = choice.lr(config.learning_rate)
-        key = (config.surface_key(), choice.preset, choice.changes, lr, epochs)
+        key = (config.surface_key(), choice, lr, epochs, _training(config, "basins"))
+        settings = {k: v for k, v in sweep_settings(config, choice, "basins").items()}
         try:
             result = cache.cached("basins", key, lambda: sweep.basins(
-                surface, name, hyper, lr, grid_n=BASIN_POINTS, epochs=epochs, tol=1e-4))
+                surface, name, hyper, lr, grid_n=BASIN_POINTS, epochs=epochs, tol=1e-4, **settings))
         except ValueError as err:
             col.error(f"{label}: {err}", icon=":material/warning:")
             continue
         with col:
-            st.plotly_chart(explore.basin_figure(surface, result, title=f"{label}, η = {lr:g}"),
-                            key=f"basins_{label}", config={"displaylogo": False})
+            st.plotly_chart(explore.basin_figure(surface, result, title=f"{label}, η = {lr:g}",
+                                                 presenter=config.presenter),
+                            key=f"basins_{label}", config={"displaylogo": False}, theme=None)
 
 
 def _apply_tuned(tuned: dict) -> None:
-    for preset, lr in tuned.items():
-        st.session_state[hyper_key(preset, "lr")] = snap_learning_rate(lr)
+    for run, lr in tuned.items():
+        st.session_state[hyper_key(run, "lr")] = snap_learning_rate(lr)
     st.session_state["race_applied"] = True
 
 
 def race_panel(config: Config, surface) -> None:
-    specs = [sweep.OptimizerSpec(PRESETS[c.preset].label, *_spec(c)) for c in config.runs]
-    key = (config.surface_key(), tuple((c.preset, c.changes) for c in config.runs),
-           config.start_point(), config.epochs)
+    specs = [sweep.OptimizerSpec(_name(c), *_spec(c)) for c in config.runs]
+    key = (config.surface_key(), config.runs, _training(config, "race"))
+    # The race takes one set of training settings for every optimizer: the page's.
+    settings = sweep_settings(config, None, "race")
+    _ignored_caption(replace(config, runs=(Config().runs[0],)), "race")
     try:
         result = cache.cached("race", key, lambda: sweep.race(
             surface, specs, start=config.start_point(), epochs=config.epochs,
-            tol=TOLERANCE, lrs=LRS))
+            tol=TOLERANCE, lrs=LRS, **settings))
     except ValueError as err:
         st.error(str(err), icon=":material/warning:")
         return
     st.dataframe(explore.race_table(result), hide_index=True, width="stretch")
     st.caption("The rule: " + result.rule)
-    tuned = {c.preset: e.lr for c, e in zip(config.runs, result.entries) if e.lr is not None}
+    tuned = {c.key: e.lr for c, e in zip(config.runs, result.entries) if e.lr is not None}
     if tuned:
         st.button("Race them side by side with these learning rates", key="race_apply",
                   on_click=_apply_tuned, args=(tuned,), type="primary")

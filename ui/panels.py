@@ -48,7 +48,8 @@ def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
                      disabled=last_epoch == 1,
                      help="Pausing or scrubbing the views above also sets this epoch.")
     epoch = min(int(ss[INSPECT_EPOCH]), last_epoch)
-    steps_per_epoch = 1 if config.batch_size is None else -(-surface.n_samples // config.batch_size)
+    batch = lab_runs.batch_size(config, chosen.choice)
+    steps_per_epoch = 1 if batch is None else -(-surface.n_samples // batch)
     index = 0
     if steps_per_epoch > 1:
         ss["inspect_step"] = min(max(1, int(ss.get("inspect_step", 1))), steps_per_epoch)
@@ -57,8 +58,9 @@ def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
         index = int(ss["inspect_step"]) - 1
     step = replay_step(
         surface, chosen.choice.make(config.learning_rate), epoch=epoch, index=index, epochs=config.epochs,
-        batch_size=config.batch_size, start=config.start_point(), seed=config.seed,
-        clip=lab_runs.make_clip(config), schedule=lab_runs.make_schedule(config))
+        batch_size=batch, start=config.start_point(), seed=config.seed,
+        clip=lab_runs.make_clip(config, chosen.choice),
+        schedule=lab_runs.make_schedule(config, chosen.choice))
     return chosen, step
 
 

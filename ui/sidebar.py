@@ -4,6 +4,7 @@ settings go both ways by looping over the link's field table (lab.link.FIELDS)."
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Any
 
@@ -18,8 +19,8 @@ from lab import runs as lab_runs
 from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, LOG_MODES,
                         LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, MODES, PRESETS, SCHEDULES,
                         SPEEDS, TYPED, Config, RunChoice, batch_options, check_bounds,
-                        network_defaults, network_layers, preset_hyper, surface_for,
-                        surface_names, typed_surface)
+                        clip_parts, clip_text, network_defaults, network_layers, parse_run_key,
+                        preset_hyper, surface_for, surface_names, typed_surface)
 from lab.link import FIELD_BY_KEY, FIELDS
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
@@ -49,9 +50,10 @@ HYPER_HELP = {
 }
 
 
-def hyper_key(preset: str, name: str) -> str:
-    """The widget key of one optimizer's hyperparameter ("lr": its own learning rate)."""
-    return f"hp.{preset}.{name}"
+def hyper_key(run: str, name: str) -> str:
+    """The widget key of one run's setting, by the run's key (sgd, sgd-2): a hyperparameter, or
+    "lr", "batch", "clip", "clip_limit", "schedule" (its own, or SHARED for the page's)."""
+    return f"hp.{run}.{name}"
 
 
 def widget_key(link_key: str) -> str:
@@ -90,12 +92,17 @@ def load_config(config: Config) -> None:
     ss["expr_bounds"] = config.expr_bounds
     (ss["fx0"], ss["fx1"]), (ss["fy0"], ss["fy1"]) = config.expr_bounds
     ss.pop("expr_error", None)
-    ss["optimizers"] = [run.preset for run in config.runs]
+    ss["optimizers"] = [run.key for run in config.runs]
+    n = _samples(config.mode, config.dataset, surface)
     for run in config.runs:
         for name, value in run.hyper().items():
-            ss[hyper_key(run.preset, name)] = value
-        ss[hyper_key(run.preset, "lr")] = run.own_lr if run.own_lr is not None else SHARED
-    n = _samples(config.mode, config.dataset, surface)
+            ss[hyper_key(run.key, name)] = value
+        ss[hyper_key(run.key, "lr")] = run.own_lr if run.own_lr is not None else SHARED
+        ss[hyper_key(run.key, "batch")] = SHARED if run.batch is None else (run.batch or n)
+        kind, limit = clip_parts(run.clip) if run.clip is not None else (SHARED, config.clip_limit)
+        ss[hyper_key(run.key, "clip")] = kind
+        ss[hyper_key(run.key, "clip_limit")] = limit if kind not in (SHARED, "off") else config.clip_limit
+        ss[hyper_key(run.key, "schedule")] = SHARED if run.schedule is None else run.schedule
     ss["batch"] = config.batch_size if config.batch_size is not None else n
     ss["start_x"], ss["start_y"] = snap_start(surface, config.start_point())
 
@@ -132,7 +139,7 @@ def _on_mode_change() -> None:
     mode = ss.get("mode") or "surface"
     ss["lesson"] = ""
     start = network_defaults() if mode == "network" else Config()
-    ss["optimizers"] = [run.preset for run in start.runs]
+    ss["optimizers"] = [run.key for run in start.runs]
     for key in ("lr", "epochs"):
         f = FIELD_BY_KEY[key]
         ss[f.widget] = getattr(start, f.attr)
@@ -208,18 +215,20 @@ def _start_new_optimizers(chosen: list[str], surface_name: str, lesson: str) -> 
         own_key = hyper_key(key, "lr")
         if own_key in ss:
             continue
-        probe = _config_from_state(surface_name, (RunChoice(key),), ss.get(widget_key("lr"), 0.1),
+        preset, copy = parse_run_key(key)
+        choice = RunChoice(preset, copy=copy)
+        probe = _config_from_state(surface_name, (choice,), ss.get(widget_key("lr"), 0.1),
                                    ss.get(widget_key("epochs"), Config().epochs),
                                    ss.get(widget_key("speed"), "normal"), lesson)
-        lr = lab_runs.starting_lr(probe, RunChoice(key))
+        lr = lab_runs.starting_lr(probe, choice)
         ss[own_key] = SHARED if lr is None else lr
 
 
-def _hyper_widget(preset: str, name: str, start_value: Any) -> Any:
-    key = hyper_key(preset, name)
+def _hyper_widget(run: str, name: str, start_value: Any, prefix: str = "") -> Any:
+    key = hyper_key(run, name)
     if key not in st.session_state:
         st.session_state[key] = start_value
-    label = {"beta1": "β1", "beta2": "β2", "rho": "ρ", "alpha": "α", "eps": "ε"}.get(name, name)
+    label = prefix + {"beta1": "β1", "beta2": "β2", "rho": "ρ", "alpha": "α", "eps": "ε"}.get(name, name)
     help_text = HYPER_HELP.get(name)
     if isinstance(start_value, bool):
         return st.checkbox(label, key=key, help=help_text)
@@ -232,6 +241,91 @@ def _hyper_widget(preset: str, name: str, start_value: Any) -> Any:
                                format="%.4f", help=help_text)
     return st.number_input(label, key=key, min_value=0.0, max_value=1e3, step=0.001,
                            format="%.4g", help=help_text)
+
+
+PRESENTER_HYPER = ("momentum", "beta1")  # what a lesson may ask the room to change live
+ONE_RUN_SETTINGS = ("batch", "clip", "clip_limit", "schedule")
+
+
+def _run_options() -> list[str]:
+    """The runs the menu offers: every preset, and a second (third, …) run of each chosen one."""
+    chosen = [k for k in st.session_state.get("optimizers", []) if parse_run_key(k)]
+    options = list(PRESETS)
+    for key in chosen:
+        preset, copy = parse_run_key(key)
+        for k in (key, f"{preset}-{copy + 2}"):
+            if k not in options and parse_run_key(k):
+                options.append(k)
+    st.session_state["optimizers"] = chosen
+    return options
+
+
+def _run_option_label(key: str) -> str:
+    preset, copy = parse_run_key(key)
+    return PRESETS[preset].label if copy == 0 else f"{PRESETS[preset].label} · run {copy + 1}"
+
+
+def _own_setting(run: str, name: str, options: list, presenter: bool, **widget) -> Any:
+    """One of a run's own training settings (SHARED: the page's), drawn unless in presenter mode."""
+    key = hyper_key(run, name)
+    if st.session_state.get(key, SHARED) not in options:
+        st.session_state[key] = SHARED
+    if presenter:
+        return st.session_state[key]
+    return st.selectbox(widget.pop("label"), options, key=key, **widget)
+
+
+def _run_controls(key: str, presenter: bool, n_samples: int, several: bool) -> RunChoice:
+    """One run's settings: its own η and hyperparameters, batch size, clipping and schedule. In
+    presenter mode only momentum and β1 are drawn (a lesson may ask the room to change them);
+    the rest keep their values."""
+    ss = st.session_state
+    preset, copy = parse_run_key(key)
+    base = preset_hyper(preset)
+    name = _run_option_label(key)
+    own_key = hyper_key(key, "lr")
+    if own_key not in ss:
+        ss[own_key] = SHARED
+    sizes = batch_options(n_samples)
+    shared_word = lambda v, words: "same as the page" if v == SHARED else words(v)
+    if presenter:  # settings hidden: their kept values still count
+        own_lr = ss[own_key]
+        values = {n: ss.get(hyper_key(key, n), v) for n, v in base.items()}
+        for n in PRESENTER_HYPER:
+            if n in base and not isinstance(base[n], bool):
+                values[n] = _hyper_widget(key, n, base[n], prefix=f"{name}: " if several else "")
+        container = None
+    else:
+        container = st.expander(f"{name} settings")
+        with container:
+            own_lr = st.select_slider(
+                "Own learning rate", [SHARED] + LR_OPTIONS, key=own_key,
+                format_func=lambda v: "same as above" if v == SHARED else f"{v:g}",
+                help="Give this optimizer its own η, for a fairer comparison.")
+            values = {n: _hyper_widget(key, n, v) for n, v in base.items()}
+    with container if container is not None else contextlib.nullcontext():
+        batch = _own_setting(key, "batch", [SHARED] + sizes, presenter, label="Own batch size",
+                             format_func=lambda v: shared_word(
+                                 v, lambda b: f"full ({b})" if b == n_samples else str(b)))
+        clip = _own_setting(key, "clip", [SHARED] + list(CLIPS), presenter, label="Own clipping",
+                            format_func=lambda v: shared_word(
+                                v, {"off": "off", "norm": "by norm", "value": "by value"}.get))
+        limit_key = hyper_key(key, "clip_limit")
+        ss.setdefault(limit_key, float(ss.get(widget_key("clip_limit"), 10.0)))
+        if not presenter and clip not in (SHARED, "off"):
+            st.number_input("Own clipping limit", min_value=1e-6, max_value=1e6, key=limit_key,
+                            format="%g")
+        schedule = _own_setting(key, "schedule", [SHARED] + list(SCHEDULES), presenter,
+                                label="Own schedule",
+                                format_func=lambda v: shared_word(v, _schedule_label))
+    changes = [(n, v) for n, v in values.items() if v != base[n]]
+    if own_lr != SHARED:
+        changes.append(("lr", float(own_lr)))
+    return RunChoice(
+        preset, tuple(sorted(changes)), copy=copy,
+        batch=None if batch == SHARED else (0 if batch == n_samples else int(batch)),
+        clip=None if clip == SHARED else clip_text(clip, float(ss[limit_key])),
+        schedule=None if schedule == SHARED else schedule)
 
 
 def sidebar() -> Config:
@@ -286,9 +380,11 @@ def sidebar() -> Config:
 
         st.header("Optimizers")
         chosen = st.multiselect(
-            f"Compare up to {MAX_RUNS}", list(PRESETS), key="optimizers", max_selections=MAX_RUNS,
-            format_func=lambda key: PRESETS[key].label,
-            help="Each optimizer runs from the same start; a single run is drawn in blue.")
+            f"Compare up to {MAX_RUNS}", _run_options(), key="optimizers", max_selections=MAX_RUNS,
+            format_func=_run_option_label,
+            help="Each run starts from the same point; a single run is drawn in blue. A second "
+                 "run of a chosen optimizer (e.g. SGD · run 2) can have its own batch size, "
+                 "clipping and schedule, for a side-by-side comparison.")
         if not chosen:
             st.info("Choose at least one optimizer. Showing Adam meanwhile.")
             chosen = ["adam"]
@@ -297,26 +393,7 @@ def sidebar() -> Config:
         learning_rate = st.select_slider(
             "Learning rate η (log scale)", LR_OPTIONS, key=widget_key("lr"), format_func=_fmt_lr,
             help="The step size in w ← w − η·g. Arrow keys move it one stop.")
-        runs = []
-        for key in chosen:
-            base = preset_hyper(key)
-            if presenter:  # settings hidden: their kept values still count
-                own_lr = ss.get(hyper_key(key, "lr"), SHARED)
-                values = {name: ss.get(hyper_key(key, name), value) for name, value in base.items()}
-            else:
-                with st.expander(f"{PRESETS[key].label} settings"):
-                    own_key = hyper_key(key, "lr")
-                    if own_key not in ss:
-                        ss[own_key] = SHARED
-                    own_lr = st.select_slider(
-                        "Own learning rate", [SHARED] + LR_OPTIONS, key=own_key,
-                        format_func=lambda v: "same as above" if v == SHARED else f"{v:g}",
-                        help="Give this optimizer its own η, for a fairer comparison.")
-                    values = {name: _hyper_widget(key, name, value) for name, value in base.items()}
-            changes = [(n, v) for n, v in values.items() if v != base[n]]
-            if own_lr != SHARED:
-                changes.append(("lr", float(own_lr)))
-            runs.append(RunChoice(key, tuple(sorted(changes))))
+        runs = [_run_controls(key, presenter, n_samples, len(chosen) > 1) for key in chosen]
         own = [run.label for run in runs if run.own_lr is not None]
         if own:
             if len(own) == len(runs):
@@ -326,7 +403,7 @@ def sidebar() -> Config:
                 st.caption(f"With its own η: {', '.join(own)}. An optimizer you add starts at a "
                            f"tuned η below this one when this one makes it diverge here.")
             st.button("Use this η for all", key="lr_for_all", on_click=_shared_lr_for_all,
-                      args=([run.preset for run in runs],))
+                      args=([run.key for run in runs],))
 
         st.header("Training")
         epochs = st.slider("Epochs", 1, MAX_EPOCHS, key=widget_key("epochs"))
