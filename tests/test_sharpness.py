@@ -1,0 +1,138 @@
+"""The edge of stability: exact Hessian-vector products, power iteration, the per-epoch readout."""
+
+import numpy as np
+import pytest
+
+from engine import collect, optimizers, train
+from engine.network import MLP
+from engine.sharpness import (every_for, power_iteration, preconditioner, sharpness,
+                              sharpness_run, threshold)
+from surfaces import datasets
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def small_net(activation, task, seed=1):
+    if task == "classification":
+        X, y = datasets.two_moons(n=30, seed=0)
+        layers = [2, 4, 3, 2]
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(25, 1))
+        y = np.sin(2 * X[:, 0])
+        layers = [1, 5, 1]
+    net = MLP(layers, activation, task=task, data=(X, y), seed=seed)
+    w = net.start + 0.1 * np.random.default_rng(2).normal(size=net.d)
+    return net, w
+
+
+def hessian_by_differences(net, w, h=1e-5):
+    """The exact Hessian, column by column, from central differences of exact gradients."""
+    cols = [(net.grad(w + h * e) - net.grad(w - h * e)) / (2 * h) for e in np.eye(net.d)]
+    H = np.array(cols).T
+    return (H + H.T) / 2
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_hvp_equals_the_hessian_of_a_small_network(activation, task):
+    net, w = small_net(activation, task)
+    H = net.hvp(w, np.eye(net.d))  # all d products at once: the whole Hessian
+    reference = hessian_by_differences(net, w)
+    # central differences with h = 1e-5 carry an error near 1e-10 of the largest entry
+    assert np.max(np.abs(H - reference)) <= 1e-8 * np.max(np.abs(reference))
+    assert np.max(np.abs(H - H.T)) <= 1e-14 * np.max(np.abs(H))
+    v = np.random.default_rng(3).normal(size=net.d)
+    assert np.allclose(net.hvp(w, v), H @ v, rtol=1e-12, atol=1e-14)
+    idx = np.array([0, 3, 4, 9])
+    Hb = net.hvp(w, np.eye(net.d), idx)
+    cols = [(net.grad(w + 1e-5 * e, idx) - net.grad(w - 1e-5 * e, idx)) / 2e-5 for e in np.eye(net.d)]
+    assert np.max(np.abs(Hb - np.array(cols).T)) <= 1e-8 * np.max(np.abs(Hb))
+
+
+def test_hvp_equals_the_analytic_hessian_of_softmax_regression():
+    """No hidden layer: H = mean_i (diag p_i − p_i p_iᵀ) ⊗ x̃_i x̃_iᵀ, written out exactly."""
+    X, y = datasets.two_moons(n=40, seed=3)
+    X3 = np.concatenate([X, X[:5] + 0.3])
+    y3 = np.concatenate([y, np.full(5, 2)])
+    net = MLP([2, 3], "relu", data=(X3, y3), seed=0)
+    w = net.start + 0.2
+    W, b = net.unflatten(w)[0]
+    z = X3 @ W.T + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    n, k = p.shape
+    H_wb = np.zeros((k, 3, k, 3))  # (class, input-or-bias) × (class, input-or-bias)
+    xt = np.concatenate([X3, np.ones((n, 1))], axis=1)
+    for i in range(n):
+        S = np.diag(p[i]) - np.outer(p[i], p[i])
+        H_wb += np.einsum("ab,c,d->acbd", S, xt[i], xt[i]) / n
+    # reorder into the flat layout: W (row-major, k×2) then b (k)
+    order = [(a, c) for a in range(k) for c in range(2)] + [(a, 2) for a in range(k)]
+    H = np.array([[H_wb[a, c, b_, d] for (b_, d) in order] for (a, c) in order])
+    assert np.allclose(net.hvp(w, np.eye(net.d)), H, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_power_iteration_finds_the_largest_eigenvalue(activation):
+    net, w = small_net(activation, "classification")
+    H = net.hvp(w, np.eye(net.d))
+    exact = np.linalg.eigvalsh(H)[-1]
+    eig = sharpness(net, w, tol=1e-12, max_iters=5000)
+    assert eig.converged
+    assert abs(eig.value - exact) <= 1e-6 * abs(exact)
+    cheap = sharpness(net, w)  # the page's tolerance, 1e-3 on the Rayleigh quotient's change
+    assert abs(cheap.value - exact) <= 2e-2 * abs(exact)
+
+
+def test_power_iteration_looks_above_a_dominant_negative_eigenvalue():
+    A = np.diag([-10.0, 3.0, 1.0, -2.0])
+    Q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))
+    M = Q @ A @ Q.T
+    eig = power_iteration(lambda v: M @ v, 4, tol=1e-13, max_iters=5000)
+    assert abs(eig.value - 3.0) < 1e-8
+
+
+def test_preconditioned_sharpness_equals_eigvalsh_of_the_scaled_hessian():
+    net, w = small_net("tanh", "classification")
+    opt = optimizers.create("adam", lr=0.01)
+    state = opt.init(w)
+    params = w
+    for _ in range(3):
+        params, state = opt.update(params, net.grad(params), state)
+    P = preconditioner(opt, state)
+    b1, b2 = 0.9, 0.999
+    t = 3
+    assert np.allclose(P, (1 - b1**t) * (np.sqrt(state.nu / (1 - b2**t)) + 1e-8))
+    s = 1 / np.sqrt(P)
+    H = net.hvp(params, np.eye(net.d))
+    exact = np.linalg.eigvalsh(s[:, None] * H * s[None, :])[-1]
+    eig = sharpness(net, params, P, tol=1e-12, max_iters=5000)
+    assert abs(eig.value - exact) <= 1e-6 * abs(exact)
+    assert preconditioner(optimizers.create("sgd", lr=0.1), optimizers.create("sgd", lr=0.1).init(w)) is None
+
+
+def test_thresholds():
+    assert threshold(optimizers.create("sgd", lr=0.1), 0.1)[0] == pytest.approx(20.0)
+    assert threshold(optimizers.create("sgd", lr=0.1, momentum=0.9), 0.1)[0] == pytest.approx(38.0)
+    assert threshold(optimizers.create("adam", lr=0.01), 0.01)[0] == pytest.approx(3800.0)
+
+
+def test_the_readout_replays_the_run_and_measures_every_kth_epoch():
+    X, y = datasets.two_moons(n=60, seed=0)
+    net = MLP([2, 8, 2], "tanh", data=(X, y), seed=0)
+    run = collect(train(net, optimizers.create("adam", lr=0.05), epochs=30, batch_size=16, seed=4))
+    curve = sharpness_run(net, optimizers.create("adam", lr=0.05), epochs=30, batch_size=16, seed=4,
+                          every=4, expected=run.params)
+    assert curve.matches_run and curve.preconditioned
+    assert list(curve.epochs) == [0, 4, 8, 12, 16, 20, 24, 28, 30]
+    assert np.all(np.isfinite(curve.values)) and np.allclose(curve.two_over_lr, 2 / 0.05)
+    other = sharpness_run(net, optimizers.create("adam", lr=0.05), epochs=30, batch_size=16, seed=5,
+                          every=10, expected=run.params)
+    assert not other.matches_run  # another seed is another run: the page says so
+    sgd = sharpness_run(net, optimizers.create("sgd", lr=0.5), epochs=10, every=1)
+    assert not sgd.preconditioned and len(sgd.epochs) == 11
+    H = net.hvp(collect(train(net, optimizers.create("sgd", lr=0.5), epochs=10)).params[-1],
+                np.eye(net.d))
+    assert abs(sgd.values[-1] - np.linalg.eigvalsh(H)[-1]) <= 2e-2 * np.linalg.eigvalsh(H)[-1]
+    assert every_for(100) == 1 and every_for(2000) == 20
