@@ -33,6 +33,8 @@ class RunView:
     loss: np.ndarray  # (epochs+1,)
     status: str
     diverged_epoch: int | None = None
+    steps: np.ndarray | None = None  # (m, 2) weights after every mini-batch step, or None
+    step_loss: np.ndarray | None = None  # (m,) the loss there
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,29 @@ def _inside(params: np.ndarray, grid: Grid) -> np.ndarray:
                 & (y >= grid.ys[0]) & (y <= grid.ys[-1]))
 
 
-def _path_xy(run: RunView, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x, y of a run's path with points off the plotted box blanked (NaN), so a diverging run
-    leaves the picture instead of stretching it."""
-    inside = _inside(run.params, grid)
-    x = np.where(inside, run.params[:, 0], np.nan)
-    y = np.where(inside, run.params[:, 1], np.nan)
+def _path_xy(run: RunView, grid: Grid, params: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y of a run's path (or of `params`) with points off the plotted box blanked (NaN), so a
+    diverging run leaves the picture instead of stretching it."""
+    params = run.params if params is None else params
+    inside = _inside(params, grid)
+    x = np.where(inside, params[:, 0], np.nan)
+    y = np.where(inside, params[:, 1], np.nan)
     return x, y, inside
+
+
+STEP_DOT_OPACITY = 0.5
+
+
+def _step_dots(run: RunView, r: int, grid: Grid, z=None, size: int = 3):
+    """The mini-batch steps between a run's epoch dots: small, lighter dots in its colour, drawn
+    whole (role "steps": the view does not animate them per epoch)."""
+    x, y, inside = _path_xy(run, grid, run.steps)
+    common = dict(mode="markers", name=f"{run.label} steps", showlegend=False,
+                  marker=dict(size=size, color=run.color, opacity=STEP_DOT_OPACITY, line=dict(width=0)),
+                  meta={"role": "steps", "run": r}, hoverinfo="skip")
+    if z is None:
+        return go.Scatter(x=f32(x), y=f32(y), **common)
+    return go.Scatter3d(x=f32(x), y=f32(y), z=f32(np.where(inside, z, np.nan)), **common)
 
 
 def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool,
@@ -119,6 +137,10 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             marker=dict(size=point_size, color=run.color, line=dict(width=0)),
             meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
             hovertemplate=f"{run.label}<br>w1=%{{x:.4g}}<br>w2=%{{y:.4g}}<extra></extra>"))
+        if run.steps is not None and run.step_loss is not None and len(run.steps):
+            with np.errstate(all="ignore"):
+                step_z = np.clip(height(run.step_loss, floor, log), hmin, hmax) + lift
+            traces.append(_step_dots(run, r, grid, z=step_z, size=max(2, point_size // 2)))
         traces.append(go.Scatter3d(
             x=f32(x[:1]), y=f32(y[:1]), z=f32(z[:1]), mode="markers", showlegend=False,
             marker=dict(size=point_size + 4, color=run.color, line=dict(color="#111827", width=2)),
@@ -172,6 +194,8 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
             line=dict(color=run.color, width=1.5), marker=dict(size=6, color=run.color),
             meta={"role": "path", "run": r}, showlegend=False,
             hovertemplate=f"{run.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"))
+        if run.steps is not None and len(run.steps):
+            traces.append(_step_dots(run, r, grid, size=4))
         traces.append(go.Scatter(
             x=f32(x[:1]), y=f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(size=13, color=run.color, line=dict(color="white", width=2)),
@@ -311,6 +335,8 @@ def for_presenter(fig: go.Figure) -> go.Figure:
         role = (trace.meta or {}).get("role") if isinstance(trace.meta, dict) else None
         if role in ("path", "head") and getattr(trace, "marker", None) is not None and trace.marker.size:
             trace.marker.size = trace.marker.size * 1.6
+        if role == "steps" and trace.marker.size:
+            trace.marker.size = trace.marker.size * 1.3
         if role == "path" and getattr(trace, "line", None) is not None and trace.line.width:
             trace.line.width = trace.line.width * 1.5
     return fig

@@ -13,7 +13,7 @@ import numpy as np
 from engine import landscape, schedules
 from engine.compare import Summary, summarize
 from engine.network import MLP
-from engine.train import Trajectory, collect, train
+from engine.train import Step, Trajectory, collect, trace, train
 from lab.config import Config, RunChoice, clip_parts, network_data, network_layers
 
 # The loss within this of the best minimum's loss counts as "reached" in the summary table.
@@ -31,6 +31,14 @@ class RunResult:
     trajectory: Trajectory | None  # None when the optimizer could not be built
     summary: Summary | None
     error: str | None = None
+    # With mini-batches: the weights after every optimizer step (m, 2) and the loss there (m,),
+    # for the small dots between the epoch dots; None on the full batch or for a very long run.
+    steps: np.ndarray | None = None
+    step_loss: np.ndarray | None = None
+
+
+# Mini-batch step dots are kept up to this many per run (the wire carries them as float32).
+MAX_STEP_DOTS = 20000
 
 
 def make_schedule(config: Config, choice: RunChoice | None = None):
@@ -74,19 +82,28 @@ def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
     return (config.surface_key(), choice, config.start_point()) + training
 
 
-def stream_run(config: Config, choice: RunChoice, model=None, start=None) -> Iterator:
+def stream_run(config: Config, choice: RunChoice, model=None, start=None,
+               with_steps: bool = False) -> Iterator:
     """The engine's generator for one run of the page (raises ValueError on a bad setting), on
-    the config's surface or on `model` (a network) from `start`."""
+    the config's surface or on `model` (a network) from `start`; `with_steps` also yields every
+    optimizer step (engine.train.trace)."""
     if model is None:
         model, start = config.surface_obj(), config.start_point()
     opt = choice.make(config.learning_rate)
-    return train(model, opt, epochs=config.epochs, batch_size=batch_size(config, choice), start=start,
-                 seed=config.seed, clip=make_clip(config, choice), schedule=make_schedule(config, choice))
+    return (trace if with_steps else train)(
+        model, opt, epochs=config.epochs, batch_size=batch_size(config, choice), start=start,
+        seed=config.seed, clip=make_clip(config, choice), schedule=make_schedule(config, choice))
 
 
-def _collect_run(records: Iterator, on_epoch: Callable | None) -> Trajectory:
+def _collect_run(records: Iterator, on_epoch: Callable | None, steps: list | None = None) -> Trajectory:
+    """The run's epoch records as a Trajectory; with `steps`, the weights after each optimizer
+    step are appended to it."""
     kept = []
     for record in records:
+        if isinstance(record, Step):
+            if steps is not None:
+                steps.append(record.new_params)
+            continue
         kept.append(record)
         if on_epoch is not None:
             on_epoch(record)
@@ -95,15 +112,24 @@ def _collect_run(records: Iterator, on_epoch: Callable | None) -> Trajectory:
 
 def run_one(config: Config, choice: RunChoice,
             on_epoch: Callable[[int], None] | None = None) -> RunResult:
-    """Run one optimizer to the end, calling on_epoch(epoch) as records stream in."""
+    """Run one optimizer to the end, calling on_epoch(epoch) as records stream in. With
+    mini-batches the weights after every step are kept too, for the step dots."""
     surface = config.surface_obj()
+    batch = batch_size(config, choice)
+    n_steps = 0 if batch is None else config.epochs * -(-surface.n_samples // batch)
+    steps: list | None = [] if 0 < n_steps <= MAX_STEP_DOTS else None
     try:
-        trajectory = _collect_run(stream_run(config, choice),
-                                  on_epoch and (lambda record: on_epoch(record.epoch)))
+        trajectory = _collect_run(stream_run(config, choice, with_steps=steps is not None),
+                                  on_epoch and (lambda record: on_epoch(record.epoch)), steps)
     except ValueError as err:
         return RunResult(choice, None, None, f"{choice.label}: {err}")
     summary = summarize(trajectory, surface.minima, surface.minimum_loss, TOLERANCE)
-    return RunResult(choice, trajectory, summary)
+    if not steps:
+        return RunResult(choice, trajectory, summary)
+    positions = np.stack(steps)
+    with np.errstate(all="ignore"):
+        step_loss = np.asarray(surface.loss(positions), dtype=np.float64)
+    return RunResult(choice, trajectory, summary, steps=positions, step_loss=step_loss)
 
 
 def sweep_settings(config: Config, choice: RunChoice | None = None, function: str = "lr_sweep") -> dict:

@@ -172,3 +172,25 @@ def test_the_loss_curve_marks_the_tolerance_and_the_epoch_each_run_reaches_it():
     # a log axis with a label at least every other decade, so "below 0.001" can be read
     decades = np.log10(fast.loss[0] - s.minimum_loss) - np.log10(np.min(fast.loss - s.minimum_loss))
     assert fig.layout.yaxis.dtick <= max(1, decades / 5)
+
+
+def test_mini_batch_steps_are_small_lighter_dots_between_the_epoch_dots():
+    from lab.lessons import LESSONS
+    from lab.runs import run_one
+
+    config = LESSONS["minibatch-noise"].config
+    noisy, full = (run_one(config, c) for c in config.runs)
+    assert noisy.steps.shape == (100 * 16, 2) and full.steps is None  # 64 samples, batch 4
+    # the last step of each epoch is that epoch's dot
+    assert np.array_equal(noisy.steps[15::16], noisy.trajectory.params[1:])
+    s = config.surface_obj()
+    grid = _grid("linear_regression")
+    views = [RunView(r.choice.label, RUN_COLORS[i], r.trajectory.params, r.trajectory.loss,
+                     r.trajectory.status, None, r.steps, r.step_loss) for i, r in enumerate((noisy, full))]
+    for fig in (surface_3d(grid, views, s.minima, log=False, uirevision="u"),
+                contour_map(grid, views, s.minima, s.start, log=False, uirevision="u")):
+        steps = [t for t in fig.data if (t.meta or {}).get("role") == "steps"]
+        path = next(t for t in fig.data if (t.meta or {}).get("role") == "path")
+        assert len(steps) == 1 and steps[0].meta["run"] == 0 and len(steps[0].x) == 1600
+        assert steps[0].marker.size < path.marker.size and steps[0].marker.opacity < 1
+        assert steps[0].marker.color == RUN_COLORS[0]

@@ -129,7 +129,8 @@ def render(config: Config, query: dict) -> None:
     run_views = [
         figures.RunView(label=r.choice.label, color=colors[i % len(colors)],
                         params=r.trajectory.params, loss=r.trajectory.loss,
-                        status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch)
+                        status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch,
+                        steps=r.steps, step_loss=r.step_loss)
         for i, r in enumerate(ran)
     ]
     grid = surface_grid(config.surface, config.expression, config.expr_bounds, lab_runs.GRID_POINTS)
