@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -320,3 +321,20 @@ def test_a_run_that_cannot_be_built_raises_the_pages_words():
     config = Config(surface="booth", runs=(R("sgd", momentum=-1.0),), epochs=5)
     with pytest.raises(ValueError, match="momentum"):
         torch_script(config, 0)
+
+
+def test_the_share_tab_offers_each_run_as_pytorch():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90)
+    at.query_params.update({"surface": "booth", "opt": "adam,sgd", "lr": "0.05", "epochs": "20"})
+    at.run()
+    at.session_state["panel"] = "Share and export"
+    at.run()
+    assert not at.exception
+    scripts = [c.value for c in at.code if c.language == "python"]
+    assert len(scripts) == 1 and "torch.optim.Adam(params, lr=0.05" in scripts[0]
+    at.selectbox(key="torch_run").set_value("SGD").run()
+    scripts = [c.value for c in at.code if c.language == "python"]
+    assert "torch.optim.SGD(params, lr=0.05" in scripts[0]
+    compile(scripts[0], "copied.py", "exec")

@@ -145,3 +145,28 @@ def share_and_export(config: Config, query: dict, results: list, figs: dict, sur
                        file_name="descent-lab-figures.html", mime="text/html", key="dl_html",
                        on_click="ignore")
     st.file_uploader("Load runs saved as JSON", type=["json"], key=UPLOAD_KEY, on_change=on_upload)
+
+    from lab.torch_script import torch_script
+
+    ran = [r for r in results if r.trajectory is not None]
+    if not ran:
+        return
+    st.markdown("**Copy as PyTorch**: one Python file that trains this run with torch.optim, with "
+                "the same loss, settings and mini-batches, and checks that every epoch's weights "
+                "agree with this page to 1e-10.")
+    labels = [r.choice.label for r in ran]
+    chosen = ran[0]
+    if len(ran) > 1:
+        label = st.selectbox("Run to copy as PyTorch", labels, key="torch_run")
+        chosen = ran[labels.index(label)] if label in labels else ran[0]
+    try:
+        script = torch_script(config, chosen)
+    except ValueError as err:
+        st.info(f"{chosen.choice.label} has no PyTorch form here: {err}")
+        return
+    file_name = f"descent-lab-{chosen.choice.preset}.py"
+    st.download_button("PyTorch script (.py)", script, file_name=file_name, mime="text/x-python",
+                       key="dl_torch", on_click="ignore")
+    st.code(script, language="python", height=360)
+    st.caption(f"Needs PyTorch (`pip install torch`). Run `python {file_name}`: it prints the largest "
+               f"difference from this page's trajectory; `--out torch.json` also saves torch's own.")
