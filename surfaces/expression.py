@@ -63,9 +63,12 @@ class ExpressionError(ValueError):
         super().__init__(message if column is None else f"{message} (column {column})")
 
     def pointer(self) -> str:
-        if self.column is None or not self.text:
-            return self.text
-        return f"{self.text}\n{' ' * (self.column - 1)}^"
+        """The text as typed on one line (a tab or newline shown as a blank, so the columns
+        stay), with a caret under the column when it is known."""
+        text = "".join(c if c.isprintable() else " " for c in self.text)
+        if self.column is None or not text:
+            return text
+        return f"{text}\n{' ' * (self.column - 1)}^"
 
 
 # --------------------------------------------------------------------------- the tree
@@ -214,8 +217,13 @@ def _first_dunder(tree) -> tuple[str, object] | None:
 
 
 def parse(text: str) -> Expr:
-    """Parse f(x, y) typed in ordinary notation into a checked Expr; ExpressionError otherwise."""
+    """Parse f(x, y) typed in ordinary notation into a checked Expr; ExpressionError otherwise.
+    Blanks (spaces, tabs, newlines) before and after the formula are ignored; columns in
+    messages still count in the text as typed."""
     source, columns = _prepare(text)
+    if isinstance(text, str):
+        lead = len(source) - len(source.lstrip())
+        source, columns = source.strip(), columns[lead:lead + len(source.strip())]
     try:
         with warnings.catch_warnings():
             # Python warns about e.g. "1if" while parsing; such text is refused, not warned about.

@@ -32,7 +32,9 @@ def sync_link(config) -> dict:
 
 
 def show_link_notices(query: dict) -> None:
-    """What the link asked for that could not be used, while the page still shows that link."""
+    """What the link asked for that could not be used, while the page still shows that link.
+    A notice is Markdown in which every piece of the link is a code span (lab.link.code), so
+    what the link holds is shown as it is, never read as Markdown or HTML."""
     notices, link_query = st.session_state.get(_NOTICES, ([], None))
     if notices and query == link_query:
         for notice in notices:

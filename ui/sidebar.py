@@ -5,6 +5,7 @@ settings go both ways by looping over the link's field table (lab.link.FIELDS)."
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +22,7 @@ from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESS
                         SPEEDS, TYPED, Config, RunChoice, batch_options, check_bounds,
                         clip_parts, clip_text, network_defaults, network_layers, parse_run_key,
                         preset_hyper, surface_for, surface_names, typed_surface)
-from lab.link import FIELD_BY_KEY, FIELDS
+from lab.link import FIELD_BY_KEY, FIELDS, plain
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
                        "start_x", "start_y", "surface", "net_data", "net_hidden", "net_act",
@@ -75,9 +76,14 @@ def snap_start(surface, point) -> tuple[float, float]:
     """A point clamped into the surface's box and rounded to the start sliders' step."""
     (x0, x1), (y0, y1) = surface.bounds
     sx, sy = _start_step(surface)
-    x = float(np.clip(point[0], x0, x1))
-    y = float(np.clip(point[1], y0, y1))
-    return (round(x0 + round((x - x0) / sx) * sx, 10), round(y0 + round((y - y0) / sy) * sy, 10))
+    out = []
+    for v, lo, hi, step in ((point[0], x0, x1, sx), (point[1], y0, y1, sy)):
+        v = float(np.clip(v, lo, hi))
+        snapped = round(lo + round((v - lo) / step) * step, 10)
+        # Rounding to 10 decimals can push a point of a box with more decimals (-3.6350000000000002)
+        # just outside it: clamp again, so the slider and the link always hold a point in the box.
+        out.append(float(min(max(snapped, lo), hi)))
+    return out[0], out[1]
 
 
 def load_config(config: Config) -> None:
@@ -172,10 +178,12 @@ def _on_expr_change() -> None:
     try:
         typed_surface(text, bounds)
     except ExpressionError as err:
+        # The message and the typed text are shown as they are: the message escaped, the text
+        # with its caret in a fenced block whose fence no run of backticks in the text can close.
         pointer = err.pointer()
-        shown = f"\n\n```\n{pointer}\n```" if pointer else ""
-        words = "".join("\\" + c if c in "_*`[]<>" else c for c in str(err))  # plain text, not markdown
-        ss["expr_error"] = f"{words}{shown}\n\nThe previous surface stays."
+        fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", pointer)), default=0))
+        shown = f"\n\n{fence}\n{pointer}\n{fence}" if pointer else ""
+        ss["expr_error"] = f"{plain(str(err))}{shown}\n\nThe previous surface stays."
         return
     ss.pop("expr_error", None)
     ss["expr"], ss["expr_bounds"] = text, bounds

@@ -13,6 +13,7 @@ from figures import descent as figures
 from lab import export, lessons
 from lab import runs as lab_runs
 from lab.config import Config, surface_for
+from lab.link import code
 from ui import cache, explore_panels, panels, sidebar
 from ui.descent_view import show_views
 from ui.link_state import show_link_notices
@@ -30,12 +31,14 @@ def _on_upload() -> None:
     try:
         config, results = export.from_json(upload.getvalue())
     except export.LoadError as err:
-        st.session_state[_UPLOAD_MESSAGE] = ("error", f"Could not load {upload.name}: {err}")
+        # The file's name is shown literally (a code span); the loader's words quote the file
+        # the same way, so nothing from the file is read as Markdown.
+        st.session_state[_UPLOAD_MESSAGE] = ("error", f"Could not load {code(upload.name)}: {err}")
         return
     sidebar.load_config(config)
     for key, result in results.items():
         cache.put("run", key, result)
-    st.session_state[_UPLOAD_MESSAGE] = ("success", f"Loaded {upload.name}: the saved runs are shown.")
+    st.session_state[_UPLOAD_MESSAGE] = ("success", f"Loaded {code(upload.name)}: the saved runs are shown.")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
