@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from engine.train import DIVERGE_SPANS, DIVERGED, FAR_AWAY, Step, trace
+from engine.train import DIVERGE_SPANS, FAR_AWAY, collect
 from lab.config import PRESETS, TYPED, Config, RunChoice, to_torch_hyper
 from lab.link import to_query
 from lab import runs as lab_runs
@@ -430,27 +430,29 @@ def _choice_of(config: Config, run) -> RunChoice:
     raise TypeError(f"run must be a run index, a RunChoice or a run result; got {run!r}")
 
 
-def _replay(config: Config, choice: RunChoice):
-    """The engine's run, step by step: its records and each epoch's sample order."""
+def _replay(config: Config, choice: RunChoice, run):
+    """The run as lab.runs trains it (or as given, for a run result of the page), the weights it
+    started from, and each epoch's sample order, drawn as engine.train draws it: one permutation
+    per epoch from numpy's default_rng(seed), cut into consecutive batches."""
     if config.mode == "network":
         model = build_mlp(config)
-        start = model.start
+        start = np.array(model.start, dtype=np.float64)
     else:
         model = config.surface_obj()
         start = np.array(config.start_point(), dtype=np.float64)
-    opt = choice.make(config.learning_rate)
-    batch, clip, schedule = _run_settings(config, choice)
-    records, orders = [], []
-    for item in trace(model, opt, epochs=config.epochs, batch_size=batch, start=start,
-                      seed=config.seed, clip=clip, schedule=schedule):
-        if isinstance(item, Step):
-            if item.batch is not None:
-                if item.index == 0:
-                    orders.append([])
-                orders[-1].extend(int(i) for i in item.batch)
-        else:
-            records.append(item)
-    return model, start, records, orders, float(opt.lr)
+    trajectory = getattr(run, "trajectory", None)
+    if trajectory is None:
+        error = getattr(run, "error", None)
+        if error:
+            raise ValueError(error)
+        trajectory = collect(lab_runs.stream_run(config, choice, model, start))
+    batch, _, _ = _run_settings(config, choice)
+    n = int(model.n_samples)
+    orders = []
+    if batch is not None and batch != n:
+        rng = np.random.default_rng(config.seed)
+        orders = [rng.permutation(n).tolist() for _ in range(len(trajectory.loss) - 1)]
+    return model, start, trajectory, orders, float(choice.lr(config.learning_rate))
 
 
 # --------------------------------------------------------------------------- the script
@@ -638,7 +640,7 @@ def torch_script(config: Config, run=0) -> str:
     ValueError when the run cannot be built (a bad hyperparameter or layer size, with the page's
     words) or when its surface has no torch form."""
     choice = _choice_of(config, run)
-    model, start, records, orders, lr = _replay(config, choice)
+    model, start, trajectory, orders, lr = _replay(config, choice, run)
     if config.mode == "network":
         loss_block, subject = _network_block(config, model)
     elif model.kind == "data":
@@ -652,12 +654,11 @@ def torch_script(config: Config, run=0) -> str:
     n = int(model.n_samples)
     batch = batch if batch not in (None, n) else None
     lower, upper = _far_limits(model)
-    params = np.stack([r.params for r in records])
-    last = records[-1]
-    diverged = last.epoch if last.status == DIVERGED else None
+    params = np.asarray(trajectory.params, dtype=np.float64)
+    diverged = trajectory.diverged_epoch
     if config.mode == "network":
         our_params = (f"(lambda flat: [flat[i * {model.d}:(i + 1) * {model.d}] "
-                      f"for i in range({len(records)})])(floats_from_base64{_b64(params)})")
+                      f"for i in range({len(params)})])(floats_from_base64{_b64(params)})")
     else:
         our_params = _rows(params)
     batch_words = "full batch" if batch is None else f"batch size {batch} of {n}"
@@ -681,9 +682,9 @@ def torch_script(config: Config, run=0) -> str:
         lower=_floats(lower),
         upper=_floats(upper),
         orders="[\n" + "".join(f"    {_ints(o)},\n" for o in orders) + "]" if orders else "[]",
-        status=last.status,
+        status=trajectory.status,
         diverged=repr(diverged),
-        our_lr=_floats(r.lr for r in records),
-        our_loss=_floats(r.loss for r in records),
+        our_lr=_floats(trajectory.lr),
+        our_loss=_floats(trajectory.loss),
         our_params=our_params,
     )

@@ -268,6 +268,20 @@ def test_the_embedded_trajectory_is_the_pages():
         assert _assignment(text, "DIVERGED_EPOCH") == ours.diverged_epoch
 
 
+def test_the_embedded_batches_are_the_engines_own():
+    """The batches a script takes are those engine.train took, step by step (seen in its trace)."""
+    from engine.train import Step, trace
+
+    config = replace(CASES["minibatch_rosenbrock"], seed=3, epochs=10, batch_size=5)
+    orders = _assignment(torch_script(config, 0), "ORDERS")
+    taken = [s.batch.tolist() for s in trace(config.surface_obj(), config.runs[0].make(config.learning_rate),
+                                             epochs=10, batch_size=5, start=config.start_point(), seed=3)
+             if isinstance(s, Step)]
+    assert len(taken) == 10 * 7  # ceil(32 / 5) steps per epoch
+    cut = [order[i:i + 5] for order in orders for i in range(0, 32, 5)]
+    assert cut == taken
+
+
 def test_the_embedded_batches_are_the_seeded_order_of_each_epoch():
     config = replace(CASES["minibatch_sgd"], seed=7, epochs=12)
     text = torch_script(config, 0)
