@@ -244,3 +244,66 @@ def test_the_page_finds_an_upload_by_name_and_a_link_cannot_carry_it():
     assert linked.surface == Config().surface and notices
     with pytest.raises(KeyError, match="cannot carry"):
         surface_for("upload:0000000000000000")
+
+
+# --- the page (AppTest drives st.file_uploader since Streamlit 1.67) ---------------------------
+
+def _app(query=None):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _view(at) -> dict:
+    import json
+
+    (element,) = at.get("bidi_component")
+    return json.loads(element.proto.json)
+
+
+def test_app_upload_a_csv_then_choose_columns_then_refuse_a_bad_file():
+    content, _, _ = regression_csv()
+    at = _app()
+    at.file_uploader(key="user_csv").set_value(("mine.csv", content, "text/csv")).run()
+    _ok(at)
+    name = at.session_state["surface"]
+    assert lab_data.is_uploaded(name) and at.query_params["surface"] == name
+    assert not at.error
+    figures = _view(at)["figures"]
+    minima = [t for t in figures["surface3d"]["data"] if t.get("name") == "minimum"]
+    assert len(minima) == 1  # the least-squares minimum is marked
+    paths = [t for t in figures["surface3d"]["data"] if (t.get("meta") or {}).get("role") == "path"]
+    assert paths
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "cannot carry your data" in captions
+    # three columns: x and the target are chosen with selectboxes
+    at.selectbox(key="user_x").set_value("noise").run()
+    _ok(at)
+    assert at.session_state["surface"] not in (name, Config().surface)
+    chosen = at.session_state["surface"]
+    # a refused file leaves the surface as it was, and says why
+    at.file_uploader(key="user_csv").set_value(("bad.csv", b"1,2\n3,4\n", "text/csv")).run()
+    _ok(at)
+    assert at.session_state["surface"] == chosen
+    assert any("no header" in e.value and "previous surface stays" in e.value for e in at.error)
+    # a constant column chosen as x: refused, surface kept
+    at.file_uploader(key="user_csv").set_value(("mine.csv", content, "text/csv")).run()
+    at.selectbox(key="user_x").set_value("y").run()
+    _ok(at)
+    assert any("two different columns" in e.value for e in at.error)
+
+
+def test_app_a_link_naming_an_upload_shows_the_default_surface_and_says_why():
+    at = _app({"surface": "upload:0123456789abcdef"})
+    _ok(at)
+    assert at.session_state["surface"] == Config().surface
+    assert any("cannot carry the data" in w.value for w in at.warning)

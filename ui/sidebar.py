@@ -16,6 +16,7 @@ import surfaces
 from engine.network import count_weights
 from surfaces import datasets
 from lab import lessons
+from lab import user_data as lab_data
 from lab import runs as lab_runs
 from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, LOG_MODES,
                         LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, MODES, PRESETS, SCHEDULES,
@@ -160,6 +161,7 @@ def _on_dataset_change() -> None:
 def current_surface():
     """The surface the controls describe (a typed one uses its last accepted text)."""
     ss = st.session_state
+    _hold_upload()
     return surface_for(ss.get("surface", Config().surface), ss.get("expr", DEFAULT_EXPRESSION),
                        ss.get("expr_bounds", DEFAULT_EXPR_BOUNDS))
 
@@ -206,6 +208,11 @@ def set_start(point) -> None:
 def _surface_label(name: str) -> str:
     if name == TYPED:
         return "Your own f(x, y)  ·  Typed"
+    if lab_data.is_uploaded(name):  # from the process store: AppTest formats outside the session
+        try:
+            return f"Your data: {lab_data.held(name).label}  ·  Uploaded"
+        except KeyError:
+            return "Your data  ·  Uploaded"
     s = surfaces.get(name)
     return f"{s.title}  ·  {KIND_LABEL.get(s.kind, s.kind)}"
 
@@ -355,7 +362,8 @@ def sidebar() -> Config:
             ss["mode"] = "surface"
         mode = st.segmented_control("Mode", MODES, key=widget_key("mode"), format_func=MODE_LABEL.get,
                                     on_change=_on_mode_change) or "surface"
-        if ss.get("surface") not in surface_names():
+        _check_link_upload()
+        if ss.get("surface") not in surface_names() + _uploaded_names():
             ss["surface"] = Config().surface
         surface_name = ss["surface"]
         if mode == "network":
@@ -376,11 +384,14 @@ def sidebar() -> Config:
                 st.error(str(err))
         else:
             st.header("Loss surface")
-            names = surfaces.names(kind="classic") + surfaces.names(kind="data") + [TYPED]
+            names = (surfaces.names(kind="classic") + surfaces.names(kind="data") + [TYPED]
+                     + _uploaded_names())
             surface_name = st.selectbox("Surface", names, key="surface", format_func=_surface_label,
                                         on_change=_on_surface_change)
             if surface_name == TYPED:
                 _typed_surface_inputs()
+            if not presenter:
+                _upload_section()
             if not presenter:
                 st.caption(current_surface().about)
         surface = current_surface()
@@ -454,6 +465,119 @@ def sidebar() -> Config:
                                  help="Log shows surfaces whose loss spans decades, such as Rosenbrock.")
 
     return _config_from_state(surface_name, runs, learning_rate, epochs, speed, lesson)
+
+
+# --- Your own data: a CSV upload becomes a surface (lab.user_data) ------------------------------
+UPLOAD_WIDGET = "user_csv"  # the file uploader
+UPLOAD_HELD = "user_upload"  # the accepted upload (lab.user_data.Upload): the surface in use
+UPLOAD_TABLE = "user_table"  # the last file read, whose columns the selectboxes offer
+UPLOAD_ERROR = "user_error"
+UPLOAD_LINK = "user_link_notice"
+COLUMN_KEYS = ("user_x", "user_target", "user_loss")
+
+
+def _hold_upload() -> None:
+    """Keep this session's upload in the process store (which holds a few, most recent first)."""
+    upload = st.session_state.get(UPLOAD_HELD)
+    if upload is not None:
+        lab_data.keep(upload)
+
+
+def _uploaded_names() -> list[str]:
+    upload = st.session_state.get(UPLOAD_HELD)
+    return [] if upload is None else [upload.name]
+
+
+def _check_link_upload() -> None:
+    """Once per session: a link that names an uploaded surface cannot bring its data."""
+    ss = st.session_state
+    if "user_link_checked" in ss:
+        return
+    ss["user_link_checked"] = True
+    asked = st.query_params.get("surface")
+    if lab_data.is_uploaded(asked) and asked not in _uploaded_names():
+        ss[UPLOAD_LINK] = True
+
+
+def _accept_upload(upload) -> None:
+    ss = st.session_state
+    ss[UPLOAD_HELD] = upload
+    ss[UPLOAD_TABLE] = upload.table
+    ss["user_x"], ss["user_target"], ss["user_loss"] = upload.x, upload.target, upload.loss
+    ss.pop(UPLOAD_ERROR, None)
+    ss.pop(UPLOAD_LINK, None)
+    ss["surface"] = upload.name
+    _on_surface_change()
+
+
+def _on_csv_upload() -> None:
+    """Read the chosen file: its surface replaces the current one, or it is refused in words and
+    the previous surface stays."""
+    ss = st.session_state
+    file = ss.get(UPLOAD_WIDGET)
+    if file is None:  # the file was removed from the uploader: keep what is shown
+        return
+    if file.size > lab_data.MAX_BYTES:
+        ss[UPLOAD_ERROR] = (f"Could not use {file.name}: it is {file.size / 2**20:.1f} MB; the limit "
+                            f"is {lab_data.MAX_BYTES / 2**20:.0f} MB. The previous surface stays.")
+        return
+    try:
+        table = lab_data.read(file.getvalue(), file.name)
+    except lab_data.DataError as err:
+        ss[UPLOAD_ERROR] = f"Could not use {file.name}: {err} The previous surface stays."
+        return
+    ss[UPLOAD_TABLE] = table
+    try:
+        upload = lab_data.build(table)
+    except lab_data.DataError as err:
+        x, target, loss = lab_data.default_choice(table)
+        ss["user_x"], ss["user_target"], ss["user_loss"] = x, target, loss
+        ss[UPLOAD_ERROR] = (f"{file.name} was read, but {err} Choose other columns below; the "
+                            f"previous surface stays until then.")
+        return
+    _accept_upload(upload)
+
+
+def _on_columns_change() -> None:
+    ss = st.session_state
+    table = ss.get(UPLOAD_TABLE)
+    if table is None:
+        return
+    try:
+        upload = lab_data.build(table, ss.get("user_x"), ss.get("user_target"), ss.get("user_loss"))
+    except lab_data.DataError as err:
+        ss[UPLOAD_ERROR] = f"{err} The previous surface stays."
+        return
+    _accept_upload(upload)
+
+
+def _upload_section() -> None:
+    """The upload of a CSV file and, when it has more than two columns, the choice of x and the
+    target; the loss: MSE (a line) or cross-entropy (two classes)."""
+    ss = st.session_state
+    if ss.get(UPLOAD_LINK):
+        st.warning(lab_data.LINK_MISSING, icon=":material/link_off:")
+    with st.expander("Your own data (CSV)", expanded=bool(ss.get(UPLOAD_TABLE) or ss.get(UPLOAD_LINK))):
+        st.file_uploader(
+            "A CSV file with a header row", type=["csv"], key=UPLOAD_WIDGET, on_change=_on_csv_upload,
+            help=f"Comma-separated (or ; or tab), a first row of column names, then 2 to "
+                 f"{lab_data.MAX_ROWS:,} rows, at most {lab_data.MAX_BYTES // 2**20} MB. The columns "
+                 f"used must hold numbers; a two-class target may hold words.")
+        st.caption(lab_data.LINK_NOTE)
+        table = ss.get(UPLOAD_TABLE)
+        if table is not None:
+            for key, value in zip(COLUMN_KEYS, lab_data.default_choice(table)):
+                if ss.get(key) not in (table.columns if key != "user_loss" else lab_data.LOSSES):
+                    ss[key] = value
+            if len(table.columns) > 2:
+                st.selectbox("x (the input)", table.columns, key="user_x", on_change=_on_columns_change)
+                st.selectbox("Target", table.columns, key="user_target", on_change=_on_columns_change)
+            st.radio("Loss", lab_data.LOSSES, key="user_loss", format_func=lab_data.LOSS_WORDS.get,
+                     on_change=_on_columns_change,
+                     help="Mean squared error fits a line ŷ = w·x + b; cross-entropy fits "
+                          "p = sigmoid(w·x + b) to a target of two classes.")
+        if ss.get(UPLOAD_ERROR):
+            st.error(ss[UPLOAD_ERROR], icon=":material/error:")
 
 
 def _typed_surface_inputs() -> None:
