@@ -26,6 +26,7 @@ import pytest
 import surfaces
 from engine.train import collect
 from lab import runs as lab_runs
+from lab import user_data
 from lab.config import TYPED, Config, RunChoice, network_defaults
 from lab.torch_script import TOLERANCE, expression_to_torch, torch_script
 from surfaces.expression import ExpressionError, parse
@@ -44,6 +45,15 @@ def R(preset, **changes):
 
 ROSEN = Config(epochs=300)
 NET = network_defaults()
+
+# A user's own CSV (lab.user_data): linear regression on a numeric target, logistic on two classes.
+_ROWS = [(1.0, 52.0, "fail"), (2.0, 55.5, "fail"), (2.5, 61.0, "fail"), (3.0, 58.0, "pass"),
+         (4.0, 66.5, "fail"), (4.5, 70.0, "pass"), (5.0, 69.0, "pass"), (6.0, 78.5, "pass"),
+         (6.5, 74.0, "fail"), (7.0, 83.0, "pass"), (8.0, 88.5, "pass"), (9.5, 91.0, "pass")]
+_CSV = ("hours,score,result\n" + "".join(f"{h},{sc},{r}\n" for h, sc, r in _ROWS)).encode()
+UPLOAD_MSE = user_data.build(user_data.read(_CSV, "grades.csv"), "hours", "score", user_data.MSE)
+UPLOAD_CE = user_data.build(user_data.read(_CSV, "grades.csv"), "hours", "result",
+                            user_data.CROSS_ENTROPY)
 
 # name → config (its first run is the one exported). Each must match torch to 1e-10.
 CASES = {
@@ -67,6 +77,8 @@ CASES = {
     "schedule_step": replace(ROSEN, runs=(R("adam"),), schedule="step", learning_rate=0.05, epochs=200),
     "schedule_exponential": Config(surface="booth", runs=(R("momentum"),), schedule="exponential",
                                    learning_rate=0.01, epochs=200),
+    "schedule_constant_warmup": Config(surface="bowl", runs=(R("sgd"),), warmup=20, learning_rate=0.05,
+                                       epochs=100),
     "schedule_cosine_warmup": Config(surface="himmelblau", runs=(R("adam"),), schedule="cosine", warmup=10,
                                      learning_rate=0.1, epochs=200),
     # clipping, both kinds
@@ -84,6 +96,12 @@ CASES = {
     "data_logistic_minibatch": Config(surface="logistic_regression", runs=(R("adam"),), batch_size=8,
                                       learning_rate=0.1, epochs=100),
     "data_tanh_net": Config(surface="two_weight_net", runs=(R("rmsprop"),), learning_rate=0.01, epochs=200),
+    # a user's uploaded CSV, its rows embedded
+    "upload_linear_minibatch": Config(surface=UPLOAD_MSE.name, runs=(R("adam"),), batch_size=4,
+                                      learning_rate=0.5, epochs=100),
+    "upload_logistic": Config(surface=UPLOAD_CE.name, runs=(R("sgd"),), learning_rate=0.05, epochs=100),
+    # a run that converges stops early; the script trains as many epochs
+    "converged_early": Config(surface="booth", runs=(R("sgd"),), learning_rate=0.05, epochs=200),
     # typed surfaces, translated from the parsed tree
     "typed_default": Config(surface=TYPED, runs=(R("adam"),), learning_rate=0.05, epochs=200),
     "typed_every_kind_minibatch": Config(
@@ -128,7 +146,10 @@ def _assignment(script: str, name: str):
     """The literal value assigned to `name` at the top of a generated script (no torch needed)."""
     for node in ast.parse(script).body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
-            return ast.literal_eval(node.value)
+            value = node.value
+            if isinstance(value, ast.Call):  # torch.tensor([...], ...)
+                value = value.args[0]
+            return ast.literal_eval(value)
     raise KeyError(name)
 
 
@@ -210,6 +231,14 @@ def test_a_diverged_run_is_compared_up_to_its_divergence_and_says_so(torch_runs)
         assert f"Epochs 0 to {ours.diverged_epoch - 1} are compared" in stdout
         assert "it diverged too" in stdout
         assert len(theirs["params"]) == ours.diverged_epoch + 1
+
+
+def test_the_early_stop_and_the_upload_cases_are_what_they_claim():
+    assert _ours(CASES["converged_early"]).status == "converged"
+    assert len(_ours(CASES["converged_early"]).loss) < 201
+    text = torch_script(CASES["upload_logistic"], 0)
+    assert "binary_cross_entropy_with_logits" in text
+    assert _assignment(text, "X_DATA") == [h for h, _, _ in _ROWS]
 
 
 @needs_torch
