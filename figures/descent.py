@@ -152,12 +152,17 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         title=dict(text=title, x=0.02, y=0.98, font=dict(size=16)) if title else None,
         legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)", font=dict(size=15)),
         scene=dict(
-            xaxis=dict(title="w1", range=[float(x0), float(x1)], nticks=5, tickfont=AXIS_TICKS),
-            yaxis=dict(title="w2", range=[float(y0), float(y1)], nticks=5, tickfont=AXIS_TICKS),
-            zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift], nticks=4, tickfont=AXIS_TICKS),
-            aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.55),
-            # From high up and close: the path lies in valleys that a low view would hide.
-            camera=dict(eye=dict(x=0.5, y=-1.1, z=1.45), center=dict(x=0, y=0, z=-0.15)),
+            # Few ticks, so that labels on a projector do not run into each other or the titles.
+            xaxis=dict(title="w1", range=[float(x0), float(x1)], nticks=4, tickfont=AXIS_TICKS),
+            yaxis=dict(title="w2", range=[float(y0), float(y1)], nticks=4, tickfont=AXIS_TICKS),
+            # The height's numbers sit at the corner where w1's and w2's meet, and collide with
+            # them: the loss curve gives the numbers, the 3D view the shape.
+            zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift], nticks=3, tickfont=AXIS_TICKS,
+                       showticklabels=False),
+            aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.5),
+            # From high up: the path lies in valleys that a low view would hide; far enough that
+            # the box with its tick labels and titles fits the view.
+            camera=dict(eye=dict(x=0.62, y=-1.3, z=1.55), center=dict(x=0, y=0, z=-0.2)),
         ),
         paper_bgcolor="white",
     )
@@ -281,9 +286,11 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
         level = tolerance + (floor - shift)
         shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=level, y1=level,
                            line=dict(color="#111827", dash="dot", width=1.5)))
+        # At the left, under the line: where falling loss curves have not yet come down to it.
         annotations.append(dict(text=f"within {tolerance:g} of the minimum", xref="paper", yref="y",
-                                x=1, y=np.log10(level) if use_log else level, xanchor="right",
-                                yanchor="bottom", showarrow=False, font=dict(size=13, color="#111827")))
+                                x=0.01, y=np.log10(level) if use_log else level, xanchor="left",
+                                yanchor="top", showarrow=False, font=dict(size=13, color="#111827"),
+                                bgcolor="rgba(247,248,250,0.85)"))
         for run in runs:
             with np.errstate(invalid="ignore"):
                 hits = np.flatnonzero(np.isfinite(run.loss) & (run.loss - minimum_loss <= tolerance))
@@ -303,11 +310,13 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
         xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)], tickformat="d",
                    **epoch_ticks(max_epoch)),
         yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
-                   # log axis: a label per decade (or per few), never the 2s and 5s between
-                   dtick=max(1, int(np.ceil(decades / 6))) if use_log else None),
+                   # log axis: a label per decade (or per few), never the 2s and 5s between,
+                   # and always one at 10⁻³, where "within 0.001 of the minimum" lies
+                   dtick=max(1, int(np.ceil(decades / 6))) if use_log else None,
+                   tick0=-3 if use_log else None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
-        annotations=annotations,
+        annotations=annotations, meta={"decades": float(decades)},
     )
     return go.Figure(data=traces, layout=layout)
 
@@ -328,6 +337,13 @@ def for_presenter(fig: go.Figure) -> go.Figure:
     fig.layout.legend.font.size = 16
     if fig.layout.scene is None or fig.layout.scene.xaxis.title.text is None:  # 2-D: room for titles
         fig.layout.margin = dict(l=80, r=12, t=12, b=62)
+    if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
+        # big type on a short plot: a label every third decade (10⁻³, 10⁰, …), more apart if need be
+        decades = (fig.layout.meta or {}).get("decades", 0.0) if isinstance(fig.layout.meta, dict) else 0.0
+        fig.layout.yaxis.dtick = 3 * max(1, int(np.ceil(decades / 9)))
+    for annotation in fig.layout.annotations or ():
+        if annotation.font.size:
+            annotation.font.size = max(annotation.font.size, 15)
     if fig.layout.scene is not None:
         for axis in ("xaxis", "yaxis", "zaxis"):
             fig.layout.scene[axis].tickfont = dict(size=15)

@@ -82,10 +82,10 @@ LESSONS = {lesson.key: lesson for lesson in (
         "minibatch-noise", "Mini-batch noise",
         "A batch of 4 of the 64 points gives each step a noisy gradient: right on average, wrong "
         "in detail. The full batch uses all 64.",
-        "The blue batch-4 path wobbles: its small pale dots, one per step, scatter around the "
-        "smooth orange full-batch path, and its loss goes up as well as down.",
+        "The orange batch-4 path wobbles: its small pale dots, one per step, scatter around the "
+        "smooth blue full-batch path, and its loss goes up as well as down.",
         surface="linear_regression",
-        runs=(RunChoice("sgd", batch=4), RunChoice("sgd", batch=0, copy=1)),
+        runs=(RunChoice("sgd", batch=0), RunChoice("sgd", batch=4, copy=1)),
         learning_rate=0.05, epochs=100, batch_size=4),
     _lesson(
         "clipping", "Gradient clipping",

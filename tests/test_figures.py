@@ -169,9 +169,11 @@ def test_the_loss_curve_marks_the_tolerance_and_the_epoch_each_run_reaches_it():
     reached = [t for t in fig.data if (t.meta or {}).get("role") == "reached"]
     first = int(np.flatnonzero(fast.loss - s.minimum_loss <= 1e-3)[0])
     assert len(reached) == 1 and list(reached[0].x) == [first] and reached[0].text == (str(first),)
-    # a log axis with a label at least every other decade, so "below 0.001" can be read
-    decades = np.log10(fast.loss[0] - s.minimum_loss) - np.log10(np.min(fast.loss - s.minimum_loss))
-    assert fig.layout.yaxis.dtick <= max(1, decades / 5)
+    # a log axis with a label at 10⁻³ and at least three more, so "below 0.001" can be read
+    gaps = np.concatenate([fast.loss, slow.loss]) - s.minimum_loss
+    decades = np.log10(gaps.max()) - np.log10(gaps[gaps > 0].min())
+    axis = fig.layout.yaxis
+    assert (-3 - axis.tick0) % axis.dtick == 0 and decades / axis.dtick >= 3
 
 
 def test_mini_batch_steps_are_small_lighter_dots_between_the_epoch_dots():
@@ -179,18 +181,18 @@ def test_mini_batch_steps_are_small_lighter_dots_between_the_epoch_dots():
     from lab.runs import run_one
 
     config = LESSONS["minibatch-noise"].config
-    noisy, full = (run_one(config, c) for c in config.runs)
+    full, noisy = (run_one(config, c) for c in config.runs)
     assert noisy.steps.shape == (100 * 16, 2) and full.steps is None  # 64 samples, batch 4
     # the last step of each epoch is that epoch's dot
     assert np.array_equal(noisy.steps[15::16], noisy.trajectory.params[1:])
     s = config.surface_obj()
     grid = _grid("linear_regression")
     views = [RunView(r.choice.label, RUN_COLORS[i], r.trajectory.params, r.trajectory.loss,
-                     r.trajectory.status, None, r.steps, r.step_loss) for i, r in enumerate((noisy, full))]
+                     r.trajectory.status, None, r.steps, r.step_loss) for i, r in enumerate((full, noisy))]
     for fig in (surface_3d(grid, views, s.minima, log=False, uirevision="u"),
                 contour_map(grid, views, s.minima, s.start, log=False, uirevision="u")):
         steps = [t for t in fig.data if (t.meta or {}).get("role") == "steps"]
         path = next(t for t in fig.data if (t.meta or {}).get("role") == "path")
-        assert len(steps) == 1 and steps[0].meta["run"] == 0 and len(steps[0].x) == 1600
+        assert len(steps) == 1 and steps[0].meta["run"] == 1 and len(steps[0].x) == 1600
         assert steps[0].marker.size < path.marker.size and steps[0].marker.opacity < 1
-        assert steps[0].marker.color == RUN_COLORS[0]
+        assert steps[0].marker.color == RUN_COLORS[1]
