@@ -44,8 +44,11 @@ def code(text: str, limit: int = SHOWN_CHARS) -> str:
         text = text[:limit] + "…"
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if (not text or text[0] == "`" or text[-1] == "`"
-                  or (text[0] == " " and text[-1] == " ")) else ""
+    if not text:
+        return "` `"  # nothing: a blank
+    # CommonMark strips one space from each end when both ends have one (unless all are blank).
+    pad = " " if (text[0] == "`" or text[-1] == "`"
+                  or (text[0] == " " and text[-1] == " " and text.strip(" "))) else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
