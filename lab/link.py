@@ -321,7 +321,7 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     elif surface != default.surface:
         values["start"] = None
     values["lesson"] = lesson
-    chosen = {getattr(run, "key", run.preset) for run in values["runs"]}
+    chosen = {run.key for run in values["runs"]} if "opt" in q else None
     unused = [k for k in q if k not in q.seen]
     for key in unused[:MAX_UNUSED_NOTICES]:
         bad(key, _why_unused(key, chosen), None)
@@ -331,7 +331,7 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
     return replace(default, **values), notices
 
 
-def _why_unused(key: str, chosen: set[str]) -> str:
+def _why_unused(key: str, chosen: set[str] | None) -> str:
     """Why the link's parameter `key` was not used, in the page's words."""
     if key in ("f", "fx", "fy"):
         return "it applies only to your own f(x, y) (surface=typed)"
@@ -341,6 +341,8 @@ def _why_unused(key: str, chosen: set[str]) -> str:
     preset = run.split("-")[0]
     if dot and preset in PRESETS:
         label = PRESETS[preset].label
+        if chosen is None:
+            return f"the link does not choose its optimizers (opt=…), so settings for {label} are not used"
         if run in chosen:
             return f"{label} has no setting {code(name, 30)}"
         return f"{label} is not among the link's optimizers (opt=…)"

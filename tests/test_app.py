@@ -355,3 +355,71 @@ def test_the_fair_race_tunes_each_rate_and_applies_them():
     [b for b in at.button if b.key == "race_apply"][0].click().run()
     no_trouble(at)
     assert "adam.lr" in at.query_params and "sgd.lr" in at.query_params
+
+
+# --------------------------------------------------------------------------- nothing crashes,
+# nothing lies
+
+def test_a_link_cannot_put_markdown_into_the_pages_notices():
+    from test_state import INJECTION, read_markdown
+
+    at = fresh({"lr": INJECTION, "opt": "adam", "adam.zzz": INJECTION, INJECTION: "1"})
+    no_trouble(at)
+    bodies = [w.value for w in at.warning]
+    assert len(bodies) == 3
+    for body in bodies:
+        outside, spans = read_markdown(body)
+        for sign in ("**", "](", "<b>", ":red[", "$x$", "INJ", "http"):
+            assert sign not in outside, body  # no bold, link, HTML, colour or formula from the link
+        assert any("**INJ**" in span for span in spans)  # the link's text is shown, as it is
+    assert "Using the default (0.1) instead" in bodies[0]
+
+
+def test_a_typed_box_with_many_decimals_keeps_the_start_inside_and_its_link_reopens():
+    at = fresh({"surface": "typed", "fy": "-3.636,-3.6350000000000002", "x0": "0",
+                "y0": "-3.6350000000000002"})
+    no_trouble(at)
+    assert not at.warning
+    y = at.slider(key="start_y").value
+    assert -3.636 <= y <= -3.6350000000000002
+    query = {k: at.query_params[k] for k in at.query_params}
+    assert from_query(query)[1] == []
+    again = fresh(query)
+    no_trouble(again)
+    assert not again.warning and {k: again.query_params[k] for k in again.query_params} == query
+
+
+def test_nesterov_at_momentum_0_survives_the_link_and_the_export():
+    from lab import export
+
+    at = fresh({"opt": "nesterov,adam", "epochs": "30"})
+    at.number_input(key="hp.nesterov.momentum").set_value(0.0).run()
+    no_trouble(at)
+    message = next(e.value for e in at.error if "Nesterov" in e.value)
+    query = {k: at.query_params[k] for k in at.query_params}
+    config, notices = from_query(query)
+    assert notices == []
+    # the link reopens the same page with the same message
+    again = fresh(query)
+    no_trouble(again)
+    assert not again.warning and message in [e.value for e in again.error]
+    # and the export of that page loads, with the run the engine refused and its message
+    from lab.runs import run_one
+    results = [run_one(config, choice) for choice in config.runs]
+    loaded, back = export.from_json(export.to_json(config, results))
+    assert loaded == config
+    assert [r.error for r in back.values()] == [r.error for r in results]
+
+
+def test_the_link_refuses_what_the_hyperparameter_widgets_cannot_show():
+    from lab.config import hyper_range
+
+    for presets in (["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta"],
+                    ["adam", "adamw", "nadam", "adamax", "radam"]):
+        at = fresh({"opt": ",".join(presets), "epochs": "5"})
+        no_trouble(at)
+        widgets = [w for w in at.number_input if (w.key or "").startswith("hp.")]
+        assert widgets
+        for w in widgets:
+            name = w.key.split(".")[-1]
+            assert (w.min, w.max) == hyper_range(name), w.key
