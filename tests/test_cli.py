@@ -145,3 +145,14 @@ def test_the_module_runs_as_a_command():
     proc = subprocess.run([sys.executable, "-m", "lab.cli", "export", LINK, "--format", "csv"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0 and proc.stdout.startswith("# descent-lab config: ")
+
+
+def test_the_installed_command():
+    exe = Path(sys.executable).with_name("descent-lab")
+    if not exe.exists():
+        pytest.skip("the package is not installed with its scripts in this environment "
+                    "(pip install -e . installs the descent-lab command)")
+    proc = subprocess.run([str(exe), "export", "?" + LINK, "--format", "json", "--run", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["optimizer"] for r in json.loads(proc.stdout)["runs"]] == ["adam"]
