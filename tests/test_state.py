@@ -221,7 +221,8 @@ def test_no_notice_reads_link_text_as_markdown(query):
 @pytest.mark.parametrize("query, key, words", [
     ({"opt": "adam", "adam.zzz": "1e-4"}, "adam.zzz", "Adam has no setting"),
     ({"foo.bar": "1"}, "foo.bar", "no such setting"),
-    ({"sgd.beta1": "0.5"}, "sgd.beta1", "SGD is not among the link's optimizers"),
+    ({"sgd.beta1": "0.5"}, "sgd.beta1", "the link does not choose its optimizers"),
+    ({"opt": "adam", "sgd.beta1": "0.5"}, "sgd.beta1", "SGD is not among the link's optimizers"),
     ({"opt": "sgd", "sgd.beta1": "0.5"}, "sgd.beta1", "SGD has no setting"),
     ({"f": "x^2"}, "f", "applies only to your own f(x, y)"),
     ({"fx": "-1,1"}, "fx", "applies only to your own f(x, y)"),
