@@ -615,7 +615,7 @@ def main(argv=None):
               f"the divergence; at epoch {DIVERGED_EPOCH} torch's loss is {losses[DIVERGED_EPOCH]:.6g}"
               f" ({'it diverged too' if torch_too else 'it did NOT diverge there'}).")
     worst, at = largest_difference(rows, OUR_PARAMS, last)
-    lr_gap = max(abs(a - b) / b for a, b in zip(lrs[:last + 1], OUR_LR[:last + 1]))
+    lr_gap = max(abs(a - b) / (abs(b) or 1.0) for a, b in zip(lrs[:last + 1], OUR_LR[:last + 1]))
     loss_gap = max((abs(a - b) / max(1.0, abs(b)) for a, b in zip(losses[:last + 1], OUR_LOSS[:last + 1])
                     if math.isfinite(b)), default=0.0)
     print(f"Largest difference between torch's weights and Descent Lab's: {worst:.3g} "

@@ -161,7 +161,7 @@ def share_and_export(config: Config, query: dict, results: list, figs: dict, sur
         chosen = ran[labels.index(label)] if label in labels else ran[0]
     try:
         script = torch_script(config, chosen)
-    except ValueError as err:
+    except (ValueError, KeyError) as err:  # e.g. a surface with no torch form yet
         st.info(f"{chosen.choice.label} has no PyTorch form here: {err}")
         return
     file_name = f"descent-lab-{chosen.choice.preset}.py"
