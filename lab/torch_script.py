@@ -253,12 +253,12 @@ def pick_max(a, b):
     else:
         raise ValueError(f"There is no torch form of the surface {surface.name!r} yet")
     offsets = _offsets_of(surface)
+    two_pi = f"TWO_PI = {_TWO_PI}\n" if "TWO_PI" in body else ""
     code = (f'''\
 {_comment(what)}
 # Mini-batches: the loss is the mean of {surface.n_samples} copies f(w) + a_i·w whose offsets a_i
 # sum to zero; the full batch is exactly f, a mini-batch adds the mean offset of its samples.
-TWO_PI = {_TWO_PI}
-N_SAMPLES = {surface.n_samples}
+{two_pi}N_SAMPLES = {surface.n_samples}
 OFFSETS = torch.tensor({_rows(offsets)})
 W = torch.tensor({_floats(start)}, requires_grad=True)
 PARAMS = [W]
