@@ -1,12 +1,14 @@
-"""Many full-batch runs at once: a learning-rate sweep, basins of attraction, a fair race, and
-the stability limit 2/λ_max.
+"""Many runs at once: a learning-rate sweep (its summary, or every trajectory), basins of
+attraction, a fair race, and the stability limit 2/λ_max.
 
-Every function here runs its k trajectories as one (k, 2) batch through the optimizer's update,
-with the same full-batch rules as ``engine.train``: record 0 is the start; a run has diverged
-when a value is non-finite, the loss exceeds 1e100, or the weights leave a box 100 widths around
-the surface's bounds; it has converged when the full-batch gradient norm falls below 1e-8. A run
-that stops is taken out of the batch, so each row follows exactly the trajectory that
-``engine.train`` gives it alone (the tests check this number for number).
+Every function here runs its k trajectories as one (k, 2) batch through the stepping code of
+``engine.train`` (``step_epoch``, ``epoch_status``), so with the same batch size, seed, clipping
+and schedule the rules are those of ``engine.train``: record 0 is the start; each epoch takes the
+same seeded mini-batches for every run; a run has diverged when a value is non-finite, the loss
+exceeds 1e100, or the weights leave a box 100 widths around the surface's bounds; it has
+converged when the full-batch gradient norm falls below 1e-8. A run that stops is taken out of
+the batch, so each row follows exactly the trajectory that ``engine.train`` gives it alone (the
+tests check this number for number).
 """
 
 from __future__ import annotations
@@ -18,13 +20,22 @@ import numpy as np
 
 from engine import optimizers
 from engine.curvature import curvature
-from engine.train import (CONVERGED, CONVERGED_GRAD_NORM, DIVERGED, FINISHED, HUGE_LOSS,
-                          _far_limits)
+from engine.train import (CONVERGED, DIVERGED, FINISHED, check_batch_size, epoch_batches,
+                          epoch_status, far_limits, make_clip, scheduled_lr, step_epoch)
 
 # 61 log-spaced learning rates from 1e-4 to 10: 12 per decade, so 1e-3, 1e-2, … are on it.
 DEFAULT_LRS = np.logspace(-4, 1, 61)
 DEFAULT_TOL = 1e-6
 TIE_RTOL = 1e-9
+
+# The largest lr_batch_cost (optimizer steps × runs) that the page computes ahead instead of
+# rerunning on each change of η: 150,000 = about 2,500 vectorized steps of 61 runs. A full-batch
+# Adam epoch of 61 runs on Rosenbrock took 110-120 µs here (2 cores, shared; 65-75 µs when idle;
+# a mini-batch step 75-85 µs), so a batch that fits takes ≲ 300 ms (bench_engine: lr_trajectories).
+LR_BATCH_BUDGET = 150_000
+# A data surface's full-batch loss and gradient of 61 runs cost about one step per this many
+# samples (logistic regression, the dearest model here: 650 µs an epoch on 64 samples).
+SAMPLES_PER_STEP = 16
 
 # Labels of a basin map besides the index of a known minimum.
 NOT_CONVERGED, DIVERGED_LABEL, ELSEWHERE = -1, -2, -3
@@ -46,6 +57,20 @@ class SweepResult(NamedTuple):
     epochs: int
     tol: float
     minimum_loss: float
+
+
+class LrTrajectories(NamedTuple):
+    """One optimizer over k learning rates from one start, epoch by epoch (see lr_trajectories)."""
+
+    optimizer: str
+    hyper: dict  # every hyperparameter but lr
+    lrs: np.ndarray  # (k,)
+    params: np.ndarray  # (k, epochs+1, 2) float64: row e is the weights after epoch e (0: start)
+    loss: np.ndarray  # (k, epochs+1) full-batch loss at those weights
+    status: np.ndarray  # (k,) str: converged, diverged or finished
+    diverged_epoch: np.ndarray  # (k,) int, or -1
+    stop_epoch: np.ndarray  # (k,) int: each run's last row; the rows after it are NaN
+    epochs: int
 
 
 class BasinResult(NamedTuple):
@@ -115,23 +140,42 @@ class _Batch(NamedTuple):
     final_params: np.ndarray
     final_grad_norm: np.ndarray
     settled_epoch: np.ndarray  # first epoch from which the run stayed near its final minimum
+    params: np.ndarray | None  # (k, epochs+1, 2) when recorded, NaN after a run stopped
+    loss: np.ndarray | None  # (k, epochs+1) likewise
+
+
+class _Training(NamedTuple):
+    """How every run of a batch trains, as engine.train's arguments of the same names."""
+
+    batch_size: int | None = None
+    seed: int = 0
+    clip: object = None  # the clipping function of engine.train.make_clip, or None
+    schedule: object = None
+
+
+def _training(surface, batch_size, seed, clip, schedule) -> _Training:
+    return _Training(check_batch_size(surface, batch_size), seed, make_clip(clip), schedule)
 
 
 def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
-               minima: np.ndarray | None = None, radius: np.ndarray | None = None) -> _Batch:
-    """Run k full-batch trajectories together; lr is None (the optimizer's own) or (k,).
+               training: _Training = _Training(), minima: np.ndarray | None = None,
+               radius: np.ndarray | None = None, record: bool = False) -> _Batch:
+    """Run k trajectories together through engine.train.step_epoch, as engine.train runs each:
+    the same seeded mini-batches for all, the same clipping, schedule and stopping rules. `lr`
+    is one base rate for all runs (a float) or one per run, (k,).
 
     With `minima` and `radius`, also track for each run the minimum it is near (within that
-    minimum's radius) and since which epoch, for the basin map.
+    minimum's radius) and since which epoch, for the basin map. With `record`, keep every
+    epoch's weights and loss.
 
     Per-run results live in arrays that shrink with the batch (`b_*`); a run's values are written
-    out to the (k,) results when it stops and at the end. Reductions over the last axis of a
-    (k, 2) array are slow in NumPy, so the two weights are handled as two (k,) columns."""
+    out to the (k,) results when it stops and at the end."""
     params = np.array(starts, dtype=np.float64).reshape(-1, 2)
     k = len(params)
-    lo, hi = (np.broadcast_to(v, (2,)) for v in _far_limits(surface))
-    (lo0, lo1), (hi0, hi1) = lo, hi
+    limits = far_limits(surface)
     loss_fn, grad_fn = surface.loss_fn, surface.grad_fn
+    n = int(surface.n_samples)
+    rng = np.random.default_rng(training.seed)
     minimum_loss = float(surface.minimum_loss)
     track_tol = math.isfinite(minimum_loss)
     tracking = minima is not None and len(minima) > 0
@@ -141,15 +185,20 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
         epochs_to_tol=np.full(k, -1, dtype=np.int64), diverged_epoch=np.full(k, -1, dtype=np.int64),
         stop_epoch=np.full(k, epochs, dtype=np.int64), status=np.full(k, FINISHED, dtype=object),
         final_params=np.full((k, 2), np.nan), final_grad_norm=np.full(k, np.nan),
-        settled_epoch=np.zeros(k, dtype=np.int64))
+        settled_epoch=np.zeros(k, dtype=np.int64),
+        params=np.full((k, epochs + 1, 2), np.nan) if record else None,
+        loss=np.full((k, epochs + 1), np.nan) if record else None)
 
     rows = np.arange(k)  # which original run each batch row is
-    lr_rows = None if lr is None else np.array(lr, dtype=np.float64).reshape(-1, 1)  # one per run
+    base_lr = (float(lr) if np.ndim(lr) == 0
+               else np.array(lr, dtype=np.float64).reshape(-1, 1))  # a column: one rate per run
     with np.errstate(all="ignore"):
         state = opt.init(params)
         loss = loss_fn(params, None)
         grad = grad_fn(params, None)
         gnorm = np.sqrt(grad[:, 0] * grad[:, 0] + grad[:, 1] * grad[:, 1])
+        if record:
+            out.params[:, 0], out.loss[:, 0] = params, loss
         finite = np.isfinite(loss)
         b_best = np.where(finite, loss, np.inf)
         b_reached = np.where(finite & (loss - minimum_loss <= tol), 0, -1) if track_tol else None
@@ -168,17 +217,15 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
             out.settled_epoch[r] = b_since[sel]
 
         for epoch in range(1, epochs + 1):
-            params, state = opt.update(params, grad, state, lr=lr_rows)
-            loss = loss_fn(params, None)
-            grad = grad_fn(params, None)
-            p0, p1 = params[:, 0], params[:, 1]
-            gnorm = np.sqrt(grad[:, 0] * grad[:, 0] + grad[:, 1] * grad[:, 1])
-            # NaN fails every comparison, so this also catches non-finite weights.
-            inside = (p0 >= lo0) & (p0 <= hi0) & (p1 >= lo1) & (p1 <= hi1)
-            finite = np.isfinite(loss)
-            healthy = inside & finite & (loss < HUGE_LOSS) & np.isfinite(gnorm)
-            converged = healthy & (gnorm < CONVERGED_GRAD_NORM)
+            end = step_epoch(loss_fn, grad_fn, opt, params, state, grad,
+                             scheduled_lr(training.schedule, epoch - 1, base_lr),
+                             epoch_batches(rng, n, training.batch_size), training.clip, limits)
+            params, state, loss, grad, gnorm = end.params, end.state, end.loss, end.grad, end.grad_norm
+            diverged, converged = epoch_status(end.left, loss, gnorm)
+            if record:
+                out.params[rows, epoch], out.loss[rows, epoch] = params, loss
 
+            finite = np.isfinite(loss)
             b_best = np.where(finite & (loss < b_best), loss, b_best)
             if track_tol:
                 b_reached = np.where((b_reached < 0) & finite & (loss - minimum_loss <= tol),
@@ -188,13 +235,13 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
                 b_since = np.where(now != b_near, epoch, b_since)
                 b_near = now
 
-            stopped = converged | ~healthy
+            stopped = converged | diverged
             if stopped.any():
                 sel = np.flatnonzero(stopped)
                 write(sel)
                 r = rows[sel]
                 out.stop_epoch[r] = epoch
-                div = ~healthy[sel]
+                div = diverged[sel]
                 out.status[r[div]] = DIVERGED
                 out.diverged_epoch[r[div]] = epoch
                 out.status[r[~div]] = CONVERGED
@@ -208,8 +255,8 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
                     b_reached = b_reached[keep]
                 if tracking:
                     b_near = b_near[keep]
-                if lr_rows is not None:
-                    lr_rows = lr_rows[keep]
+                if isinstance(base_lr, np.ndarray):
+                    base_lr = base_lr[keep]
         else:
             write(np.arange(len(rows)))
     out.best_loss[~np.isfinite(out.best_loss)] = np.nan
@@ -257,10 +304,12 @@ def _start(surface, start) -> np.ndarray:
 
 
 def lr_sweep(surface, opt_name: str, hyper: dict | None = None, lrs=DEFAULT_LRS, start=None,
-             epochs: int = 500, tol: float = DEFAULT_TOL) -> SweepResult:
-    """Full-batch runs of one optimizer from one start, one per learning rate, as one batch.
+             epochs: int = 500, tol: float = DEFAULT_TOL, batch_size: int | None = None,
+             seed: int = 0, clip=None, schedule=None) -> SweepResult:
+    """Runs of one optimizer from one start, one per learning rate, as one batch.
 
-    Each run gives what ``engine.compare.summarize`` gives for ``engine.train`` on its own:
+    Each run gives what ``engine.compare.summarize`` gives for ``engine.train`` on its own with
+    the same batch_size, seed, clip and schedule (the schedule scales each run's own rate):
     final and best loss, the first epoch within `tol` of the surface's minimum loss (-1 when
     never, or when the surface has no known minimum), the epoch it diverged (-1 when not) and
     its status."""
@@ -268,10 +317,53 @@ def lr_sweep(surface, opt_name: str, hyper: dict | None = None, lrs=DEFAULT_LRS,
     epochs = _check_epochs(epochs)
     opt, hyper = _optimizer(opt_name, hyper)
     start = _start(surface, start)
-    batch = _run_batch(surface, opt, np.broadcast_to(start, (len(lrs), 2)), lrs, epochs, tol)
+    training = _training(surface, batch_size, seed, clip, schedule)
+    batch = _run_batch(surface, opt, np.broadcast_to(start, (len(lrs), 2)), lrs, epochs, tol,
+                       training)
     return SweepResult(opt_name, hyper, lrs, batch.final_loss, batch.best_loss,
                        batch.epochs_to_tol, batch.diverged_epoch, batch.stop_epoch, batch.status,
                        batch.final_params, epochs, float(tol), float(surface.minimum_loss))
+
+
+def lr_trajectories(surface, opt_name: str, hyper: dict | None = None, lrs=DEFAULT_LRS,
+                    start=None, epochs: int = 500, batch_size: int | None = None, seed: int = 0,
+                    clip=None, schedule=None) -> LrTrajectories:
+    """Every learning rate of one optimizer from one start, epoch by epoch, as one batch.
+
+    Row i is ``collect(train(surface, create(opt_name, lr=lrs[i], **hyper), epochs, batch_size,
+    start, seed, clip, schedule))``, number for number: every run sees the same seeded
+    mini-batches, and the schedule scales each run's own rate. A run that stopped (converged or
+    diverged) ends at its stop_epoch; its later rows are NaN, so a view drawing row e as the dot
+    of epoch e draws nothing after it. lr_batch_fits says when this is cheap enough to compute
+    ahead for the page."""
+    lrs = _check_lrs(lrs)
+    epochs = _check_epochs(epochs)
+    opt, hyper = _optimizer(opt_name, hyper)
+    start = _start(surface, start)
+    training = _training(surface, batch_size, seed, clip, schedule)
+    batch = _run_batch(surface, opt, np.broadcast_to(start, (len(lrs), 2)), lrs, epochs,
+                       DEFAULT_TOL, training, record=True)
+    return LrTrajectories(opt_name, hyper, lrs, batch.params, batch.loss, batch.status,
+                          batch.diverged_epoch, batch.stop_epoch, epochs)
+
+
+def lr_batch_cost(n_optimizers: int, epochs: int, steps_per_epoch: int,
+                  n_stops: int = len(DEFAULT_LRS), *, data_samples: int = 0) -> int:
+    """An upper bound on the work of lr_trajectories for `n_optimizers` optimizers, in optimizer
+    steps × runs: steps_per_epoch is 1 for the full batch and ceil(n / batch_size) otherwise; on
+    a data surface give its `data_samples`, whose full-batch loss and gradient at each epoch's
+    end count as one step per SAMPLES_PER_STEP samples. Runs that stop early only make it cheaper."""
+    per_epoch = int(steps_per_epoch) + math.ceil(int(data_samples) / SAMPLES_PER_STEP)
+    return int(n_optimizers) * int(n_stops) * int(epochs) * per_epoch
+
+
+def lr_batch_fits(n_optimizers: int, epochs: int, steps_per_epoch: int,
+                  n_stops: int = len(DEFAULT_LRS), *, data_samples: int = 0) -> bool:
+    """The page's rule: it computes every η stop ahead as one batch when lr_batch_cost is at most
+    LR_BATCH_BUDGET (a batch that fits takes ≲ 300 ms here), and otherwise reruns on each change
+    of η."""
+    return lr_batch_cost(n_optimizers, epochs, steps_per_epoch, n_stops,
+                         data_samples=data_samples) <= LR_BATCH_BUDGET
 
 
 def basin_radius(minima: np.ndarray, bounds) -> np.ndarray:
@@ -287,8 +379,10 @@ def basin_radius(minima: np.ndarray, bounds) -> np.ndarray:
 
 
 def basins(surface, opt_name: str, hyper: dict | None, lr: float, grid_n: int = 100,
-           epochs: int = 300, tol: float = 1e-4, bounds=None) -> BasinResult:
-    """Start a full-batch run of one optimizer from every point of a grid_n × grid_n grid over
+           epochs: int = 300, tol: float = 1e-4, bounds=None, batch_size: int | None = None,
+           seed: int = 0, clip=None, schedule=None) -> BasinResult:
+    """Start a run of one optimizer (trained as ``engine.train`` trains it with the same
+    batch_size, seed, clip and schedule) from every point of a grid_n × grid_n grid over
     the bounds, all at once, and label each start by where it ends.
 
     A start is labelled with minimum i when its run ends within basin_radius of that known
@@ -308,7 +402,9 @@ def basins(surface, opt_name: str, hyper: dict | None, lr: float, grid_n: int = 
     starts = np.stack([X.ravel(), Y.ravel()], -1)
     minima = np.asarray(surface.minima, dtype=np.float64).reshape(-1, 2)
     radius = basin_radius(minima, surface.bounds)
-    batch = _run_batch(surface, opt, starts, None, epochs, tol, minima=minima, radius=radius)
+    training = _training(surface, batch_size, seed, clip, schedule)
+    batch = _run_batch(surface, opt, starts, lr, epochs, tol, training, minima=minima,
+                       radius=radius)
 
     label = np.full(len(starts), NOT_CONVERGED, dtype=np.int64)
     taken = batch.stop_epoch.copy()
@@ -385,11 +481,13 @@ def tuned_index(sweep: SweepResult) -> int | None:
     return int(best)
 
 
-def race_rule(lrs: np.ndarray, epochs: int, tol: float) -> str:
+def race_rule(lrs: np.ndarray, epochs: int, tol: float, batch_size: int | None = None) -> str:
     """The tuning rule in plain words, with this race's numbers."""
+    budget = ("full-batch epochs" if batch_size is None
+              else f"epochs of mini-batches of {batch_size}")
     return (f"Each optimizer gets its own learning rate, tuned on the same {len(lrs)} "
             f"log-spaced rates from {lrs.min():g} to {lrs.max():g}, from the same start and with "
-            f"the same budget of {epochs} full-batch epochs. The rate with the lowest final loss "
+            f"the same budget of {epochs} {budget}. The rate with the lowest final loss "
             f"wins. Final losses within a relative {TIE_RTOL:g} of each other, or both within "
             f"{tol:g} of the minimum, count as a tie; a tie goes to the rate that reached the "
             f"tolerance {tol:g} in fewer epochs, then to the smaller rate. A rate whose run "
@@ -397,19 +495,23 @@ def race_rule(lrs: np.ndarray, epochs: int, tol: float) -> str:
 
 
 def race(surface, specs: Sequence, start=None, epochs: int = 500, tol: float = DEFAULT_TOL,
-         lrs=DEFAULT_LRS) -> RaceResult:
+         lrs=DEFAULT_LRS, batch_size: int | None = None, seed: int = 0, clip=None,
+         schedule=None) -> RaceResult:
     """Tune each optimizer's learning rate on its own sweep (race_rule says how) and report each
     at its tuned rate. `specs` are OptimizerSpec(label, name, hyper), (label, name, hyper)
-    tuples or engine Optimizers."""
+    tuples or engine Optimizers. Every run trains with the same batch_size, seed, clip and
+    schedule, as in lr_sweep."""
     lrs = _check_lrs(lrs)
     epochs = _check_epochs(epochs)
     start = _start(surface, start)
+    batch_size = check_batch_size(surface, batch_size)
     entries = []
     for spec in specs:
         if isinstance(spec, optimizers.Optimizer):
             spec = OptimizerSpec(spec.name, spec.name, spec.hyper)
         label, name, hyper = spec
-        sweep = lr_sweep(surface, name, hyper, lrs, start, epochs, tol)
+        sweep = lr_sweep(surface, name, hyper, lrs, start, epochs, tol, batch_size, seed, clip,
+                         schedule)
         i = tuned_index(sweep)
         if i is None:
             entries.append(RaceEntry(label, name, sweep.hyper, None, math.nan, math.nan, None,
@@ -419,4 +521,5 @@ def race(surface, specs: Sequence, start=None, epochs: int = 500, tol: float = D
         entries.append(RaceEntry(label, name, sweep.hyper, float(lrs[i]),
                                  float(sweep.final_loss[i]), float(sweep.best_loss[i]),
                                  reached if reached >= 0 else None, str(sweep.status[i]), sweep))
-    return RaceResult(entries, race_rule(lrs, epochs, tol), lrs, epochs, float(tol), start)
+    return RaceResult(entries, race_rule(lrs, epochs, tol, batch_size), lrs, epochs, float(tol),
+                      start)

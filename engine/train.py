@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
 from engine.clipping import clip_grad_norm, clip_grad_value
+from engine.schedules import Schedule
 
 RUNNING, CONVERGED, DIVERGED, FINISHED = "running", "converged", "diverged", "finished"
 
@@ -47,17 +47,23 @@ class Trajectory(NamedTuple):
     diverged_epoch: int | None
 
 
+def check_batch_size(surface, batch_size) -> int | None:
+    """A valid batch size for `surface`: a whole number from 1 to n, or None; n is None (the full
+    batch)."""
+    n = int(surface.n_samples)
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError(f"Invalid batch_size: {batch_size!r} (need a whole number or None)")
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"Invalid batch_size: {batch_size} (need 1 to {n}, the data set size)")
+    return None if batch_size == n else int(batch_size)
+
+
 def _validate(surface, epochs, batch_size, start) -> tuple[int, int | None, np.ndarray]:
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"Invalid epochs: {epochs!r} (need a whole number >= 1)")
-    n = int(surface.n_samples)
-    if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise ValueError(f"Invalid batch_size: {batch_size!r} (need a whole number or None)")
-        if not 1 <= batch_size <= n:
-            raise ValueError(f"Invalid batch_size: {batch_size} (need 1 to {n}, the data set size)")
-        if batch_size == n:
-            batch_size = None
+    batch_size = check_batch_size(surface, batch_size)
     start = np.array(surface.start if start is None else start, dtype=np.float64)
     if start.shape != np.shape(surface.start):
         raise ValueError(f"Invalid start: {start.tolist()} (need {np.size(surface.start)} numbers)")
@@ -66,7 +72,9 @@ def _validate(surface, epochs, batch_size, start) -> tuple[int, int | None, np.n
     return int(epochs), batch_size, start
 
 
-def _far_limits(surface) -> tuple[np.ndarray, np.ndarray]:
+def far_limits(surface) -> tuple[np.ndarray, np.ndarray]:
+    """The box (lo, hi) that a run's weights must stay in: 100 widths around the surface's
+    bounds, each (2,), or ±1e6 for every weight (0-d) without bounds. Leaving it is divergence."""
     bounds = getattr(surface, "bounds", None)
     if bounds is None:
         return np.array(-FAR_AWAY), np.array(FAR_AWAY)
@@ -76,8 +84,8 @@ def _far_limits(surface) -> tuple[np.ndarray, np.ndarray]:
     return lo - DIVERGE_SPANS * span, hi + DIVERGE_SPANS * span
 
 
-def _make_clip(clip) -> Callable[[np.ndarray], np.ndarray] | None:
-    """`clip` is None, ("norm", max_norm) or ("value", clip_value)."""
+def make_clip(clip) -> Callable[[np.ndarray], np.ndarray] | None:
+    """`clip` is None, ("norm", max_norm) or ("value", clip_value); the limit is checked here."""
     if clip is None:
         return None
     kind, limit = clip
@@ -88,6 +96,104 @@ def _make_clip(clip) -> Callable[[np.ndarray], np.ndarray] | None:
         clip_grad_value(np.zeros(1), limit)
         return lambda g: clip_grad_value(g, limit)
     raise ValueError(f"Invalid clip kind: {kind!r}; choose one of: norm, value")
+
+
+def scheduled_lr(schedule, epoch: int, base_lr):
+    """The learning rate used during `epoch` (0-based): `schedule(epoch, base_lr)`, or base_lr
+    without a schedule. base_lr is a float, or an array of one base rate per run; an
+    ``engine.schedules.Schedule`` then computes every run's rate at once, with the same float
+    operations as for each rate alone (the caller has checked the rates are > 0)."""
+    if schedule is None:
+        return base_lr if isinstance(base_lr, np.ndarray) else float(base_lr)
+    if not isinstance(base_lr, np.ndarray):
+        return float(schedule(epoch, base_lr))
+    if isinstance(schedule, Schedule):
+        return np.asarray(schedule.lr_at(int(epoch), base_lr), dtype=np.float64)
+    return np.array([float(schedule(epoch, float(b))) for b in base_lr.ravel()]).reshape(base_lr.shape)
+
+
+def epoch_batches(rng: np.random.Generator, n: int, batch_size: int | None) -> list:
+    """The mini-batches of one epoch: a fresh permutation of the n samples from `rng`, cut into
+    ceil(n / batch_size) slices; [None] (one full-batch step, no draw) when batch_size is None."""
+    if batch_size is None:
+        return [None]
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _outside(params: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    # NaN fails every comparison, so this also catches non-finite weights.
+    if params.shape[-1] != 2:
+        return ~((params >= lo) & (params <= hi)).all(axis=-1)
+    # Two weights are compared as columns: reductions over the last axis of a (k, 2) array are
+    # slow in NumPy.
+    lo0, lo1 = (lo, lo) if lo.ndim == 0 else lo
+    hi0, hi1 = (hi, hi) if hi.ndim == 0 else hi
+    p0, p1 = params[..., 0], params[..., 1]
+    return ~((p0 >= lo0) & (p0 <= hi0) & (p1 >= lo1) & (p1 <= hi1))
+
+
+def _norm(grad: np.ndarray) -> np.ndarray:
+    if grad.shape[-1] != 2:
+        return np.sqrt(np.sum(grad ** 2, axis=-1))
+    return np.sqrt(grad[..., 0] * grad[..., 0] + grad[..., 1] * grad[..., 1])
+
+
+class EpochEnd(NamedTuple):
+    """What one epoch of step_epoch leaves: arrays with the runs' leading shape."""
+
+    params: np.ndarray  # (..., d) weights at the end of the epoch (see step_epoch)
+    state: object  # the optimizer state after the epoch's last step
+    loss: np.ndarray  # (...) full-batch loss at `params`
+    grad: np.ndarray  # (..., d) full-batch gradient at `params`
+    grad_norm: np.ndarray  # (...)
+    left: np.ndarray  # (...) bool: the run left the far box (far_limits) during the epoch
+    steps: int  # optimizer steps taken: all of the epoch's, or up to where every run had left
+
+
+def step_epoch(loss_fn, grad_fn, opt, params, state, grad, lr, batches, clip_fn, limits,
+               on_step=None) -> EpochEnd:
+    """One epoch of training for the runs in `params`, (d,) or (k, d), all on the same `batches`.
+
+    Each step is gradient on the mini-batch -> clipping -> ``opt.update`` with `lr` (a float, or
+    a (k, 1) column of one rate per run); `grad` is the full-batch gradient at `params`, which a
+    full-batch step (batch None) uses. A run that leaves the box `limits` stops there: its
+    weights stay those of the step that took it out (its state is no longer meaningful), and the
+    epoch ends once every run has left. Then the full-batch loss and gradient at the weights.
+    ``on_step(index, idx, params, grad, clipped, state, new_state, new_params)`` sees each step.
+    Call it inside ``np.errstate(all="ignore")``."""
+    lo, hi = limits
+    left = held = None
+    steps = 0
+    for index, idx in enumerate(batches):
+        g = grad if idx is None else grad_fn(params, idx)
+        clipped = g if clip_fn is None else clip_fn(g)
+        new_params, new_state = opt.update(params, clipped, state, lr=lr)
+        if on_step is not None:
+            on_step(index, idx, params, g, clipped, state, new_state, new_params)
+        params, state = new_params, new_state
+        steps += 1
+        out = _outside(params, lo, hi)
+        if out.any():
+            fresh = out if left is None else out & ~left
+            held = params if held is None else np.where(fresh[..., None], params, held)
+            left = out if left is None else left | out
+            if left.all():
+                break
+    if held is not None:
+        params = np.where(left[..., None], held, params)
+    else:
+        left = np.zeros(params.shape[:-1], dtype=bool)
+    grad = grad_fn(params, None)
+    return EpochEnd(params, state, loss_fn(params, None), grad, _norm(grad), left, steps)
+
+
+def epoch_status(left, loss, grad_norm) -> tuple[np.ndarray, np.ndarray]:
+    """(diverged, converged) for each run at the end of an epoch: diverged when it left the far
+    box or its loss or gradient is not finite or the loss exceeds 1e100; converged when it has
+    not diverged and the full-batch gradient norm is below 1e-8."""
+    healthy = ~left & np.isfinite(loss) & (loss < HUGE_LOSS) & np.isfinite(grad_norm)
+    return ~healthy, healthy & (grad_norm < CONVERGED_GRAD_NORM)
 
 
 @dataclass(frozen=True)
@@ -119,6 +225,7 @@ def train(surface, opt, epochs: int = 100, batch_size: int | None = None, start=
     The run stops early when it converges (gradient norm below 1e-8) or diverges
     (a non-finite value, or the weights leave a box 100 widths around the
     surface's bounds); that record carries the status. No NumPy warning escapes.
+    The epochs are stepped by step_epoch, as every run of ``engine.sweep`` is.
     """
     yield from _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, False)
 
@@ -131,62 +238,38 @@ def trace(surface, opt, epochs: int = 100, batch_size: int | None = None, start=
 
 def _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, with_steps):
     epochs, batch_size, params = _validate(surface, epochs, batch_size, start)
-    clip_fn = _make_clip(clip)
+    clip_fn = make_clip(clip)
     n = int(surface.n_samples)
     rng = np.random.default_rng(seed)
-    lo, hi = _far_limits(surface)
+    limits = far_limits(surface)
     state = opt.init(params)
     steps = 0
-
-    def lr_for(epoch: int) -> float:
-        return float(schedule(epoch, opt.lr)) if schedule is not None else float(opt.lr)
-
-    full_grad = None  # the full-batch gradient at `params`, kept for the next full-batch step
-
-    def measure(p: np.ndarray) -> tuple[float, float]:
-        nonlocal full_grad
-        loss = float(surface.loss(p))
-        full_grad = surface.grad(p)
-        return loss, float(np.sqrt(np.sum(full_grad ** 2)))
-
-    def broken(p: np.ndarray) -> bool:
-        # NaN fails both comparisons and ±inf fails one, so this also catches non-finite weights.
-        return not ((p >= lo) & (p <= hi)).all()
-
     with np.errstate(all="ignore"):
-        loss, grad_norm = measure(params)
-        yield Record(0, params, loss, grad_norm, lr_for(0), RUNNING, 0)
+        grad = surface.grad(params)
+        yield Record(0, params, float(surface.loss(params)), float(_norm(grad)),
+                     scheduled_lr(schedule, 0, opt.lr), RUNNING, 0)
         for epoch in range(1, epochs + 1):
-            lr = lr_for(epoch - 1)
-            if batch_size is None:
-                batches = [None]
-            else:
-                order = rng.permutation(n)
-                batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
-            diverged = False
-            for index, idx in enumerate(batches):
-                # The full batch's gradient at these weights was just measured: reuse it.
-                grad = full_grad if idx is None else surface.grad(params, idx)
-                clipped = clip_fn(grad) if clip_fn is not None else grad
-                new_params, new_state = opt.update(params, clipped, state, lr=lr)
-                if with_steps:
-                    yield Step(epoch, index, idx, params, grad, clipped, lr, state, new_state,
-                               new_params)
-                params, state = new_params, new_state
-                steps += 1
-                if broken(params):
-                    diverged = True
-                    break
-            loss, grad_norm = measure(params)
-            if diverged or not (math.isfinite(loss) and loss < HUGE_LOSS and math.isfinite(grad_norm)):
+            lr = scheduled_lr(schedule, epoch - 1, opt.lr)
+            taken = []
+
+            def on_step(index, idx, p, g, clipped, s0, s1, p1):
+                taken.append(Step(epoch, index, idx, p, g, clipped, lr, s0, s1, p1))
+
+            end = step_epoch(surface.loss, surface.grad, opt, params, state, grad, lr,
+                             epoch_batches(rng, n, batch_size), clip_fn, limits,
+                             on_step if with_steps else None)
+            yield from taken
+            params, state, grad, steps = end.params, end.state, end.grad, steps + end.steps
+            diverged, converged = epoch_status(end.left, end.loss, end.grad_norm)
+            if diverged:
                 status = DIVERGED
-            elif grad_norm < CONVERGED_GRAD_NORM:
+            elif converged:
                 status = CONVERGED
             elif epoch == epochs:
                 status = FINISHED
             else:
                 status = RUNNING
-            yield Record(epoch, params, loss, grad_norm, lr, status, steps)
+            yield Record(epoch, params, float(end.loss), float(end.grad_norm), lr, status, steps)
             if status in (DIVERGED, CONVERGED):
                 return
 

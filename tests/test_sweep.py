@@ -1,4 +1,4 @@
-"""engine.sweep: many full-batch runs at once, checked against the same runs one by one."""
+"""engine.sweep: many runs at once, checked against the same runs one by one."""
 
 import math
 
@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 import surfaces
-from engine import collect, optimizers, train
+from engine import collect, optimizers, schedules, train
 from engine.compare import summarize
-from engine.sweep import (DEFAULT_LRS, DIVERGED_LABEL, ELSEWHERE, NOT_CONVERGED, OptimizerSpec,
-                          basins, lr_sweep, race, stability_limit, tuned_index)
+from engine.sweep import (DEFAULT_LRS, DIVERGED_LABEL, ELSEWHERE, LR_BATCH_BUDGET, NOT_CONVERGED,
+                          OptimizerSpec, basins, lr_batch_cost, lr_batch_fits, lr_sweep,
+                          lr_trajectories, race, stability_limit, tuned_index)
 
 SPECS = [
     ("sgd", {}),
@@ -25,10 +26,33 @@ SPECS = [
 ]
 
 
-def _one_by_one(surface, name, hyper, lr, epochs, tol, start=None):
+def _one_by_one(surface, name, hyper, lr, epochs, tol, start=None, **training):
     traj = collect(train(surface, optimizers.create(name, lr=float(lr), **hyper), epochs=epochs,
-                         start=start))
+                         start=start, **training))
     return traj, summarize(traj, surface.minima, surface.minimum_loss, tol)
+
+
+class CountingUpdates:
+    """Makes optimizers.create hand out optimizers whose update counts its calls and the runs
+    (rows) each call steps: the work a batch does, without a clock."""
+
+    def __init__(self, monkeypatch):
+        self.calls, self.rows = 0, 0
+        self.first_shape = None
+        create = optimizers.create
+
+        def counting_create(name, **hyper):
+            opt = create(name, **hyper)
+
+            def update(params, grad, state, lr=None):
+                self.calls += 1
+                self.rows += len(params) if params.ndim == 2 else 1
+                self.first_shape = self.first_shape or params.shape
+                return opt.update(params, grad, state, lr=lr)
+
+            return opt._replace(update=update)
+
+        monkeypatch.setattr(optimizers, "create", counting_create)
 
 
 def _same_loss(a, b):
@@ -134,12 +158,13 @@ def test_basins_mark_runs_that_stop_at_an_unlisted_point():
     assert np.any(result.label == 0)
 
 
-def test_basin_map_is_fast_enough_to_be_vectorized():
-    import time
+def test_basin_map_steps_every_start_in_one_update_per_epoch(monkeypatch):
     h = surfaces.get("himmelblau")
-    t0 = time.perf_counter()
+    spy = CountingUpdates(monkeypatch)
     basins(h, "adam", {}, 0.05, grid_n=100, epochs=100)
-    assert time.perf_counter() - t0 < 3.0  # a loose guard; `make bench` measures it properly
+    assert spy.first_shape == (100 * 100, 2)  # all starts in one batch, not a loop over them
+    assert spy.calls <= 100  # one vectorized update per full-batch epoch
+    assert spy.rows <= 100 * 100 * 100
 
 
 def test_race_tunes_each_optimizer_to_the_best_rate_on_its_own_sweep():
@@ -181,3 +206,130 @@ def test_race_reports_an_optimizer_that_diverges_at_every_rate():
     result = race(s, [OptimizerSpec("GD", "sgd", {})], epochs=400, lrs=[0.5, 1.0, 5.0])
     entry = result.entries[0]
     assert entry.lr is None and entry.status == "diverged"
+
+
+# --------------------------------------------------------------------------- training settings
+
+COSINE = schedules.create("cosine", T_max=15, eta_min=1e-4, warmup=3)
+STEP = schedules.create("step", step_size=4, gamma=0.5)
+EXPONENTIAL = schedules.create("exponential", gamma=0.99)
+TRAINING_CASES = [
+    # surface, optimizer, hyper, batch_size, clip, schedule, epochs
+    ("linear_regression", "sgd", {"momentum": 0.9}, 4, None, None, 30),  # diverges mid-epoch
+    ("logistic_regression", "adam", {}, 4, ("norm", 1.0), None, 30),
+    ("two_weight_net", "adam", {}, 4, ("value", 0.5), STEP, 30),
+    ("rosenbrock", "adam", {}, 4, ("value", 0.5), COSINE, 30),
+    ("rosenbrock", "sgd", {"momentum": 0.9}, None, ("norm", 1.0), STEP, 30),
+    ("himmelblau", "sgd", {"momentum": 0.9}, 4, None, COSINE, 30),  # diverges at once
+    ("booth", "sgd", {"momentum": 0.5}, None, ("value", 1.0), EXPONENTIAL, 300),  # converges
+]
+CASE_ARGS = "surface_name,name,hyper,batch_size,clip,schedule,epochs"
+LRS = np.logspace(-3, 1, 7)  # wide enough that some runs stop early
+
+
+@pytest.mark.parametrize(CASE_ARGS, TRAINING_CASES)
+def test_lr_trajectories_are_the_runs_of_train_number_for_number(surface_name, name, hyper,
+                                                                  batch_size, clip, schedule,
+                                                                  epochs):
+    s = surfaces.get(surface_name)
+    result = lr_trajectories(s, name, hyper, LRS, None, epochs, batch_size, 5, clip, schedule)
+    assert result.params.shape == (len(LRS), epochs + 1, 2) and result.params.dtype == np.float64
+    assert result.loss.shape == (len(LRS), epochs + 1) and result.loss.dtype == np.float64
+    for i, lr in enumerate(LRS):
+        traj, _ = _one_by_one(s, name, hyper, lr, epochs, 1e-6, batch_size=batch_size, seed=5,
+                              clip=clip, schedule=schedule)
+        stop = len(traj.loss) - 1
+        assert result.stop_epoch[i] == stop and result.status[i] == traj.status
+        assert result.diverged_epoch[i] == (-1 if traj.diverged_epoch is None
+                                            else traj.diverged_epoch)
+        # The weights are bit for bit train's; the loss at them may differ in the last bit
+        # (NumPy evaluates a (2,) point and a (k, 2) batch by slightly different routines).
+        np.testing.assert_array_equal(result.params[i, :stop + 1], traj.params)
+        np.testing.assert_allclose(result.loss[i, :stop + 1], traj.loss, rtol=1e-14, atol=0)
+        # A run ends at its stop: the page draws no dot after it.
+        assert np.all(np.isnan(result.params[i, stop + 1:]))
+        assert np.all(np.isnan(result.loss[i, stop + 1:]))
+
+
+def test_the_cases_cover_runs_that_diverge_mid_epoch_and_runs_that_converge():
+    s = surfaces.get("linear_regression")  # 64 samples: 16 mini-batches of 4 an epoch
+    result = lr_trajectories(s, "sgd", {"momentum": 0.9}, LRS, None, 30, batch_size=4, seed=5)
+    assert set(result.status) == {"diverged", "finished"}
+    i = int(np.flatnonzero(result.status == "diverged")[0])
+    last = list(train(s, optimizers.create("sgd", lr=float(LRS[i]), momentum=0.9), 30, 4,
+                      seed=5))[-1]
+    assert last.epoch == result.stop_epoch[i] and 0 < last.steps % 16  # it left the box mid-epoch
+    np.testing.assert_array_equal(result.params[:, 0], np.broadcast_to(s.start, (len(LRS), 2)))
+    booth = lr_trajectories(surfaces.get("booth"), "sgd", {"momentum": 0.5}, LRS, None, 300,
+                            clip=("value", 1.0), schedule=EXPONENTIAL)
+    assert "converged" in set(booth.status)
+
+
+def test_lr_trajectories_step_every_stop_at_once(monkeypatch):
+    s = surfaces.get("logistic_regression")  # 64 samples: 16 mini-batches of 4 an epoch
+    spy = CountingUpdates(monkeypatch)
+    lr_trajectories(s, "adam", {}, DEFAULT_LRS, None, 20, batch_size=4)
+    assert spy.first_shape == (61, 2)
+    assert spy.calls <= 20 * 16  # one update per mini-batch for all 61 stops together
+    assert spy.rows <= lr_batch_cost(1, 20, 16)
+
+
+@pytest.mark.parametrize(CASE_ARGS, TRAINING_CASES)
+def test_sweep_with_batches_clipping_and_a_schedule_equals_the_runs_one_by_one(
+        surface_name, name, hyper, batch_size, clip, schedule, epochs):
+    s = surfaces.get(surface_name)
+    tol = 1e-2
+    result = lr_sweep(s, name, hyper, LRS, None, epochs, tol, batch_size=batch_size, seed=5,
+                      clip=clip, schedule=schedule)
+    for i, lr in enumerate(LRS):
+        traj, summary = _one_by_one(s, name, hyper, lr, epochs, tol, batch_size=batch_size,
+                                    seed=5, clip=clip, schedule=schedule)
+        np.testing.assert_array_equal(result.final_params[i], traj.params[-1])
+        assert _same_loss(result.final_loss[i], summary.final_loss)
+        assert _same_loss(result.best_loss[i], summary.best_loss)
+        assert result.status[i] == summary.status
+        assert result.diverged_epoch[i] == (summary.diverged_epoch or -1)
+        assert result.epochs_to_tol[i] == (-1 if summary.epochs_to_tolerance is None
+                                           else summary.epochs_to_tolerance)
+
+
+def test_another_seed_gives_other_batches_and_the_full_batch_ignores_the_seed():
+    s = surfaces.get("logistic_regression")
+    a, b = (lr_sweep(s, "sgd", {}, LRS[:3], epochs=10, batch_size=8, seed=seed) for seed in (1, 2))
+    assert not np.array_equal(a.final_params, b.final_params)
+    c, d = (lr_sweep(s, "sgd", {}, LRS[:3], epochs=10, seed=seed) for seed in (1, 2))
+    np.testing.assert_array_equal(c.final_params, d.final_params)
+
+
+def test_basins_and_race_train_with_the_same_settings():
+    h = surfaces.get("himmelblau")
+    settings = dict(batch_size=4, seed=3, clip=("norm", 5.0), schedule=STEP)
+    result = basins(h, "sgd", {"momentum": 0.5}, 0.01, grid_n=12, epochs=40, **settings)
+    k, j = 2, 9
+    traj = collect(train(h, optimizers.create("sgd", lr=0.01, momentum=0.5), epochs=40,
+                         start=(result.xs[j], result.ys[k]), **settings))
+    np.testing.assert_array_equal(result.end[k, j], traj.params[-1])
+
+    race_result = race(h, [OptimizerSpec("Adam", "adam", {})], epochs=30, lrs=LRS, **settings)
+    alone = lr_sweep(h, "adam", {}, LRS, None, 30, **settings)
+    np.testing.assert_array_equal(race_result.entries[0].sweep.final_params, alone.final_params)
+    assert "mini-batches of 4" in race_result.rule
+
+
+def test_sweep_rejects_bad_training_settings():
+    s = surfaces.get("rosenbrock")
+    with pytest.raises(ValueError, match="batch_size"):
+        lr_sweep(s, "adam", {}, [0.1], batch_size=0)
+    with pytest.raises(ValueError, match="clip"):
+        lr_trajectories(s, "adam", {}, [0.1], clip=("sideways", 1.0))
+    with pytest.raises(ValueError, match="max_norm"):
+        basins(s, "adam", {}, 0.1, grid_n=4, clip=("norm", -1.0))
+
+
+def test_the_batch_budget_fits_the_default_page_but_not_six_optimizers_at_batch_one():
+    assert lr_batch_fits(1, 500, 1) and lr_batch_fits(1, 100, 1)  # one Adam, full batch
+    assert not lr_batch_fits(6, 2000, 200)  # batch size 1 on a 200-sample surface
+    assert lr_batch_cost(6, 2000, 200) > LR_BATCH_BUDGET
+    # A data surface's full-batch measurement counts too: more samples, less fits.
+    assert lr_batch_cost(1, 500, 1, data_samples=64) > lr_batch_cost(1, 500, 1)
+    assert not lr_batch_fits(1, 500, 1, data_samples=10_000)

@@ -8,7 +8,8 @@ import pytest
 
 import surfaces
 from engine import clip_grad_norm, collect, optimizers, schedules, train
-from engine.train import CONVERGED, DIVERGED, FINISHED, RUNNING
+from engine.train import (CONVERGED, DIVERGED, FINISHED, RUNNING, Step, epoch_batches, far_limits,
+                          scheduled_lr, step_epoch, trace)
 
 
 class CountingSurface:
@@ -163,3 +164,53 @@ def test_bad_arguments_raise_value_error_naming_the_parameter(kwargs, word):
     args = {"epochs": 5, **kwargs}
     with pytest.raises(ValueError, match=word):
         list(train(s, optimizers.create("adam"), **args))
+
+
+def test_a_run_that_leaves_the_box_mid_epoch_stops_at_that_step():
+    s = surfaces.get("linear_regression")  # 64 samples: 16 mini-batches of 4 an epoch
+    items = list(trace(s, optimizers.create("sgd", lr=0.5, momentum=0.9), epochs=30,
+                       batch_size=4, seed=5))
+    last = items[-1]
+    steps = [item for item in items if isinstance(item, Step)]
+    assert last.status == DIVERGED and 0 < last.steps % 16 and len(steps) == last.steps
+    lo, hi = far_limits(s)
+    assert np.array_equal(last.params, steps[-1].new_params)
+    assert not np.all((last.params >= lo) & (last.params <= hi))
+    assert all(np.all((step.params >= lo) & (step.params <= hi)) for step in steps)
+
+
+@pytest.mark.parametrize("schedule", [
+    None,
+    schedules.create("constant"),
+    schedules.create("step", step_size=3, gamma=0.3),
+    schedules.create("exponential", gamma=0.97),
+    schedules.create("cosine", T_max=10, eta_min=1e-3, warmup=4, start_factor=0.2),
+    lambda epoch, base_lr: base_lr / (1 + epoch),  # any callable works, one rate at a time
+])
+def test_scheduled_rates_of_many_runs_are_each_runs_own(schedule):
+    base = np.logspace(-4, 1, 61).reshape(-1, 1)
+    for epoch in (0, 1, 3, 4, 9, 25):
+        column = scheduled_lr(schedule, epoch, base)
+        assert column.shape == base.shape and column.dtype == np.float64
+        alone = [scheduled_lr(schedule, epoch, float(b)) for b in base.ravel()]
+        assert column.ravel().tolist() == alone  # the same floats, not merely close
+
+
+def test_step_epoch_runs_rows_as_their_own_runs_and_holds_one_that_leaves():
+    s = surfaces.get("rosenbrock")
+    opt = optimizers.create("sgd", lr=1.0, momentum=0.5)
+    lrs = np.array([[1e-4], [1e-3], [0.05]])  # the last leaves the box within the epoch
+    params = np.broadcast_to(s.start, (3, 2)).copy()
+    limits = far_limits(s)
+    batches = epoch_batches(np.random.default_rng(2), s.n_samples, 4)
+    with np.errstate(all="ignore"):
+        end = step_epoch(s.loss, s.grad, opt, params, opt.init(params), s.grad(params), lrs,
+                         batches, None, limits)
+        for i in range(3):
+            p = np.array(s.start, dtype=float)
+            alone = step_epoch(s.loss, s.grad, opt, p, opt.init(p), s.grad(p), float(lrs[i, 0]),
+                               batches, None, limits)
+            assert np.array_equal(end.params[i], alone.params)
+            assert end.left[i] == alone.left
+    assert end.left.tolist() == [False, False, True] and end.steps == len(batches)
+    assert alone.steps < len(batches)  # a single run that leaves ends its epoch there
