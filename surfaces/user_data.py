@@ -14,7 +14,9 @@ Two models over the weights (w, b), the same as the built-in data surfaces (surf
 Gradients are exact (the models' backward passes), mini-batches are real (the mean over the rows
 idx), and `surface.data` / `surface.model` expose the per-sample forward pass the five steps use.
 The plotting grid is fast: for MSE the loss is a quadratic in (w, b), written from the data's
-means, variances and covariance (centred, so no cancellation when x or y sit far from 0); for
+means, variances and covariance (centred, so no cancellation when x or y sit far from 0), and
+the full-batch loss and gradient use the same closed form, so a full-batch step costs the same
+for 10 rows or 100,000; a mini-batch goes through the model's per-sample passes. For
 cross-entropy the softplus part is summed over the distinct x values in chunks of the grid.
 
 Parsing uses Python's csv module and NumPy only; no cell is ever evaluated as code.
@@ -231,12 +233,22 @@ def _mse_grid(x: np.ndarray, y: np.ndarray):
     residual = dy - w_star * dx
     l_star = float((residual * residual).mean())
 
-    def grid(ws, bs):
-        W, B = np.meshgrid(ws, bs, indexing="xy")
+    def loss(W, B):
         c = W * mx + B - my
         return vx * (W - w_star) ** 2 + c * c + l_star
 
-    return grid, (float(w_star), float(my - w_star * mx)), l_star
+    def grad(w):
+        """The full-batch gradient from the same statistics: ∂L/∂w = 2·(var(x)·(w − w*) + x̄·c),
+        ∂L/∂b = 2·c with c = w·x̄ + b − ȳ (the mean residual); O(1) in the number of rows."""
+        W, B = w[..., 0], w[..., 1]
+        c = W * mx + B - my
+        return np.stack([2 * (vx * (W - w_star) + mx * c), 2 * c], axis=-1)
+
+    def grid(ws, bs):
+        W, B = np.meshgrid(ws, bs, indexing="xy")
+        return loss(W, B)
+
+    return grid, (float(w_star), float(my - w_star * mx)), l_star, loss, grad
 
 
 def _logistic_grid(x: np.ndarray, y: np.ndarray):
@@ -343,7 +355,7 @@ def make_surface(table: Table, x: str, target: str, loss: str = MSE) -> Surface:
         ys = numbers(table, target)
         _check_varies(ys, target, "there is nothing for a line to fit.")
         model = LINEAR
-        grid_fn, minimum, min_loss = _mse_grid(xs, ys)
+        grid_fn, minimum, min_loss, full_loss, full_grad = _mse_grid(xs, ys)
         class_names = None
     else:
         ys, class_names = classes(table, target)
@@ -357,10 +369,14 @@ def make_surface(table: Table, x: str, target: str, loss: str = MSE) -> Surface:
         return (xs, ys) if idx is None else (xs[idx], ys[idx])
 
     def loss_fn(w, idx):
+        if idx is None and loss == MSE:  # the full batch from the data's statistics
+            return full_loss(w[..., 0], w[..., 1])
         xb, yb = batch(idx)
         return model.loss(model.forward(w, xb), yb).mean(axis=-1)
 
     def grad_fn(w, idx):
+        if idx is None and loss == MSE:
+            return full_grad(w)
         xb, yb = batch(idx)
         return model.backward(model.forward(w, xb), yb)["grad"]
 

@@ -263,13 +263,6 @@ def _ok(at):
     assert not at.exception, [e.value for e in at.exception]
 
 
-def _view(at) -> dict:
-    import json
-
-    (element,) = at.get("bidi_component")
-    return json.loads(element.proto.json)
-
-
 def test_app_upload_a_csv_then_choose_columns_then_refuse_a_bad_file():
     content, _, _ = regression_csv()
     at = _app()
@@ -278,11 +271,8 @@ def test_app_upload_a_csv_then_choose_columns_then_refuse_a_bad_file():
     name = at.session_state["surface"]
     assert lab_data.is_uploaded(name) and at.query_params["surface"] == name
     assert not at.error
-    figures = _view(at)["figures"]
-    minima = [t for t in figures["surface3d"]["data"] if t.get("name") == "minimum"]
-    assert len(minima) == 1  # the least-squares minimum is marked
-    paths = [t for t in figures["surface3d"]["data"] if (t.get("meta") or {}).get("role") == "path"]
-    assert paths
+    assert len(surface_for(name).minima) == 1 and surface_for(name).n_samples == 200
+    assert at.get("bidi_component")  # the views are drawn
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "cannot carry your data" in captions
     # three columns: x and the target are chosen with selectboxes
