@@ -86,7 +86,7 @@ LESSONS = {lesson.key: lesson for lesson in (
         "smooth blue full-batch path, and its loss goes up as well as down.",
         surface="linear_regression",
         runs=(RunChoice("sgd", batch=0), RunChoice("sgd", batch=4, copy=1)),
-        learning_rate=0.05, epochs=100, batch_size=4),
+        learning_rate=0.2, epochs=100, batch_size=4),
     _lesson(
         "clipping", "Gradient clipping",
         "Rosenbrock's walls are so steep that at η = 0.003 one step flings the weights away. "
