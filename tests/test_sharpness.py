@@ -136,3 +136,51 @@ def test_the_readout_replays_the_run_and_measures_every_kth_epoch():
                 np.eye(net.d))
     assert abs(sgd.values[-1] - np.linalg.eigvalsh(H)[-1]) <= 2e-2 * np.linalg.eigvalsh(H)[-1]
     assert every_for(100) == 1 and every_for(2000) == 20
+
+
+def test_the_sharpness_figure_draws_each_run_beside_its_lines():
+    from figures.sharpness import sharpness_figure, what_to_look_for
+
+    X, y = datasets.two_moons(n=60, seed=0)
+    net = MLP([2, 8, 2], "tanh", data=(X, y), seed=0)
+    sgd = sharpness_run(net, optimizers.create("sgd", lr=0.5), epochs=12, every=3)
+    adam = sharpness_run(net, optimizers.create("adam", lr=0.05), epochs=12, batch_size=16)
+    fig = sharpness_figure([("SGD", "#0072B2", sgd), ("Adam", "#D55E00", adam)], uirevision="t")
+    roles = [t.meta["role"] for t in fig.data]
+    assert roles == ["sharpness", "two_over_lr", "sharpness", "two_over_lr", "threshold"]
+    assert np.allclose(np.asarray(fig.data[1].y, dtype=float), 2 / 0.5)
+    assert np.allclose(np.asarray(fig.data[4].y, dtype=float), 38 / 0.05, rtol=1e-6)
+    words = what_to_look_for([("SGD", "", sgd), ("Adam", "", adam)])
+    assert "2/η" in words and "preconditioned sharpness" in words
+    assert "every 3-th epoch (and the last)" in words  # the page says which epochs it measured
+
+
+def test_sgd_on_noisy_sine_reaches_the_edge_of_stability():
+    """The tip the page gives: full-batch SGD at η = 0.1 on Noisy sine (tanh) climbs past
+    2/η = 20, then hovers near it."""
+    from dataclasses import replace
+
+    from lab import runs
+    from lab.config import network_defaults
+
+    config = replace(network_defaults(), dataset="noisy_sine", activation="tanh", learning_rate=0.1,
+                     batch_size=None, epochs=300)
+    mlp = runs.build_mlp(config)
+    curve = sharpness_run(mlp, optimizers.create("sgd", lr=0.1), epochs=300, start=mlp.start, every=10)
+    assert curve.values[0] < 15 and curve.values.max() > 20
+    assert 18 < np.median(curve.values[-10:]) < 26
+
+
+def test_app_network_mode_shows_the_sharpness_chart_and_what_to_look_for():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90)
+    at.query_params["mode"] = "network"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = [c for c in at.get("plotly_chart") if "Edge of stability" in c.proto.spec]
+    assert len(charts) == 1
+    assert any("What to look for" in m.value and "preconditioned sharpness" in m.value
+               for m in at.markdown)  # the default network runs Adam

@@ -9,8 +9,10 @@ import numpy as np
 import streamlit as st
 
 from engine import landscape
+from engine.sharpness import sharpness_run
 from figures import descent as figures
 from figures.network import boundary_figure
+from figures.sharpness import sharpness_figure, what_to_look_for
 from lab import runs
 from lab.config import Config, network_data
 from ui import cache
@@ -99,6 +101,8 @@ def render(config: Config, query: dict) -> None:
     show_views(figs, (runs.run_key(config), log), 560 if config.presenter else 600,
                epochs=max(len(v.loss) - 1 for v in true_views), speed=config.speed)
 
+    _edge_of_stability(config, trained, colors, uirevision)
+
     share = landscape.variance_explained(result.plane, [landscape.before_divergence(r.trajectory)
                                                         for _, r in trained])
     explained = result.plane.explained
@@ -126,3 +130,45 @@ def render(config: Config, query: dict) -> None:
             st.caption(run.choice.label)
             st.line_chart({"true loss": report.true_loss, "loss on the slice under the dot": report.plane_loss},
                           height=200, x_label="epoch")
+
+
+def _sharpness_curves(config: Config, trained) -> list:
+    """Each trained run's sharpness per measured epoch (cached with the network result): the run
+    is replayed with its own settings and checked against the trajectory already shown."""
+    key = runs.run_key(config) + ("sharpness",)
+    if cache.has("sharpness", key):
+        return cache.get("sharpness", key)
+    mlp = runs.build_mlp(config)
+    curves = []
+    with st.spinner("Measuring the sharpness (largest Hessian eigenvalue) per epoch…"):
+        for i, run in trained:
+            choice = run.choice
+            try:
+                curve = sharpness_run(
+                    mlp, choice.make(config.learning_rate), epochs=config.epochs,
+                    batch_size=runs.batch_size(config, choice), start=mlp.start, seed=config.seed,
+                    clip=runs.make_clip(config, choice), schedule=runs.make_schedule(config, choice),
+                    expected=run.trajectory.params)
+            except ValueError:
+                continue
+            curves.append((i, curve))
+    return cache.put("sharpness", key, curves)
+
+
+def _edge_of_stability(config: Config, trained, colors, uirevision: str) -> None:
+    """The edge-of-stability chart under the views, with what to look for."""
+    curves = _sharpness_curves(config, trained)
+    labels = {i: (n, run.choice.label) for n, (i, run) in enumerate(trained)}
+    shown = [(labels[i][1], colors[labels[i][0] % len(colors)], c) for i, c in curves
+             if c.matches_run and len(c.epochs)]
+    if not shown:
+        return
+    st.plotly_chart(sharpness_figure(shown, uirevision=uirevision + ":sharpness",
+                                     presenter=config.presenter),
+                    key="sharpness_chart", config={"displaylogo": False}, theme=None)
+    if not config.presenter:
+        st.markdown(what_to_look_for(shown))
+    skipped = [labels[i][1] for i, c in curves if not c.matches_run]
+    if skipped:
+        st.caption("No sharpness shown for " + ", ".join(skipped) + ": replaying the run did not "
+                   "give the same weights, so a curve would belong to another run.")
