@@ -100,7 +100,8 @@ def test_the_mini_batch_steps_leave_the_full_batch_path(page, app_url):
     open_lesson(page, app_url, "minibatch-noise")
     full = page.evaluate(JS_PIXELS, ["path", 0])
     steps = page.evaluate(JS_PIXELS, ["steps", 1])
-    assert steps and len(steps) == 16 * LESSONS["minibatch-noise"].config.epochs
+    # 16 steps an epoch (64 samples, batch 4); a step that leaves the plotted box is not drawn
+    assert steps and 0.98 * 1600 <= len(steps) <= 16 * LESSONS["minibatch-noise"].config.epochs
 
     def away(p):  # distance to the nearest dot of the full-batch path
         return min(math.dist(p, q) for q in full)
