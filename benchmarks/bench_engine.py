@@ -14,7 +14,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import surfaces  # noqa: E402
-from engine import optimizers  # noqa: E402
+from engine import collect, optimizers, train  # noqa: E402
+from engine.sweep import DEFAULT_LRS, LR_BATCH_BUDGET, lr_batch_cost, lr_trajectories  # noqa: E402
 
 
 def best_of(fn, repeat=7) -> float:
@@ -105,8 +106,34 @@ def grids(n=200, n_reference=40) -> dict:
             "surfaces": out}
 
 
+def lr_stops(epochs=500) -> dict:
+    """Every η stop of the page's slider (61) × 500 Adam epochs on Rosenbrock, full batch, as one
+    lr_trajectories batch, against the same 61 train() runs one by one; the float32 bytes the
+    page would send; and the basis of LR_BATCH_BUDGET: one vectorized step of 61 runs that never
+    stop (rates too small to converge or diverge)."""
+    s = surfaces.get("rosenbrock")
+    batch_s = best_of(lambda: lr_trajectories(s, "adam", {}, DEFAULT_LRS, None, epochs), 5)
+    one_by_one = best_of(lambda: [collect(train(s, optimizers.create("adam", lr=float(lr)), epochs))
+                                  for lr in DEFAULT_LRS], 1)
+    result = lr_trajectories(s, "adam", {}, DEFAULT_LRS, None, epochs)
+    float32_bytes = result.params.astype(np.float32).nbytes + result.loss.astype(np.float32).nbytes
+    slow = np.logspace(-5, -4, len(DEFAULT_LRS))
+    step = best_of(lambda: lr_trajectories(s, "adam", {}, slow, None, epochs), 5) / epochs
+    return {
+        "stops": len(DEFAULT_LRS), "epochs": epochs,
+        "lr_trajectories_ms": round(batch_s * 1e3, 1),
+        "reference_61_train_runs_one_by_one_ms": round(one_by_one * 1e3, 1),
+        "trajectories_float32_bytes": int(float32_bytes),
+        "step_of_61_runs_us": round(step * 1e6, 1),
+        "cost": lr_batch_cost(1, epochs, 1), "budget": LR_BATCH_BUDGET,
+        "budget_at_this_step_ms": round(LR_BATCH_BUDGET / len(DEFAULT_LRS) * step * 1e3, 1),
+        "target_ms": 300,
+    }
+
+
 def main() -> dict:
-    return {"adam_step": adam_step_loop(), "adam_vectorized": adam_vectorized(), "grid": grids()}
+    return {"adam_step": adam_step_loop(), "adam_vectorized": adam_vectorized(), "grid": grids(),
+            "lr_stops": lr_stops()}
 
 
 if __name__ == "__main__":

@@ -30,12 +30,14 @@ TIE_RTOL = 1e-9
 
 # The largest lr_batch_cost (optimizer steps × runs) that the page computes ahead instead of
 # rerunning on each change of η: 150,000 = about 2,500 vectorized steps of 61 runs. A full-batch
-# Adam epoch of 61 runs on Rosenbrock took 110-120 µs here (2 cores, shared; 65-75 µs when idle;
-# a mini-batch step 75-85 µs), so a batch that fits takes ≲ 300 ms (bench_engine: lr_trajectories).
+# Adam step of 61 runs on Rosenbrock took 65-75 µs here on idle cores and 110-200 µs while other
+# jobs shared the 2 cores (a mini-batch step 75-85 µs idle), so a batch that fits takes about
+# 300 ms or less at ~120 µs a step (make bench: lr_stops.step_of_61_runs_us).
 LR_BATCH_BUDGET = 150_000
 # A data surface's full-batch loss and gradient of 61 runs cost about one step per this many
-# samples (logistic regression, the dearest model here: 650 µs an epoch on 64 samples).
-SAMPLES_PER_STEP = 16
+# samples (logistic regression, the dearest model here: a full-batch epoch on its 64 samples
+# took 6 times a Rosenbrock epoch).
+SAMPLES_PER_STEP = 12
 
 # Labels of a basin map besides the index of a known minimum.
 NOT_CONVERGED, DIVERGED_LABEL, ELSEWHERE = -1, -2, -3

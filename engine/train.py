@@ -1,4 +1,7 @@
-"""The training loop: a generator of per-epoch records (forward, loss, backward, update, repeat)."""
+"""The training loop: a generator of per-epoch records (forward, loss, backward, update, repeat).
+
+Its stepping code (step_epoch, epoch_status, far_limits, scheduled_lr, epoch_batches) works on
+one run or on k runs at once, and ``engine.sweep`` steps its batches with it."""
 
 from __future__ import annotations
 
@@ -48,8 +51,8 @@ class Trajectory(NamedTuple):
 
 
 def check_batch_size(surface, batch_size) -> int | None:
-    """A valid batch size for `surface`: a whole number from 1 to n, or None; n is None (the full
-    batch)."""
+    """`batch_size` checked against the data set size n: a whole number from 1 to n, or None for
+    the full batch (n itself is returned as None)."""
     n = int(surface.n_samples)
     if batch_size is None:
         return None
