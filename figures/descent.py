@@ -284,13 +284,13 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
         # On the plotted scale "within tolerance of the minimum" is the height `tolerance`
         # (loss − min), or minimum + tolerance on a plain loss axis.
         level = tolerance + (floor - shift)
-        shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=level, y1=level,
-                           line=dict(color="#111827", dash="dot", width=1.5)))
-        # At the left, under the line: where falling loss curves have not yet come down to it.
-        annotations.append(dict(text=f"within {tolerance:g} of the minimum", xref="paper", yref="y",
-                                x=0.01, y=np.log10(level) if use_log else level, xanchor="left",
-                                yanchor="top", showarrow=False, font=dict(size=13, color="#111827"),
-                                bgcolor="rgba(247,248,250,0.85)"))
+        # A dotted line across the plot, named in the legend (a label on the plot would cover
+        # the curves or the epoch marks).
+        last = max((len(run.loss) - 1 for run in runs), default=1)
+        traces.append(go.Scatter(
+            x=[0, max(last, 1)], y=[level, level], mode="lines", name=f"within {tolerance:g} of the minimum",
+            line=dict(color="#111827", dash="dot", width=1.5), meta={"role": "tolerance"},
+            hoverinfo="skip", showlegend=True))
         for run in runs:
             with np.errstate(invalid="ignore"):
                 hits = np.flatnonzero(np.isfinite(run.loss) & (run.loss - minimum_loss <= tolerance))
@@ -315,7 +315,8 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
                    dtick=max(1, int(np.ceil(decades / 6))) if use_log else None,
                    tick0=-3 if use_log else None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
-        showlegend=len(runs) > 1, paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
+        showlegend=len(runs) > 1 or any((t.meta or {}).get("role") == "tolerance" for t in traces),
+        paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
         annotations=annotations, meta={"decades": float(decades)},
     )
     return go.Figure(data=traces, layout=layout)
@@ -340,7 +341,7 @@ def for_presenter(fig: go.Figure) -> go.Figure:
     if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
         # big type on a short plot: a label every third decade (10⁻³, 10⁰, …), more apart if need be
         decades = (fig.layout.meta or {}).get("decades", 0.0) if isinstance(fig.layout.meta, dict) else 0.0
-        fig.layout.yaxis.dtick = 3 * max(1, int(np.ceil(decades / 9)))
+        fig.layout.yaxis.dtick = 3 * max(1, int(np.ceil(decades / 6)))
     for annotation in fig.layout.annotations or ():
         if annotation.font.size:
             annotation.font.size = max(annotation.font.size, 15)

@@ -100,10 +100,10 @@ LESSONS = {lesson.key: lesson for lesson in (
         "schedule", "A schedule settles the noise",
         "With batches of 2, a constant η keeps the weights jittering around the minimum. Cosine "
         "annealing shrinks η to zero by the last epoch.",
-        "Both runs jitter early; the blue cosine run calms down as η falls and ends much closer "
-        "to the minimum than the orange constant-η run (zoom into the loss curve's end).",
+        "Both runs jitter early; the orange cosine run calms down as η falls and ends much "
+        "closer to the minimum, while the blue constant-η run keeps jittering.",
         surface="linear_regression",
-        runs=(RunChoice("sgd", schedule="cosine"), RunChoice("sgd", schedule="constant", copy=1)),
+        runs=(RunChoice("sgd", schedule="constant"), RunChoice("sgd", schedule="cosine", copy=1)),
         learning_rate=0.1, epochs=200, batch_size=2, schedule="cosine"),
 )}
 

@@ -163,9 +163,9 @@ def test_the_loss_curve_marks_the_tolerance_and_the_epoch_each_run_reaches_it():
     slow = _run("bowl", "sgd", 0.002, epochs=100, label="slow", color=RUN_COLORS[1])
     fig = loss_curve([fast, slow], s.minimum_loss, uirevision="u", tolerance=1e-3)
     assert fig.layout.yaxis.type == "log"
-    (line,) = [sh for sh in fig.layout.shapes if sh.yref == "y"]
-    assert line.y0 == line.y1 == 1e-3
-    assert "within 0.001 of the minimum" in [a.text for a in fig.layout.annotations]
+    (line,) = [t for t in fig.data if (t.meta or {}).get("role") == "tolerance"]
+    assert tuple(line.y) == (1e-3, 1e-3) and line.line.dash == "dot"
+    assert line.name == "within 0.001 of the minimum" and line.showlegend and fig.layout.showlegend
     reached = [t for t in fig.data if (t.meta or {}).get("role") == "reached"]
     first = int(np.flatnonzero(fast.loss - s.minimum_loss <= 1e-3)[0])
     assert len(reached) == 1 and list(reached[0].x) == [first] and reached[0].text == (str(first),)

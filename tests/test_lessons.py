@@ -109,9 +109,9 @@ def test_cosine_schedule_ends_closer_to_the_minimum_than_constant():
     config = LESSONS["schedule"].config
     s = config.surface_obj()
     both = results(config)
-    assert both["sgd"].choice.schedule == "cosine" and both["sgd-2"].choice.schedule == "constant"
-    gap_cosine = both["sgd"].trajectory.loss[-1] - s.minimum_loss
-    gap_constant = both["sgd-2"].trajectory.loss[-1] - s.minimum_loss
+    assert both["sgd"].choice.schedule == "constant" and both["sgd-2"].choice.schedule == "cosine"
+    gap_constant = both["sgd"].trajectory.loss[-1] - s.minimum_loss
+    gap_cosine = both["sgd-2"].trajectory.loss[-1] - s.minimum_loss
     assert gap_cosine < TOLERANCE < gap_constant
     assert gap_cosine < gap_constant / 10
 
