@@ -25,7 +25,9 @@ Loading checks a file the way the engine would have produced it from the file's 
 configuration: epochs 0, 1, 2, … in order, epochs+1 records unless the run stopped early by
 converging or diverging, each epoch's status from its own values (the engine's rules), the
 divergence epoch, the start at epoch 0, the loss and gradient norm of the configuration's surface
-at the saved weights, and the configuration's learning rate (and schedule) in every epoch. Before
+at the saved weights, and the configuration's learning rate (and schedule) in every epoch; and
+last, that training the configuration again gives the same run (to 1e-8), which catches a setting
+that changes the path without breaking its shape (another β1, seed, batch size). Before
 parsing, it bounds the size, the nesting depth and the length of numbers, so no file can exhaust
 the parser. Every refusal is a LoadError whose message names the field.
 """
@@ -203,7 +205,7 @@ def from_json(data: bytes | str) -> tuple[Config, dict[tuple, RunResult]]:
         raise LoadError("This is not a Descent Lab runs file (its 'format' field is missing or different).")
     version = doc.get("version")
     if type(version) is not int or version not in READS:  # bool is an int in Python: refused
-        shown = code(json.dumps(version)) if "version" in doc else "missing"
+        shown = _shown(version) if "version" in doc else "missing"
         raise LoadError(f"The file's 'version' is {shown}; this page reads versions 1 and 2.")
     query = doc.get("config")
     if not isinstance(query, dict) or not all(isinstance(v, str) for v in query.values()):
@@ -226,6 +228,7 @@ def from_json(data: bytes | str) -> tuple[Config, dict[tuple, RunResult]]:
             result = lab_runs.run_one(config, choice)  # refused by the engine: its message
         else:
             trajectory = _read_trajectory(run, config, choice, surface, version, where)
+            _check_replay(trajectory, lab_runs.run_one(config, choice).trajectory, version, where)
             with np.errstate(all="ignore"):
                 summary = summarize(trajectory, surface.minima, surface.minimum_loss, TOLERANCE)
             result = RunResult(choice, trajectory, summary)
@@ -271,12 +274,19 @@ def _match_runs(config: Config, runs: list, version: int) -> list[tuple[RunChoic
     return pairs
 
 
+def _shown(value: Any) -> str:
+    """A value from the file, quoted literally and briefly (a long or deep value is cut)."""
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
+    return code(json.dumps(value)[:40])
+
+
 def _read_number(value: Any, version: int, field: str, where: str) -> float:
     if isinstance(value, bool) or not (isinstance(value, (int, float)) or
-                                       (version >= 2 and value in NON_FINITE) or
+                                       (version >= 2 and isinstance(value, str) and value in NON_FINITE) or
                                        (version < 2 and value is None)):
         words = '"inf", "-inf" or "nan"' if version >= 2 else "null"
-        raise LoadError(f"{where}: '{field}' is {code(json.dumps(value)[:40])}, not a number "
+        raise LoadError(f"{where}: '{field}' is {_shown(value)}, not a number "
                         f"(or {words} for a value that is not finite).")
     if value is None:
         return math.nan
@@ -356,7 +366,7 @@ def _read_trajectory(run: dict, config: Config, choice: RunChoice, surface, vers
         row_status.append(row.get("status"))
     status = run.get("status")
     if status not in STATUSES:
-        shown = code(json.dumps(status)[:40])
+        shown = _shown(status)
         raise LoadError(f"{where}: its 'status' is {shown}; a run that the engine trained ends "
                         "converged, diverged or finished.")
     params = np.column_stack([columns["w1"], columns["w2"]])
@@ -417,16 +427,45 @@ def _read_trajectory(run: dict, config: Config, choice: RunChoice, surface, vers
     for e, got in enumerate(row_status):
         want = "running" if e < n - 1 else status
         if got != want:
-            raise LoadError(f"{where}, epoch {e}: 'status' is {code(json.dumps(got)[:40])}; it "
+            raise LoadError(f"{where}, epoch {e}: 'status' is {_shown(got)}; it "
                             f"must be {code(want)}.")
     diverged = run.get("diverged_epoch")
     want_diverged = n - 1 if status == "diverged" else None
     if not (diverged is None and want_diverged is None) and (
             type(diverged) is not int or diverged != want_diverged):
-        raise LoadError(f"{where}: its 'diverged_epoch' is {code(json.dumps(diverged)[:40])}, but "
+        raise LoadError(f"{where}: its 'diverged_epoch' is {_shown(diverged)}, but "
                         + (f"it diverged at epoch {want_diverged}." if want_diverged is not None
                            else f"a {status} run has none (null)."))
     return Trajectory(params, loss, grad_norm, lr, status, want_diverged)
+
+
+def _check_replay(saved: Trajectory, replay: Trajectory, version: int, where: str) -> None:
+    """The saved run is the one the engine trains from the file's configuration: the same
+    length and status, and the same numbers at every epoch (to 1e-8, so that a file saved by a
+    build whose last bits differ still loads). This is what catches settings that change the path
+    without breaking its shape: another β1, seed, batch size or clipping in the configuration."""
+    if len(saved.loss) != len(replay.loss) or saved.status != replay.status:
+        raise LoadError(f"{where}: the engine, trained with the file's configuration, ends "
+                        f"{replay.status} at epoch {len(replay.loss) - 1}, but the file's run ends "
+                        f"{saved.status} at epoch {len(saved.loss) - 1}; the runs were not made "
+                        "with the file's settings.")
+    fields = (("w1", saved.params[:, 0], replay.params[:, 0]), ("w2", saved.params[:, 1], replay.params[:, 1]),
+              ("loss", saved.loss, replay.loss), ("grad_norm", saved.grad_norm, replay.grad_norm),
+              ("lr", saved.lr, replay.lr))
+    for name, got, want in fields:
+        with np.errstate(all="ignore"):
+            finite = want[np.isfinite(want)]
+            scale = float(np.abs(finite).max()) if finite.size else 1.0
+            close = np.abs(got - want) <= 1e-8 * np.abs(want) + 1e-14 * scale
+            same_kind = (np.isnan(got) & np.isnan(want)) | (got == want)
+            if version < 2:  # null (NaN) in version 1 stood for any value that is not finite
+                same_kind |= np.isnan(got) & ~np.isfinite(want)
+        ok = close | same_kind
+        if not ok.all():
+            e = int(np.flatnonzero(~ok)[0])
+            raise LoadError(f"{where}, epoch {e}: '{name}' is {_fmt(got[e])}, but the engine, trained "
+                            f"with the file's configuration, gives {_fmt(want[e])}; the runs were not "
+                            "made with the file's settings.")
 
 
 def _engine_lr(schedule, epoch: int, base_lr: float) -> float:

@@ -280,6 +280,8 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
         if unknown:
             bad("opt", "there is no optimizer called " + ", ".join(code(u, 20) for u in unknown[:6]),
                 "the others" if keys else "the default")
+        elif not keys:
+            bad("opt", "it names no optimizer", "the default")
         if len(keys) > MAX_RUNS:
             notices.append(f"The link asks for {len(keys)} optimizers; showing the first {MAX_RUNS}.")
             keys = keys[:MAX_RUNS]
