@@ -30,29 +30,43 @@ BUFFER_WORDS = {
 
 
 
-def buffers(state) -> dict[str, np.ndarray]:
-    """The optimizer's per-weight buffers in `state`, named in words."""
+def buffers(state, hyper: dict | None = None) -> dict[str, np.ndarray]:
+    """The optimizer's per-weight buffers in `state`, named in words; with `hyper`, only those
+    its settings use (no AMSGrad maximum when AMSGrad is off)."""
+    unused = {"nu_max"} if hyper is not None and not hyper.get("amsgrad") else set()
     return {BUFFER_WORDS[name]: value for name, value in state_buffers(state).items()
-            if name in BUFFER_WORDS}
+            if name in BUFFER_WORDS and name not in unused}
+
+
+def lines(*rows: str) -> str:
+    """Formulas one under the other, centred (a long line would be cut off in a half-width column)."""
+    return r"\begin{gathered}" + r" \\ ".join(rows) + r"\end{gathered}"
 
 
 FORMULAS = {
     "bowl": (r"f = \tfrac12\,(w_1^2 + 25\,w_2^2)", r"\nabla f = (w_1,\; 25\,w_2)"),
     "rosenbrock": (r"f = (1-w_1)^2 + 100\,(w_2-w_1^2)^2",
-                   r"\nabla f = \big(-2(1-w_1) - 400\,w_1(w_2-w_1^2),\; 200\,(w_2-w_1^2)\big)"),
-    "beale": (r"f = \sum_k r_k^2,\; r = (1.5 - w_1 + w_1w_2,\; 2.25 - w_1 + w_1w_2^2,\; 2.625 - w_1 + w_1w_2^3)",
+                   lines(r"\partial f/\partial w_1 = -2(1-w_1) - 400\,w_1(w_2-w_1^2)",
+                         r"\partial f/\partial w_2 = 200\,(w_2-w_1^2)")),
+    "beale": (lines(r"f = r_1^2 + r_2^2 + r_3^2,\quad r_1 = 1.5 - w_1 + w_1w_2,",
+                    r"r_2 = 2.25 - w_1 + w_1w_2^2,\quad r_3 = 2.625 - w_1 + w_1w_2^3"),
               r"\nabla f = \sum_k 2\,r_k\,\nabla r_k"),
     "himmelblau": (r"f = (w_1^2 + w_2 - 11)^2 + (w_1 + w_2^2 - 7)^2",
-                   r"\nabla f = \big(4w_1(w_1^2+w_2-11) + 2(w_1+w_2^2-7),\; 2(w_1^2+w_2-11) + 4w_2(w_1+w_2^2-7)\big)"),
+                   lines(r"\partial f/\partial w_1 = 4w_1(w_1^2+w_2-11) + 2(w_1+w_2^2-7)",
+                         r"\partial f/\partial w_2 = 2(w_1^2+w_2-11) + 4w_2(w_1+w_2^2-7)")),
     "rastrigin": (r"f = 20 + \sum_i \big(w_i^2 - 10\cos 2\pi w_i\big)",
                   r"\partial f/\partial w_i = 2w_i + 20\pi \sin 2\pi w_i"),
-    "ackley": (r"f = -20\,e^{-0.2\sqrt{(w_1^2+w_2^2)/2}} - e^{(\cos 2\pi w_1 + \cos 2\pi w_2)/2} + e + 20",
+    "ackley": (lines(r"f = -20\,e^{-0.2\sqrt{(w_1^2+w_2^2)/2}}",
+                     r"- e^{(\cos 2\pi w_1 + \cos 2\pi w_2)/2} + e + 20"),
                r"\nabla f = \text{chain rule through both exponentials}"),
     "saddle": (r"f = w_1^2 - w_2^2", r"\nabla f = (2w_1,\; -2w_2)"),
     "booth": (r"f = (w_1 + 2w_2 - 7)^2 + (2w_1 + w_2 - 5)^2",
-              r"\nabla f = \big(2(w_1+2w_2-7) + 4(2w_1+w_2-5),\; 4(w_1+2w_2-7) + 2(2w_1+w_2-5)\big)"),
-    "six_hump_camel": (r"f = (4 - 2.1w_1^2 + w_1^4/3)\,w_1^2 + w_1w_2 + (-4 + 4w_2^2)\,w_2^2",
-                       r"\nabla f = (8w_1 - 8.4w_1^3 + 2w_1^5 + w_2,\; w_1 - 8w_2 + 16w_2^3)"),
+              lines(r"\partial f/\partial w_1 = 2(w_1+2w_2-7) + 4(2w_1+w_2-5)",
+                    r"\partial f/\partial w_2 = 4(w_1+2w_2-7) + 2(2w_1+w_2-5)")),
+    "six_hump_camel": (lines(r"f = (4 - 2.1w_1^2 + w_1^4/3)\,w_1^2",
+                             r"+ w_1w_2 + (-4 + 4w_2^2)\,w_2^2"),
+                       lines(r"\partial f/\partial w_1 = 8w_1 - 8.4w_1^3 + 2w_1^5 + w_2",
+                             r"\partial f/\partial w_2 = w_1 - 8w_2 + 16w_2^3")),
     "styblinski_tang": (r"f = \tfrac12 \sum_i (w_i^4 - 16w_i^2 + 5w_i)",
                         r"\partial f/\partial w_i = 2w_i^3 - 16w_i + 2.5"),
     "plateau": (r"f = 1 - e^{-(w_1^2+w_2^2)/2}", r"\nabla f = (w_1,\; w_2)\,e^{-(w_1^2+w_2^2)/2}"),
@@ -91,12 +105,17 @@ RULES = {
     "nesterov": r"v \leftarrow \mu v + g,\quad w \leftarrow w - \eta\,(g + \mu v)",
     "adagrad": r"s \leftarrow s + g^2,\quad w \leftarrow w - \eta\, g/(\sqrt{s} + \varepsilon)",
     "rmsprop": r"v \leftarrow \alpha v + (1-\alpha) g^2,\quad w \leftarrow w - \eta\, g/(\sqrt{v} + \varepsilon)",
-    "adadelta": r"v \leftarrow \rho v + (1-\rho) g^2,\quad \Delta = \tfrac{\sqrt{u+\varepsilon}}{\sqrt{v+\varepsilon}}\,g,\quad w \leftarrow w - \eta\,\Delta",
-    "adam": r"m \leftarrow \beta_1 m + (1-\beta_1) g,\; v \leftarrow \beta_2 v + (1-\beta_2) g^2,\; w \leftarrow w - \eta\,\hat m/(\sqrt{\hat v} + \varepsilon)",
+    "adadelta": lines(r"v \leftarrow \rho v + (1-\rho) g^2,\quad \Delta = \tfrac{\sqrt{u+\varepsilon}}{\sqrt{v+\varepsilon}}\,g",
+                      r"w \leftarrow w - \eta\,\Delta"),
+    "adam": lines(r"m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2",
+                  r"w \leftarrow w - \eta\,\hat m/(\sqrt{\hat v} + \varepsilon)"),
     "adamw": r"w \leftarrow w(1-\eta\lambda),\ \text{then Adam's step}",
-    "nadam": r"\text{Adam with Nesterov momentum: } w \leftarrow w - \eta\,[\ldots\, g + \ldots\, m]/(\sqrt{\hat v}+\varepsilon)",
-    "adamax": r"m \leftarrow \beta_1 m + (1-\beta_1) g,\; u \leftarrow \max(\beta_2 u, |g| + \varepsilon),\; w \leftarrow w - \tfrac{\eta}{1-\beta_1^t}\, m/u",
-    "radam": r"\text{Adam whose step is rectified (}r_t\text{) once } \rho_t > 5\text{; plain momentum before}",
+    "nadam": lines(r"\text{Adam with Nesterov momentum:}",
+                   r"w \leftarrow w - \eta\,[\ldots\, g + \ldots\, m]/(\sqrt{\hat v}+\varepsilon)"),
+    "adamax": lines(r"m \leftarrow \beta_1 m + (1-\beta_1) g,\quad u \leftarrow \max(\beta_2 u, |g| + \varepsilon)",
+                    r"w \leftarrow w - \tfrac{\eta}{1-\beta_1^t}\, m/u"),
+    "radam": lines(r"\text{Adam whose step is rectified (}r_t\text{)}",
+                   r"\text{once } \rho_t > 5\text{; plain momentum before}"),
 }
 
 
@@ -121,6 +140,12 @@ def num(value: float) -> str:
     return text
 
 
+def factor(value: float) -> str:
+    """A number as a factor in a product or after a minus sign: a negative one in parentheses."""
+    text = num(value)
+    return rf"\left({text}\right)" if text.startswith("-") else text
+
+
 def vec(values) -> str:
     return r"\big(" + ",\\; ".join(num(v) for v in np.ravel(values)) + r"\big)"
 
@@ -133,8 +158,9 @@ class Section:
 
 
 def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None,
-                     weight_names=("w_1", "w_2")) -> list[Section]:
-    """The five steps for one engine step, numbers taken from `step` (and `sample`)."""
+                     weight_names=("w_1", "w_2"), hyper: dict | None = None) -> list[Section]:
+    """The five steps for one engine step, numbers taken from `step` (and `sample`); `hyper`,
+    the optimizer's settings, leaves out buffers they do not use."""
     sections = []
     n = surface.n_samples
     batch_size = n if step.batch is None else len(step.batch)
@@ -153,7 +179,7 @@ def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None
             "Each factor is a local derivative; multiplying them gives this sample's gradient. "
             "The batch gradient is the mean over the batch."])
         for weight, (name, chain) in zip(sample.sample_grad, model["chains"].items()):
-            factors = r" \cdot ".join(f"{num(sample.factors[f])}" for f in chain)
+            factors = r" \cdot ".join(factor(sample.factors[f]) for f in chain)
             symbols = r" \cdot ".join(SYMBOLS.get(f, f) for f in chain)
             back.latex.append(rf"\partial\ell/\partial {SYMBOLS.get(name, name)} = {symbols} = {factors} = {num(weight)}")
         back.latex.append(rf"g = \tfrac1B\textstyle\sum_i \nabla\ell_i = {vec(step.grad)}")
@@ -179,13 +205,13 @@ def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None
     if preset == "sgd":  # plain gradient descent: the rule with the numbers in it
         for i, name in enumerate(weight_names):
             upd.latex.append(
-                rf"{name}^\text{{new}} = {num(step.params[i])} - {num(step.lr)} \cdot {num(step.clipped[i])} "
+                rf"{name}^\text{{new}} = {num(step.params[i])} - {num(step.lr)} \cdot {factor(step.clipped[i])} "
                 rf"= {num(step.new_params[i])}")
     else:
-        upd.latex.append(rf"\eta = {num(step.lr)},\quad w = {vec(step.params)},\quad g = {vec(step.clipped)}")
-        for words, value in buffers(step.state_after).items():
+        upd.latex.append(lines(rf"\eta = {num(step.lr)},\quad w = {vec(step.params)}", rf"g = {vec(step.clipped)}"))
+        for words, value in buffers(step.state_after, hyper).items():
             upd.notes.append(f"{words}: {', '.join(f'{v:.4g}' for v in np.ravel(value))}")
-        upd.latex.append(rf"\Delta w = {vec(delta)},\quad w^\text{{new}} = {vec(step.new_params)}")
+        upd.latex.append(lines(rf"\Delta w = {vec(delta)}", rf"w^\text{{new}} = {vec(step.new_params)}"))
         with np.errstate(all="ignore"):
             effective = np.where(step.clipped != 0, -delta / step.clipped, np.nan)
         upd.notes.append("Effective learning rate per weight (−Δw / g): "

@@ -197,3 +197,24 @@ def test_a_bad_per_run_setting_in_the_link_is_a_notice(query, key):
     config, notices = from_query(query)
     assert any(f"`{key}=" in n for n in notices)
     assert all(r.batch is None and r.clip is None and r.schedule is None for r in config.runs)
+
+
+def test_the_five_steps_put_negative_factors_in_parentheses_and_hide_unused_buffers():
+    import surfaces
+    from engine import optimizers
+    from engine.anatomy import replay_step, sample_view
+    from lab.anatomy import anatomy_sections
+
+    s = surfaces.get("rosenbrock")
+    step = replay_step(s, optimizers.create("sgd", lr=1e-3), epoch=1, epochs=1, start=(-1.5, 2.0))
+    text = "\n".join(l for sec in anatomy_sections(s, step, "sgd", None) for l in sec.latex)
+    assert step.clipped[0] < 0 and rf"\cdot \left({step.clipped[0]:.4g}\right)" in text
+    adam = optimizers.create("adam", lr=0.1)
+    step = replay_step(s, adam, epoch=2, epochs=2)
+    off = anatomy_sections(s, step, "adam", sample_view(s, step), hyper={"amsgrad": False})
+    notes = "\n".join(n for sec in off for n in sec.notes)
+    assert "AMSGrad" not in notes and "second moment v" in notes
+    ams = optimizers.create("adam", lr=0.1, amsgrad=True)
+    step = replay_step(s, ams, epoch=2, epochs=2)
+    on = anatomy_sections(s, step, "adam", sample_view(s, step), hyper={"amsgrad": True})
+    assert "AMSGrad" in "\n".join(n for sec in on for n in sec.notes)

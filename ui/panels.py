@@ -41,7 +41,8 @@ def inspected_step(config: Config, surface, ran: list, *, draw_controls: bool):
     last_epoch = len(chosen.trajectory.loss) - 1
     if last_epoch < 1:
         return chosen, None
-    wanted = ss.get(INSPECT_EPOCH, 1)
+    # Until the user settles on an epoch in the views, the last one: what the views show.
+    wanted = ss.get(INSPECT_EPOCH, last_epoch)
     ss[INSPECT_EPOCH] = min(max(1, int(wanted)), last_epoch)
     if draw_controls:
         right.slider("Epoch to take apart", 1, max(last_epoch, 2), key=INSPECT_EPOCH,
@@ -74,7 +75,8 @@ def five_steps(config: Config, surface, ran: list) -> None:
     names = surface.model.weight_names if surface.model is not None else ("w1", "w2")
     sections = anatomy.anatomy_sections(
         surface, step, anatomy.rule_for(chosen.choice.preset, chosen.choice.hyper()),
-        sample_view(surface, step), weight_names=tuple(anatomy.SYMBOLS.get(n, n) for n in names))
+        sample_view(surface, step), weight_names=tuple(anatomy.SYMBOLS.get(n, n) for n in names),
+        hyper=chosen.choice.hyper())
     cols = st.columns(2)
     for i, section in enumerate(sections):
         with cols[i % 2]:
