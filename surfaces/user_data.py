@@ -44,6 +44,8 @@ MIN_ROWS = 2
 DELIMITERS = (",", ";", "\t")
 # The logistic grid takes this many (grid point, distinct x) values at a time: 2^20 float64 = 8 MB.
 GRID_CHUNK = 1 << 20
+# Above this many softplus values the logistic grid (a picture) computes them in float32.
+FLOAT32_ABOVE = 1 << 22
 
 
 class DataError(ValueError):
@@ -256,7 +258,11 @@ def _logistic_grid(x: np.ndarray, y: np.ndarray):
 
     The second part is linear. The softplus part needs each distinct x once (weighted by how
     often it occurs) and is summed in chunks of grid rows, so memory stays near 8 MB; where
-    e^z cannot overflow it is log(1 + e^b·e^{w·x}), one log per value and no exp."""
+    e^z cannot overflow it is log(1 + e^b·e^{w·x}), one log per value and no exp. When that is
+    more than FLOAT32_ABOVE values (a 90×90 grid over more than about 500 distinct x), the
+    exp and log run in float32, twice as fast, and the sum over the samples in float64: the
+    picture is then within about 1e-6 (relative) of the float64 loss; every number the page
+    prints and all training use float64."""
     xu, counts = np.unique(x, return_counts=True)
     weights = counts / x.size
     mxy, my = (x * y).mean(), y.mean()
@@ -265,18 +271,22 @@ def _logistic_grid(x: np.ndarray, y: np.ndarray):
         ws, bs = np.asarray(ws, dtype=np.float64), np.asarray(bs, dtype=np.float64)
         out = np.empty((bs.size, ws.size))
         wx = np.outer(ws, xu)  # (nx, m)
+        dtype = np.float32 if wx.size * bs.size > FLOAT32_ABOVE else np.float64
         rows = max(1, GRID_CHUNK // max(1, wx.size))
-        z_w = np.abs(wx).max()
-        ew = np.exp(wx) if z_w + np.abs(bs).max() < 600 else None
+        factorized = np.abs(wx).max() + np.abs(bs).max() < (600 if dtype == np.float64 else 80)
+        ew = np.exp(wx.astype(dtype)) if factorized else None
         for start in range(0, bs.size, rows):
             b = bs[start:start + rows]
             if ew is not None:
-                t = np.exp(b)[:, None, None] * ew[None]
+                t = np.exp(b.astype(dtype))[:, None, None] * ew[None]
                 t += 1.0
                 np.log(t, out=t)  # log(1 + t): for t below 1e-16 the error is below t itself
             else:
                 t = np.logaddexp(0.0, wx[None] + b[:, None, None])
-            out[start:start + rows] = t @ weights
+            flat = t.reshape(-1, xu.size)  # 2-D, so the sum over the samples is one BLAS call
+            if flat.dtype != np.float64:
+                flat = flat.astype(np.float64)  # summed in float64
+            out[start:start + rows] = (flat @ weights).reshape(len(b), ws.size)
         W, B = np.meshgrid(ws, bs, indexing="xy")
         return out - (W * mxy + B * my)
 

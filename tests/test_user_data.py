@@ -297,3 +297,13 @@ def test_app_a_link_naming_an_upload_shows_the_default_surface_and_says_why():
     _ok(at)
     assert at.session_state["surface"] == Config().surface
     assert any("cannot carry the data" in w.value for w in at.warning)
+
+
+def test_a_large_logistic_grid_is_within_1e6_of_the_loss():
+    content, _, _ = classification_csv(n=3000, seed=5)
+    s = ud.make_surface(ud.parse_csv(content, "big.csv"), "dose", "outcome", ud.CROSS_ENTROPY)
+    xs, ys, Z = s.grid(40)  # 40·40·3000 values: the float32 path
+    assert 40 * 40 * 3000 > ud.FLOAT32_ABOVE
+    W, B = np.meshgrid(xs, ys, indexing="xy")
+    direct = s.loss(np.stack([W, B], axis=-1))
+    assert np.max(np.abs(Z - direct) / direct) < 1e-6
