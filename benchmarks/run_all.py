@@ -14,13 +14,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_engine  # noqa: E402
 import bench_expression  # noqa: E402
 import bench_network  # noqa: E402
+import bench_practitioner  # noqa: E402
 import bench_sweep  # noqa: E402
 
 
 def main() -> None:
     report = {"machine": {"cpus": os.cpu_count(), "load_average_1min": os.getloadavg()[0]},
               "engine": bench_engine.main(), "expression": bench_expression.main(),
-              "network": bench_network.main(), "sweep": bench_sweep.main()}
+              "network": bench_network.main(), "sweep": bench_sweep.main(),
+              "practitioner": bench_practitioner.main()}
     try:
         import bench_page
     except ImportError as err:  # the page benchmark needs playwright and chromium
