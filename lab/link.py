@@ -289,10 +289,12 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
             runs.append(_read_run(key, q, bad, n_samples))
     values["runs"] = tuple(runs) or default.runs
 
+    sizes = batch_options(n_samples)
+    # A lesson's batch size belongs to the lesson's data: on other data it may not be offered.
+    fallback = default.batch_size if default.batch_size in sizes[:-1] else None
     if q.get("batch") == "full":
         values["batch_size"] = None
     elif "batch" in q:
-        sizes = batch_options(n_samples)
         try:
             size = _number(q["batch"], int)
             if size not in sizes:
@@ -300,7 +302,8 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
             values["batch_size"] = None if size == n_samples else size
         except ValueError:
             bad("batch", f"batch size must be one of {', '.join(map(str, sizes))}",
-                "the full batch" if default.batch_size is None else f"the default ({default.batch_size})")
+                "the full batch" if fallback is None else f"the default ({fallback})")
+    values.setdefault("batch_size", fallback)
     (x0, x1), (y0, y1) = surf.bounds
     start = {}
     for key, lo, hi in (("x0", x0, x1), ("y0", y0, y1)):
@@ -318,10 +321,11 @@ def from_query(query: Mapping[str, str]) -> tuple[Config, list[str]]:
         values["start"] = (start["x0"], start["y0"])
         if np.array_equal(np.array(values["start"]), surf.start):
             values["start"] = None  # the surface's own start: keep it exact
-    elif start:
-        notices.append("The link gives only one start coordinate; using the surface's default start.")
-    elif surface != default.surface:
-        values["start"] = None
+    else:
+        if start:
+            notices.append("The link gives only one start coordinate; using the surface's default start.")
+        if surface != default.surface:  # a lesson's start belongs to the lesson's surface
+            values["start"] = None
     values["lesson"] = lesson
     chosen = {run.key for run in values["runs"]} if "opt" in q else None
     unused = [k for k in q if k not in q.seen]
