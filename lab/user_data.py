@@ -14,6 +14,8 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
+
 from surfaces.user_data import (CROSS_ENTROPY, LOSS_WORDS, LOSSES, MAX_BYTES, MAX_ROWS, MSE,
                                 DataError, Table, default_choice, make_surface, parse_csv)
 
@@ -86,10 +88,21 @@ def held(name: str) -> Upload:
         raise KeyError(LINK_MISSING) from None
 
 
+def stability_words(upload: Upload) -> str:
+    """The step size plain gradient descent can take on this loss, from its curvature."""
+    s = upload.surface
+    at = s.minima[0] if len(s.minima) else s.start
+    lam = float(np.linalg.eigvalsh(s.hessian(at)).max())
+    where = "everywhere (the loss is a quadratic)" if upload.loss == MSE else (
+        "at the minimum" if len(s.minima) else "at the start")
+    return (f"Curvature: the largest eigenvalue of the Hessian is {lam:.3g} {where}, so plain "
+            f"gradient descent is stable there for η < 2/{lam:.3g} = {2 / lam:.3g}.")
+
+
 def held_surface(name: str):
     return held(name).surface
 
 
 __all__ = ["UPLOADED", "Upload", "DataError", "LOSSES", "LOSS_WORDS", "MSE", "CROSS_ENTROPY",
            "MAX_BYTES", "MAX_ROWS", "is_uploaded", "read", "build", "keep", "held",
-           "held_surface", "LINK_NOTE", "LINK_MISSING"]
+           "held_surface", "stability_words", "LINK_NOTE", "LINK_MISSING"]

@@ -274,7 +274,7 @@ def test_app_upload_a_csv_then_choose_columns_then_refuse_a_bad_file():
     assert len(surface_for(name).minima) == 1 and surface_for(name).n_samples == 200
     assert at.get("bidi_component")  # the views are drawn
     captions = " ".join(c.value for c in at.sidebar.caption)
-    assert "cannot carry your data" in captions
+    assert "cannot carry your data" in captions and "gradient descent is stable there for η <" in captions
     # three columns: x and the target are chosen with selectboxes
     at.selectbox(key="user_x").set_value("noise").run()
     _ok(at)
@@ -307,3 +307,23 @@ def test_a_large_logistic_grid_is_within_1e6_of_the_loss():
     W, B = np.meshgrid(xs, ys, indexing="xy")
     direct = s.loss(np.stack([W, B], axis=-1))
     assert np.max(np.abs(Z - direct) / direct) < 1e-6
+
+
+def test_the_five_steps_show_the_users_own_sample():
+    from lab.anatomy import anatomy_sections
+
+    content, x, y = regression_csv()
+    s = ud.make_surface(ud.parse_csv(content, "r.csv"), "x", "y")
+    step = replay_step(s, optimizers.create("sgd", lr=0.01), epoch=2, epochs=3, batch_size=8)
+    view = sample_view(s, step)
+    sections = anatomy_sections(s, step, "sgd", view, weight_names=("w", "b"))
+    assert sections[0].title == "1 · Forward pass"
+    assert f"Sample #{view.index} of this mini-batch (8 of 200 samples)" in sections[0].notes[0]
+    assert r"z = w\,x + b" in sections[0].latex
+
+
+def test_stability_words_give_two_over_the_curvature():
+    content, x, _ = regression_csv()
+    upload = lab_data.build(lab_data.read(content, "r.csv"), "x", "y", ud.MSE)
+    lam = np.linalg.eigvalsh(2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])).max()
+    assert f"{2 / lam:.3g}" in lab_data.stability_words(upload)

@@ -576,6 +576,9 @@ def _upload_section() -> None:
                      on_change=_on_columns_change,
                      help="Mean squared error fits a line ŷ = w·x + b; cross-entropy fits "
                           "p = sigmoid(w·x + b) to a target of two classes.")
+        upload = ss.get(UPLOAD_HELD)
+        if upload is not None and ss.get("surface") == upload.name:
+            st.caption(lab_data.stability_words(upload))
         if ss.get(UPLOAD_ERROR):
             st.error(ss[UPLOAD_ERROR], icon=":material/error:")
 
