@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import plotly.io as pio
+import pytest
 
 import surfaces
 from engine import collect, optimizers, train
@@ -196,3 +197,21 @@ def test_mini_batch_steps_are_small_lighter_dots_between_the_epoch_dots():
         assert len(steps) == 1 and steps[0].meta["run"] == 1 and len(steps[0].x) == 1600
         assert steps[0].marker.size < path.marker.size and steps[0].marker.opacity < 1
         assert steps[0].marker.color == RUN_COLORS[1]
+
+
+def test_the_offline_html_opens_at_the_final_epoch_with_a_player():
+    from figures.html import at_final_epoch, figures_html, size_words
+
+    run = _run("rosenbrock", "adam", 0.1, epochs=40)
+    figs = {"contour": contour_map(_grid("rosenbrock"), [run], surfaces.get("rosenbrock").minima,
+                                   (-1.5, 2.0), log=True, uirevision="u"),
+            "loss": loss_curve([run], 0.0, uirevision="u")}
+    head = next(t for t in at_final_epoch(figs["contour"]).data if (t.meta or {}).get("role") == "head")
+    assert (head.x[0], head.y[0]) == pytest.approx(tuple(run.params[-1]), rel=1e-6)
+    # the page's own figure still has its head at the start (the browser moves it)
+    start_head = next(t for t in figs["contour"].data if (t.meta or {}).get("role") == "head")
+    assert tuple(start_head.x) == pytest.approx(tuple(run.params[:1, 0]))
+    page = figures_html(figs, "Descent <Lab>")
+    assert 'id="epoch" type="range" min="0" max="40" value="40"' in page and "Play" in page
+    assert "<title>Descent &lt;Lab&gt;</title>" in page and 'src="https://cdn.plot.ly' not in page
+    assert size_words(len(page.encode())).endswith("MB") and size_words(820_400) == "820 KB"

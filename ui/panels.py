@@ -10,7 +10,7 @@ import streamlit as st
 
 from engine.anatomy import replay_step, sample_view
 from engine.curvature import curvature
-from figures.html import figures_html
+from figures.html import figures_html, size_words
 from lab import anatomy, export
 from lab import runs as lab_runs
 from lab.config import Config
@@ -142,10 +142,11 @@ def share_and_export(config: Config, query: dict, results: list, figs: dict, sur
     c2.download_button("Trajectories and settings (JSON)", lambda: export.to_json(config, results),
                        file_name="descent-lab-runs.json", mime="application/json", key="dl_json",
                        on_click="ignore")
-    c3.download_button("Figures (offline HTML)",
-                       lambda: figures_html(figs, f"Descent Lab · {surface.title}"),
+    page = figures_html(figs, f"Descent Lab · {surface.title}")  # built now: its size is on the button
+    c3.download_button(f"Figures (offline HTML, {size_words(len(page.encode()))})", page,
                        file_name="descent-lab-figures.html", mime="text/html", key="dl_html",
-                       on_click="ignore")
+                       on_click="ignore", help="The three views with Plotly inside: opens without a "
+                       "network at the last epoch, with an epoch slider and Play.")
     st.file_uploader("Load runs saved as JSON", type=["json"], key=UPLOAD_KEY, on_change=on_upload)
 
     from lab.torch_script import torch_script
