@@ -34,6 +34,8 @@ def boundary_figure(result, X, y, *, title: str, uirevision: str) -> go.Figure:
                             line=dict(color="white", width=0.8)),
                 name=f"class {c}", hoverinfo="skip"))
         xaxis, yaxis = "x₁", "x₂"
+        axes = figures.equal_scale_axes(dict(title=xaxis, range=[float(b["xs"][0]), float(b["xs"][-1])]),
+                                        dict(title=yaxis, range=[float(b["ys"][0]), float(b["ys"][-1])]))
     else:
         traces.append(go.Scatter(x=figures.f32(X[:, 0]), y=figures.f32(y), mode="markers",
                                  marker=dict(size=7, color="#555"), name="data", hoverinfo="skip"))
@@ -41,10 +43,11 @@ def boundary_figure(result, X, y, *, title: str, uirevision: str) -> go.Figure:
             x=figures.f32(b["xs"]), y=b["frames"][-1], mode="lines", name="network's fit",
             line=dict(color=figures.RUN_COLORS[0], width=4),
             meta={**frames_meta, "frames": b["frames"]}))
-        xaxis, yaxis = "x", "y"
+        axes = (dict(title="x"), dict(title="y"), [])  # a fitted curve: x and y are not alike
+    # The decision boundary over the plane of the inputs at equal scale, so its shape is true.
     layout = dict(
         uirevision=uirevision, font=figures.FONT, margin=dict(l=45, r=10, t=34, b=40),
         title=dict(text=title, x=0.02, y=0.98, font=dict(size=15)),
-        xaxis=dict(title=xaxis), yaxis=dict(title=yaxis), showlegend=False,
+        xaxis=axes[0], yaxis=axes[1], annotations=axes[2], showlegend=False,
         paper_bgcolor="white", plot_bgcolor="white")
     return go.Figure(data=traces, layout=layout)

@@ -215,3 +215,18 @@ def test_the_offline_html_opens_at_the_final_epoch_with_a_player():
     assert 'id="epoch" type="range" min="0" max="40" value="40"' in page and "Play" in page
     assert "<title>Descent &lt;Lab&gt;</title>" in page and 'src="https://cdn.plot.ly' not in page
     assert size_words(len(page.encode())).endswith("MB") and size_words(820_400) == "820 KB"
+
+
+def test_the_decision_boundary_map_is_at_equal_scale():
+    from dataclasses import replace
+
+    from figures.network import boundary_figure
+    from lab.config import network_data, network_defaults
+    from lab.runs import network_result
+
+    config = replace(network_defaults(), epochs=3)
+    result = network_result(config)
+    (X, y), _ = network_data(config)
+    fig = boundary_figure(result, X, y, title="t", uirevision="u")
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
+    assert list(fig.layout.xaxis.range) == pytest.approx([result.boundary["xs"][0], result.boundary["xs"][-1]])
