@@ -19,7 +19,10 @@ def read_link_once() -> None:
     config, notices = link.from_query(st.query_params.to_dict())
     sidebar.load_config(config)
     # Shown until the user changes a setting (not just until the next rerun).
-    st.session_state[_NOTICES] = (notices, link.to_query(config))
+    # The link the notices belong to is the first one the page writes (show_link_notices):
+    # the sidebar may normalise the link's config (a start snapped to its slider), and that is
+    # not the user changing a setting.
+    st.session_state[_NOTICES] = (notices, None)
     st.session_state[_LOADED] = True
 
 
@@ -36,6 +39,9 @@ def show_link_notices(query: dict) -> None:
     A notice is Markdown in which every piece of the link is a code span (lab.link.code), so
     what the link holds is shown as it is, never read as Markdown or HTML."""
     notices, link_query = st.session_state.get(_NOTICES, ([], None))
+    if notices and link_query is None:
+        link_query = dict(query)
+        st.session_state[_NOTICES] = (notices, link_query)
     if notices and query == link_query:
         for notice in notices:
             st.warning(notice, icon=":material/link:")

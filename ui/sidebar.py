@@ -80,7 +80,11 @@ def snap_start(surface, point) -> tuple[float, float]:
     out = []
     for v, lo, hi, step in ((point[0], x0, x1, sx), (point[1], y0, y1, sy)):
         v = float(np.clip(v, lo, hi))
-        snapped = round(lo + round((v - lo) / step) * step, 10)
+        on_grid = lo + round((v - lo) / step) * step
+        if abs(on_grid - v) <= 1e-9 * step:  # already a slider stop (a link's, an edge): exact
+            out.append(v)
+            continue
+        snapped = round(on_grid, 10)
         # Rounding to 10 decimals can push a point of a box with more decimals (-3.6350000000000002)
         # just outside it: clamp again, so the slider and the link always hold a point in the box.
         out.append(float(min(max(snapped, lo), hi)))
