@@ -1,11 +1,30 @@
 """The descent view: one browser component that draws the 3D surface, the contour map and the
-loss curve, and plays the descent back epoch by epoch in the browser.
+loss curve, and plays the descent back in the browser.
 
 Why a component and not three st.plotly_chart calls: st.plotly_chart remounts a chart whenever
 its data changes, which resets the 3D camera (streamlit issue 8882) and costs about a second.
 This component keeps the same three plot divs for the life of the page and redraws them with
 Plotly.react and a constant layout.uirevision, so the user's camera and zoom survive reruns.
-Playback runs in the browser: each animation frame restyles only the path and head traces.
+
+What Plotly draws and what the component draws: Plotly draws each figure's skeleton (the surface,
+the filled contours, the axes, the legend), and redraws it only when the skeleton changes. The
+runs' paths and moving heads ("path" and "head" traces) are drawn by the component on a canvas
+over each plot: for the 3D view, projected with the scene's own camera matrices in the same
+frame as the scene (also while it is dragged); for the 2D views, with the axes' own data-to-pixel
+maps. So a new epoch or a new learning rate never makes Plotly recompute the filled contour or
+redraw the WebGL scene.
+
+The learning rate in the browser (`paths`, see PathSet): the page sends every run's trajectory at
+all of the η slider's stops, and the view's own η slider swaps between them within one
+animation frame; on release it reports the stop to Python (`on_lr`), which moves the page's
+η. The figures and the path set do not depend on η, so that rerun sends the same data with
+another `lr_index` and the browser redraws nothing.
+
+The wire: the component's data is one bytes object (Streamlit passes top-level bytes through
+as they are, without scanning a dict for dataframes, which would import pandas and pyarrow):
+b"DVW1", a little-endian uint32 header length, a JSON header in which every array is a reference
+{"$b": name}, and then the arrays as raw little-endian float32/int32 buffers, each aligned to 8
+bytes. Equal arrays (the surface grid the 3D view and the contour map share) are sent once.
 
 Loading Plotly.js: the browser bundle ships inside the plotly Python package
 (plotly/package_data/plotly.min.js, 4.8 MB) and is not committed here. At the first run of a
@@ -17,28 +36,20 @@ one line of configuration, in .streamlit/config.toml beside app.py:
     enableStaticServing = true
 
 (or ``--server.enableStaticServing true`` on the command line). The copy is git-ignored
-(``static/plotly-*.min.js``). This route works from a fresh clone with an editable install or no
-install at all; a components-v2 ``asset_dir`` would need the package installed, its manifest
-found in the installed metadata, and the 4.8 MB file inside the package anyway.
+(``static/plotly-*.min.js``).
 
 Clicks: a press and release within a few pixels on the contour map's plot area sends back the
 data coordinates under the pointer. The figure's "click" trace only marks the map as clickable:
-it is not drawn (its 1,296 SVG markers made each redraw of the map about twice as slow). A drag
-that zooms or pans sends nothing, nor does the second click of a double click (Plotly's zoom
-reset), and the 3D view sends no clicks at all.
-
-Redraws: a figure whose data are unchanged is not redrawn; one whose traces and layout are
-unchanged but for the paths (a new learning rate on the same surface) gets its path traces
-updated in place; anything else goes through Plotly.react. With software WebGL a 3D frame costs
-100-400 ms and stalls the whole page, so during playback the 3D scene takes a new epoch only
-after its previous frame is drawn and 1.5 times that long has passed: the 2D views keep their
-frame rate and the 3D view skips epochs.
+it is not drawn. A drag that zooms or pans sends nothing, nor does the second click of a double
+click (Plotly's zoom reset), and the 3D view sends no clicks at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import struct
+from dataclasses import dataclass, field
 import os
 import shutil
 import tempfile
@@ -46,7 +57,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import plotly.io as pio
+import numpy as np
 import streamlit as st
 
 from lab.config import SPEEDS
@@ -131,16 +142,218 @@ def _plotly_url() -> tuple[str | None, str]:
     return f"{prefix}/app/static/{bundle.name}", STATIC_HINT
 
 
+
+
+# --- The wire ---------------------------------------------------------------------------------
+
+MAGIC = b"DVW1"
+_DTYPES = {np.dtype("float32"): "f4", np.dtype("float64"): "f4", np.dtype("int32"): "i4",
+           np.dtype("int64"): "i4", np.dtype("uint8"): "u1", np.dtype("int16"): "i4",
+           np.dtype("uint16"): "i4", np.dtype("int8"): "i4", np.dtype("bool"): "u1"}
+_WIRE_TYPE = {"f4": np.float32, "i4": np.int32, "u1": np.uint8}
+
+
+class Wire:
+    """The binary part of one message: numeric arrays as raw buffers, each sent once."""
+
+    def __init__(self) -> None:
+        self.buffers: list[bytes] = []
+        self.table: dict[str, list] = {}
+        self._by_digest: dict[bytes, str] = {}
+        self.size = 0
+
+    def ref(self, array) -> dict:
+        """A reference to `array` in the header: {"$b": name, "shape": [...]}."""
+        a = np.asarray(array)
+        code = _DTYPES.get(a.dtype)
+        if code is None:
+            raise TypeError(f"cannot send an array of dtype {a.dtype}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            data = np.ascontiguousarray(a, dtype=np.dtype(_WIRE_TYPE[code]).newbyteorder("<"))
+        raw = data.tobytes()
+        digest = hashlib.blake2b(raw, digest_size=16).digest() + code.encode()
+        name = self._by_digest.get(digest)
+        if name is None:
+            name = digest[:12].hex() + code  # content-addressed: the browser keeps what it has
+            pad = (-len(raw)) % 8
+            self.table[name] = [self.size, len(raw), code]
+            self.buffers.append(raw + b"\0" * pad)
+            self.size += len(raw) + pad
+            self._by_digest[digest] = name
+        return {"$b": name, "shape": list(a.shape)}
+
+    def encode(self, value):
+        """`value` with every numeric array (and number-only list of lists) made a reference."""
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "fiub" and value.size:
+                return self.ref(value)
+            return value.tolist()
+        if isinstance(value, Mapping):
+            return {str(k): self.encode(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.encode(v) for v in value]
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    def pack(self, header: dict) -> bytes:
+        header = {**header, "buffers": self.table}
+        text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        start = 8 + len(text)
+        pad = (-start) % 8
+        return b"".join([MAGIC, struct.pack("<I", len(text)), text, b" " * pad, *self.buffers])
+
+
+def figure_dict(fig) -> dict:
+    """A Plotly figure as a plain dict (arrays stay NumPy arrays), without plotly.py's default
+    template (8 KB per figure, unused): go.Figure.to_plotly_json, not JSON text to parse back."""
+    spec = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
+    layout = dict(spec.get("layout") or {})
+    layout.pop("template", None)
+    return {"data": list(spec.get("data") or []), "layout": layout}
+
+
+def _strip_paths(spec: dict) -> dict:
+    """The figure without the data of its path and head traces (the path set carries them)."""
+    data = []
+    for trace in spec["data"]:
+        meta = trace.get("meta") or {}
+        if isinstance(meta, Mapping) and meta.get("role") in ("path", "head"):
+            trace = {k: v for k, v in trace.items() if k not in ("x", "y", "z")}
+        data.append(trace)
+    return {**spec, "data": data}
+
+
+def figure_specs(figs: dict, *, strip_paths: bool = False) -> dict:
+    """The three figures as plain dicts for the wire (see figure_dict)."""
+    specs = {name: figure_dict(fig) for name, fig in figs.items()}
+    if strip_paths:
+        specs = {name: _strip_paths(spec) for name, spec in specs.items()}
+        loss = specs.get("loss")
+        if loss is not None:
+            # The loss axis and the divergence lines follow η: the path set carries them per stop.
+            layout = dict(loss["layout"])
+            layout.pop("shapes", None)
+            yaxis = {k: v for k, v in dict(layout.get("yaxis") or {}).items()
+                     if k not in ("type", "dtick", "title", "range")}
+            layout["yaxis"] = yaxis
+            specs["loss"] = {**loss, "layout": layout}
+    return specs
+
+
+# --- The learning rate in the browser ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathRun:
+    """One run's trajectories: row i is stop i of PathSet.stops (or, `fixed`, one row: the run
+    has its own η and ignores the view's). params (rows, E+1, 2), loss (rows, E+1); NaN after the
+    run stopped. `last` is each row's last epoch, `diverged` its divergence epoch or -1."""
+
+    params: np.ndarray
+    loss: np.ndarray
+    last: np.ndarray
+    diverged: np.ndarray
+    fixed: bool = False
+
+
+@dataclass(frozen=True)
+class PathSet:
+    """Every run at every η stop, and how the views turn a trajectory into their coordinates.
+
+    stops: the η values (the sidebar slider's). rows: which stops have trajectories (all, or only
+    the current one when the batch would be too slow: then each new η is a rerun). scene: the box
+    and the height map of the 3D view (see figures.descent.surface_3d): floor, hmin, hmax, lift,
+    log, box = [x0, x1, y0, y1]. loss_axes: per stop, the loss curve's axis (log, shift,
+    ceiling, title, dtick), as figures.descent.loss_curve chooses it for the runs at that stop.
+    key: what the set depends on, η excepted. note: one quiet line under the views, or ""."""
+
+    stops: tuple[float, ...]
+    rows: tuple[int, ...]
+    runs: tuple[PathRun, ...]
+    scene: dict
+    loss_axes: tuple[dict | None, ...]
+    key: str
+    note: str = ""
+
+    def nbytes(self, rows=None) -> int:
+        rows = self.rows if rows is None else rows
+        per = sum((r.params[0].size + r.loss[0].size) * 4 for r in self.runs if not r.fixed)
+        return per * len(rows) + sum((r.params[0].size + r.loss[0].size) * 4
+                                     for r in self.runs if r.fixed)
+
+
+# Above this size the first message holds only the chosen stop and its neighbours; the browser
+# asks for the rest once it has drawn (state "full").
+FIRST_PAINT_LIMIT = 100_000
+FIRST_PAINT_NEIGHBOURS = 2
+
+
+def first_rows(paths: PathSet, index: int) -> tuple[int, ...]:
+    """The stops the first message sends: all when the set is small, else index ± 2."""
+    if paths.nbytes() <= FIRST_PAINT_LIMIT:
+        return paths.rows
+    near = set(range(index - FIRST_PAINT_NEIGHBOURS, index + FIRST_PAINT_NEIGHBOURS + 1))
+    return tuple(r for r in paths.rows if r in near)
+
+
+def _paths_header(paths: PathSet, rows: tuple[int, ...], wire: Wire) -> dict:
+    where = {stop: i for i, stop in enumerate(paths.rows)}
+    take = [where[r] for r in rows if r in where]
+    runs = []
+    for run in paths.runs:
+        pick = [0] if run.fixed else take
+        runs.append({
+            "fixed": run.fixed,
+            "params": wire.ref(run.params[pick].astype(np.float32)),
+            "loss": wire.ref(_finite32(run.loss[pick])),
+            "last": [int(v) for v in run.last[pick]],
+            "diverged": [int(v) for v in run.diverged[pick]],
+        })
+    return {"key": paths.key, "stops": list(paths.stops), "rows": [r for r in rows if r in where],
+            "complete": len(rows) == len(paths.rows), "runs": runs, "scene": paths.scene,
+            "lossAxes": [paths.loss_axes[r] for r in rows if r in where]}
+
+
+def _finite32(a) -> np.ndarray:
+    """float32 with ±inf kept (a diverged loss) and NaN for what was NaN (after a stop)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(a, dtype=np.float32)
+
+
+def loss_axis(losses: list[np.ndarray], minimum_loss: float) -> dict:
+    """The loss curve's y axis for these runs, by figures.descent.loss_curve's rule: log when
+    every loss above the minimum is positive and they span more than two decades (then the axis
+    shows loss − min), capped a million times above the highest start."""
+    floor = float(minimum_loss) if np.isfinite(minimum_loss) else 0.0
+    losses = [np.asarray(l, dtype=np.float64) for l in losses]
+    starts = [float(l[0]) - floor for l in losses if len(l) and np.isfinite(l[0])]
+    ceiling = 1e6 * max(max(starts, default=1.0), 1e-12)
+    finite = [l[np.isfinite(l)] for l in losses]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    gap = np.minimum(values - floor, ceiling)
+    positive = gap[gap > 0]
+    use_log = bool(positive.size and positive.size == gap.size
+                   and positive.max() / max(positive.min(), 1e-300) > 100)
+    shift = floor if (use_log or floor != 0.0) else 0.0
+    decades = float(np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
+    return {"log": use_log, "shift": shift, "ceiling": ceiling,
+            "title": "loss" if shift == 0.0 else "loss − min",
+            "dtick": max(1, int(np.ceil(decades / 3))) if use_log else None}
+
+
+# --- The component ----------------------------------------------------------------------------
+
+
 def _check(figures: Mapping[str, Any], animation: Mapping[str, Any]) -> dict[str, Any]:
     missing = [view for view in VIEWS if view not in figures]
     if missing:
         raise ValueError(f"figures is missing {missing}; it needs the keys {list(VIEWS)}")
     for view in VIEWS:
         fig = figures[view]
-        if not isinstance(fig, Mapping) or "data" not in fig:
+        if not (isinstance(fig, Mapping) and "data" in fig) and not hasattr(fig, "to_plotly_json"):
             raise ValueError(
-                f"figures[{view!r}] must be a Plotly figure dict "
-                f"(json.loads(plotly.io.to_json(fig))), got {type(fig).__name__}")
+                f"figures[{view!r}] must be a Plotly figure or figure dict, got {type(fig).__name__}")
     speed = animation.get("speed", "normal")
     if speed not in SPEEDS:
         raise ValueError(f"Invalid animation speed: {speed!r}; choose one of: {', '.join(SPEEDS)}")
@@ -148,6 +361,11 @@ def _check(figures: Mapping[str, Any], animation: Mapping[str, Any]) -> dict[str
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"Invalid animation epochs: {epochs!r}; expected an int >= 0")
     return {"epochs": int(epochs), "speed": speed, "token": str(animation.get("token", ""))}
+
+
+def _encoded_figures(figures: Mapping[str, Any], wire: Wire, strip: bool) -> dict:
+    specs = figure_specs({view: figures[view] for view in VIEWS}, strip_paths=strip)
+    return {view: wire.encode(specs[view]) for view in VIEWS}
 
 
 def descent_view(
@@ -158,34 +376,41 @@ def descent_view(
     height: int = 640,
     on_click: Callable[[list[float]], None] | None = None,
     on_epoch: Callable[[int], None] | None = None,
+    paths: PathSet | None = None,
+    lr_index: int | None = None,
+    on_lr: Callable[[int], None] | None = None,
+    _prepared: tuple[Wire, dict] | None = None,
 ) -> list[float] | None:
     """Show the three views and play the descent back in the browser.
 
-    figures: {"surface3d": fig, "contour": fig, "loss": fig}, each a Plotly figure dict as made
-        by json.loads(plotly.io.to_json(go_figure)). Traces whose `meta` is
-        {"role": "path", "run": r} hold run r's whole path and are shown up to the current epoch;
-        {"role": "head", "run": r} is put on run r's point at the current epoch in the same
-        figure; {"role": "click"} (contour) is the grid that catches clicks;
+    figures: {"surface3d": fig, "contour": fig, "loss": fig}, each a Plotly figure (or figure
+        dict). Traces whose `meta` is {"role": "path", "run": r} hold run r's whole path; the
+        component draws it, up to the current epoch, over the plot (Plotly draws only its legend
+        entry); {"role": "head", "run": r} styles run r's point at the current epoch;
+        {"role": "click"} (contour) marks the map whose clicks set the start;
         {"role": "frames", "epochs": [e0, e1, ...], "frames": array} (a Heatmap, frames of shape
         (K, ny, nx), or a line Scatter, (K, m)) shows frame k, the last one with epochs[k] <= the
         current epoch, as the heatmap's z or the line's y. Others are static.
     animation: {"epochs": E, "speed": "instant" | "slow" | "normal" | "fast", "token": str}.
         A new token (a new computation) replays from epoch 0 over 4 s (slow), 2 s (normal) or
-        0.8 s (fast), skipping epochs when there are more than frames; "instant" shows the last
-        epoch. With the same token the playback position and the user's camera are kept.
+        0.8 s (fast); "instant" shows the last epoch. With the same token the playback position,
+        the camera and the zoom are kept.
+    paths: every run at every η stop (PathSet); the paths then come from it, not from the
+        figures' path traces, and the view shows its own η slider at stop `lr_index`.
+    on_lr: called as on_lr(stop_index) before the rerun that follows the view's η slider being
+        released on another stop.
     key: the component's key; keep it constant so the browser keeps the same plots.
     height: total height in pixels, the toolbar included.
-    on_click: called as on_click([x, y]) before the rerun that a click on the contour causes, so
-        it may set other widgets' session_state (such as start-point sliders).
+    on_click: called as on_click([x, y]) before the rerun that a click on the contour causes.
     on_epoch: called as on_epoch(epoch) before the rerun that follows the user settling on an
-        epoch: playback paused or ended, or the epoch slider released. The same epoch is not
-        reported twice in a row, and the rerun keeps the playback position (same token). Without
-        on_epoch the browser reports nothing and causes no rerun.
+        epoch (playback paused, or the epoch slider released). Without it the browser reports
+        nothing and causes no rerun.
 
     Returns [x, y] of a click on the contour map on the rerun that the click caused, else None.
     """
     anim = _check(figures, animation)
     url, hint = _plotly_url()
+    state = st.session_state.get(key) or {}
 
     def _clicked() -> None:
         if on_click is None:
@@ -201,42 +426,47 @@ def descent_view(
         if isinstance(epoch, (int, float)) and not isinstance(epoch, bool):
             on_epoch(int(epoch))
 
+    def _lr_settled() -> None:
+        if on_lr is None or paths is None:
+            return
+        index = (st.session_state.get(key) or {}).get("lr")
+        if isinstance(index, (int, float)) and not isinstance(index, bool) \
+                and 0 <= int(index) < len(paths.stops):
+            on_lr(int(index))
+
     callbacks = {"on_click_change": _clicked}
     if on_epoch is not None:
         callbacks["on_epoch_change"] = _epoch_settled
-    result = _component(
-        key=key,
-        data={
-            "figures": {view: figures[view] for view in VIEWS},
-            "animation": anim,
-            "plotly_url": url,
-            "plotly_hint": hint,
-            "height": int(height),
-            "report_epoch": on_epoch is not None,
-        },
-        height=int(height),
-        **callbacks,
-    )
+    if paths is not None:
+        callbacks["on_lr_change"] = _lr_settled
+        callbacks["on_full_change"] = lambda: None
+
+    if _prepared is None:
+        wire = Wire()
+        static = {"figures": _encoded_figures(figures, wire, paths is not None)}
+        if paths is not None:
+            index = int(lr_index or 0)
+            full = state.get("full") == paths.key
+            rows = paths.rows if full else first_rows(paths, index)
+            static["paths"] = _paths_header(paths, rows, wire)
+    else:
+        wire, static = _prepared
+    header = {
+        **static,
+        "animation": anim,
+        "plotly_url": url,
+        "plotly_hint": hint,
+        "height": int(height),
+        "report_epoch": on_epoch is not None,
+        "report_lr": on_lr is not None,
+        "lr_index": None if lr_index is None else int(lr_index),
+        "note": paths.note if paths is not None else "",
+    }
+    result = _component(key=key, data=wire.pack(header), height=int(height), **callbacks)
     point = result.get("click")
     if point is None:
         return None
     return [float(point[0]), float(point[1])]
-
-
-def figure_specs(figs: dict) -> dict:
-    """The wire form of the three figures: Plotly figure dicts, the unused default template left
-    out, and the contour's grid shared with the 3D surface (sent once, shared in the browser)."""
-    specs = {}
-    for name, fig in figs.items():
-        spec = json.loads(pio.to_json(fig, validate=False))
-        spec["layout"].pop("template", None)  # plotly.py's default template: 8 KB per figure, unused
-        specs[name] = spec
-    surface_z = specs["surface3d"]["data"][0].get("z")
-    contour = specs["contour"]["data"][0]
-    if contour.get("type") == "contour" and surface_z is not None and contour.get("z") == surface_z:
-        del contour["z"]
-        contour["meta"] = {**(contour.get("meta") or {}), "z_from": "surface3d"}
-    return specs
 
 
 def show_views(figs: dict, run_identity, height: int, epochs: int, speed: str, *,
@@ -246,5 +476,30 @@ def show_views(figs: dict, run_identity, height: int, epochs: int, speed: str, *
     `run_identity` replays the descent from epoch 0; the same one keeps the playback position
     and the camera."""
     token = hashlib.sha1(repr(run_identity).encode()).hexdigest()[:12]
-    descent_view(figure_specs(figs), {"epochs": epochs, "speed": speed, "token": token},
+    descent_view(figs, {"epochs": epochs, "speed": speed, "token": token},
                  key="descent_view", height=height, on_click=on_click, on_epoch=on_epoch)
+
+
+def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr_index: int,
+                  height: int, speed: str, *, cache_get: Callable, cache_put: Callable,
+                  on_click=None, on_epoch=None, on_lr=None, key: str = "descent_view") -> None:
+    """The views with the learning rate in the browser. `view_key` is everything the figures and
+    `paths` depend on but η: under the same key the wire message is built once (the figures
+    are not even made) and a change of η alone sends the same data with another lr_index."""
+    token = hashlib.sha1(repr(view_key).encode()).hexdigest()[:12]
+    state = st.session_state.get(key) or {}
+    rows = paths.rows if state.get("full") == paths.key else first_rows(paths, lr_index)
+    if rows != paths.rows and not set(rows) >= {lr_index} & set(paths.rows):
+        rows = paths.rows
+    cache_key = (view_key, paths.key, rows)
+    prepared = cache_get(cache_key)
+    if prepared is None:
+        wire = Wire()
+        prepared = (wire, {"figures": _encoded_figures(make_figures(), wire, True),
+                           "paths": _paths_header(paths, rows, wire)})
+        cache_put(cache_key, prepared)
+    epochs = max((int(run.last.max()) for run in paths.runs), default=0)
+    descent_view({view: {"data": []} for view in VIEWS},
+                 {"epochs": epochs, "speed": speed, "token": token}, key=key, height=height,
+                 on_click=on_click, on_epoch=on_epoch, paths=paths, lr_index=lr_index,
+                 on_lr=on_lr, _prepared=prepared)

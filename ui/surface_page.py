@@ -4,6 +4,7 @@ messages, the three views, and the panels under them."""
 from __future__ import annotations
 
 import html
+import hashlib
 from dataclasses import replace
 
 import numpy as np
@@ -12,10 +13,10 @@ import streamlit as st
 from figures import descent as figures
 from lab import export, lessons
 from lab import runs as lab_runs
-from lab.config import Config, surface_for
+from lab.config import LR_OPTIONS, PRESETS, Config, surface_for, to_torch_hyper
 from lab.link import code
 from ui import cache, explore_panels, panels, sidebar
-from ui.descent_view import show_views
+from ui.descent_view import PathRun, PathSet, loss_axis, show_lr_views, show_views
 from ui.link_state import show_link_notices
 
 PANELS = ["Summary table", "The five steps", "Curvature and η", "Learning-rate sweep", "Basins",
@@ -120,6 +121,109 @@ def _on_view_click(point) -> None:
     sidebar.set_start(point)
 
 
+def _on_view_lr(index: int) -> None:
+    """The view's η slider was released on stop `index`: it becomes the page's shared η (runs
+    with their own η keep it), so the link, the sidebar and the panels follow."""
+    st.session_state[sidebar.learning_rate_key()] = LR_OPTIONS[index]
+
+
+def _stop_index(lr: float) -> int | None:
+    return LR_OPTIONS.index(lr) if lr in LR_OPTIONS else None
+
+
+def _run_views(ran) -> list:
+    colors = figures.RUN_COLORS
+    return [figures.RunView(label=r.choice.label, color=colors[i % len(colors)],
+                            params=r.trajectory.params, loss=r.trajectory.loss,
+                            status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch)
+            for i, r in enumerate(ran)]
+
+
+def _figures(config: Config, surface, ran, grid, log: bool) -> dict:
+    run_views = _run_views(ran)
+    uirevision = f"{figures.UIREVISION_PREFIX}{config.surface}"
+    figs = {
+        "surface3d": figures.surface_3d(grid, run_views, surface.minima, log=log, uirevision=uirevision),
+        "contour": figures.contour_map(grid, run_views, surface.minima, config.start_point(), log=log,
+                                       uirevision=uirevision),
+        "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision),
+    }
+    if config.presenter:
+        figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
+    return figs
+
+
+def _scene(grid, log: bool) -> dict:
+    """The 3D view's height map, as figures.descent.surface_3d draws it: the height range of the
+    grid, dots lifted 1.2% of it above the surface, the box outside which a point is not drawn."""
+    finite = grid.Z[np.isfinite(grid.Z)]
+    floor = float(finite.min()) if finite.size else 0.0
+    h = figures.height(finite, floor, log)
+    hmin, hmax = (float(h.min()), float(h.max())) if h.size else (0.0, 1.0)
+    return {"floor": floor, "hmin": hmin, "hmax": hmax, "lift": 0.012 * (hmax - hmin or 1.0),
+            "log": bool(log), "box": [float(grid.xs[0]), float(grid.xs[-1]),
+                                      float(grid.ys[0]), float(grid.ys[-1])]}
+
+
+def _padded(trajectory, epochs: int) -> PathRun:
+    n = len(trajectory.loss)
+    params = np.full((1, epochs + 1, 2), np.nan)
+    loss = np.full((1, epochs + 1), np.nan)
+    params[0, :n], loss[0, :n] = trajectory.params, trajectory.loss
+    diverged = -1 if trajectory.diverged_epoch is None else trajectory.diverged_epoch
+    return PathRun(params, loss, np.array([n - 1]), np.array([diverged]))
+
+
+def _path_set(config: Config, surface, ran, grid, log: bool, view_key) -> PathSet | None:
+    """Every run at every η stop (one vectorized batch per optimizer), when the batch is cheap
+    enough by engine.sweep.lr_batch_fits; else only the runs on screen, and each new η reruns."""
+    from engine import sweep
+
+    if not ran or _stop_index(config.learning_rate) is None:
+        return None
+    shared = [r for r in ran if r.choice.own_lr is None]
+    steps = max((1 if lab_runs.batch_size(config, r.choice) is None else
+                 -(-surface.n_samples // lab_runs.batch_size(config, r.choice)) for r in shared),
+                default=1)
+    fits = bool(shared) and sweep.lr_batch_fits(len(shared), config.epochs, steps)
+    # Without the whole batch the set holds the η on screen only, so it depends on η.
+    key = (view_key, fits, None if fits else config.learning_rate)
+    return cache.cached("lr-paths", key, lambda: _build_path_set(
+        config, surface, ran, grid, log, key, fits))
+
+
+def _build_path_set(config, surface, ran, grid, log, key, fits: bool) -> PathSet:
+    from engine import sweep
+
+    index = _stop_index(config.learning_rate)
+    rows = tuple(range(len(LR_OPTIONS))) if fits else (index,)
+    runs = []
+    for r in ran:
+        if r.choice.own_lr is not None or not fits:
+            run = _padded(r.trajectory, config.epochs)
+            runs.append(PathRun(run.params, run.loss, run.last, run.diverged, fixed=r.choice.own_lr is not None))
+            continue
+        batch = sweep.lr_trajectories(
+            surface, PRESETS[r.choice.preset].optimizer, to_torch_hyper(r.choice.hyper()),
+            lrs=np.array(LR_OPTIONS), start=config.start_point(), epochs=config.epochs,
+            batch_size=lab_runs.batch_size(config, r.choice), seed=config.seed,
+            clip=lab_runs.make_clip(config, r.choice), schedule=lab_runs.make_schedule(config, r.choice))
+        runs.append(PathRun(batch.params, batch.loss, np.asarray(batch.stop_epoch),
+                            np.asarray(batch.diverged_epoch)))
+    axes: list = [None] * len(LR_OPTIONS)
+    for i, stop in enumerate(rows):
+        losses = []
+        for run in runs:
+            row = 0 if run.fixed else i
+            losses.append(run.loss[row, :int(run.last[row]) + 1])
+        axes[stop] = loss_axis(losses, surface.minimum_loss)
+    note = "" if fits else (
+        "The view's η slider reruns the page on release: every η ahead would take too long here "
+        "(too many optimizers × epochs × mini-batches).")
+    return PathSet(tuple(LR_OPTIONS), rows, tuple(runs), _scene(grid, log), tuple(axes),
+                   hashlib.sha1(repr(key).encode()).hexdigest()[:16], note)
+
+
 def render(config: Config, query: dict) -> None:
     surface = config.surface_obj()
     results = results_for(config)
@@ -128,33 +232,34 @@ def render(config: Config, query: dict) -> None:
 
     # --- Views: one browser component draws and animates all three. -------------------------
     ran = [r for r in results if r.trajectory is not None]
-    colors = figures.RUN_COLORS
-    run_views = [
-        figures.RunView(label=r.choice.label, color=colors[i % len(colors)],
-                        params=r.trajectory.params, loss=r.trajectory.loss,
-                        status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch,
-                        steps=r.steps, step_loss=r.step_loss)
-        for i, r in enumerate(ran)
-    ]
     grid = surface_grid(config.surface, config.expression, config.expr_bounds, lab_runs.GRID_POINTS)
     log = config.use_log()
-    uirevision = f"{figures.UIREVISION_PREFIX}{config.surface}"
-    start = config.start_point()
-    figs = {
-        "surface3d": figures.surface_3d(grid, run_views, surface.minima, log=log, uirevision=uirevision),
-        "contour": figures.contour_map(grid, run_views, surface.minima, start, log=log,
-                                       uirevision=uirevision),
-        "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision,
-                                   tolerance=lab_runs.TOLERANCE),
-    }
-    if config.presenter:
-        figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
-    show_views(figs, ([lab_runs.run_key(config, r.choice) for r in ran], log),
-               # presenter: the views shrink by each message above them, to stay on a 720-px screen
-               max(420, 560 - 66 * messages) if config.presenter else 600,
-               epochs=max((len(v.loss) - 1 for v in run_views), default=0), speed=config.speed,
-               # the epoch the user settles on (pause, slider released) becomes the five steps' epoch
-               on_click=_on_view_click, on_epoch=panels.set_inspected_epoch)
+
+    def make_figures() -> dict:
+        return _figures(config, surface, ran, grid, log)
+
+    # Everything the views depend on but the shared η: the view's η slider swaps between the
+    # stops in the browser, so a new η alone resends nothing and redraws nothing.
+    view_key = ("views", tuple(lab_runs.run_key(replace(config, learning_rate=0.0), r.choice)
+                               for r in ran), log, config.presenter)
+    paths = _path_set(config, surface, ran, grid, log, view_key)
+    index = _stop_index(config.learning_rate)
+    height = max(420, 560 - 66 * messages) if config.presenter else 600
+    if paths is not None and index is not None:
+        show_lr_views(make_figures, view_key, paths, index, height, config.speed,
+                      cache_get=lambda k: cache.get("view-wire", k),
+                      cache_put=lambda k, v: cache.put("view-wire", k, v),
+                      # the epoch the user settles on (pause, slider released) becomes the five
+                      # steps' epoch; the view's η, released, becomes the page's
+                      on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, on_lr=_on_view_lr)
+        if paths.note:
+            st.caption(paths.note)
+    else:
+        figs = make_figures()
+        run_views = _run_views(ran)
+        show_views(figs, ([lab_runs.run_key(config, r.choice) for r in ran], log), height,
+                   epochs=max((len(v.loss) - 1 for v in run_views), default=0), speed=config.speed,
+                   on_click=_on_view_click, on_epoch=panels.set_inspected_epoch)
 
     # --- Panels under the views: lazy tabs, so only the open one computes. ------------------
     tabs = dict(zip(PANELS, st.tabs(PANELS, key="panel", on_change="rerun")))
@@ -178,7 +283,7 @@ def render(config: Config, query: dict) -> None:
             explore_panels.race_panel(config, surface)
     if tabs["Share and export"].open:
         with tabs["Share and export"]:
-            panels.share_and_export(config, query, results, figs, surface, on_upload=_on_upload)
+            panels.share_and_export(config, query, results, make_figures(), surface, on_upload=_on_upload)
 
     if not config.presenter:
         st.caption(

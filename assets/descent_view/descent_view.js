@@ -1,20 +1,22 @@
-// Descent view: draws the three Plotly views and plays the descent back in the browser.
+// Descent view: Plotly draws the three figures' skeletons (surface, filled contours, axes,
+// legend); the component draws the runs' paths and heads on a canvas over each plot, and plays
+// the descent back in the browser. The 3D dots are projected with the scene's own camera, in the
+// same frame as the scene's own redraw (also while it is dragged); the WebGL scene and the filled
+// contour are never redrawn for a new epoch or a new learning rate.
 //
 // Streamlit calls the default export on mount and again whenever `data` changes, with the same
 // parentElement and without running the previous call's cleanup, so one long-lived instance is
 // kept on the parent element and each call only hands it the new data.
+//
+// The data is one binary message (see ui/descent_view.py): b"DVW1", uint32 header length, a JSON
+// header whose arrays are references {"$b": name, "shape"}, then the raw buffers.
 
 const VIEWS = ["surface3d", "contour", "loss"];
 const SPEED_SECONDS = { slow: 4.0, normal: 2.0, fast: 0.8 };
 const DEFAULT_UIREVISION = "descent-view";
-// With software WebGL a 3D frame costs 100-400 ms, and the page paints nothing else meanwhile.
-// After a 3D update the next waits until GL_WATCH_FRAMES frames have shown what that frame cost,
-// and then GL_WAIT_FACTOR times that cost, so the 2D views keep most of the frames.
-const FRAME_MS = 1000 / 60;
-const GL_WATCH_FRAMES = 3;
-const GL_WAIT_FACTOR = 1.5;
 const CLICK_SLOP_PX = 5;  // a press and release closer than this is a click, not a drag
 const DOUBLE_CLICK_MS = 400;
+const LR_ECHO_MS = 8000;  // how long a reported η waits for Python's echo before Python wins again
 const INSTANCE_KEY = "__descentView";
 const DTYPES = {
   f4: Float32Array, f8: Float64Array,
@@ -22,7 +24,7 @@ const DTYPES = {
   i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array,
 };
 // Plotly renders 3D at twice the screen resolution by default (plotGlPixelRatio 2): four times the
-// pixels, which software WebGL cannot afford per frame. Match the screen instead.
+// pixels, which software WebGL cannot afford. Match the screen instead.
 const PLOT_CONFIG = {
   displaylogo: false, responsive: false, scrollZoom: false,
   plotGlPixelRatio: Math.min(2, Math.max(1, window.devicePixelRatio || 1)),
@@ -131,233 +133,388 @@ class Frames {
   }
 }
 
-// One figure: its static traces, its path/head traces, and how to cut them at an epoch.
+
+// --- The binary message ------------------------------------------------------------------------
+
+function unpack(data) {
+  if (!(data instanceof Uint8Array) && !(data instanceof ArrayBuffer)) return { header: data, arrays: {} };
+  const bytes = new Uint8Array(data);  // a copy: aligned at 0 whatever the protobuf's offset
+  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
+  if (magic !== "DVW1") throw new Error("the view's data is not a DVW1 message");
+  const length = new DataView(bytes.buffer).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  const base = 8 + length + ((8 - ((8 + length) % 8)) % 8);
+  const arrays = {};
+  for (const [name, [offset, size, dtype]] of Object.entries(header.buffers || {})) {
+    const Ctor = DTYPES[dtype];
+    arrays[name] = new Ctor(bytes.buffer, base + offset, size / Ctor.BYTES_PER_ELEMENT);
+  }
+  return { header, arrays };
+}
+
+// References → typed arrays; a 2-D array becomes rows (what Plotly takes for a surface's z).
+function revive(value, arrays) {
+  if (Array.isArray(value)) return value.map((v) => revive(v, arrays));
+  if (value && typeof value === "object" && !ArrayBuffer.isView(value)) {
+    if (typeof value.$b === "string") {
+      const flat = arrays[value.$b];
+      if (!flat) throw new Error(`missing buffer ${value.$b}`);
+      const shape = value.shape || [flat.length];
+      if (shape.length === 2 && !value.flat) {
+        const rows = [];
+        for (let r = 0; r < shape[0]; r++) rows.push(flat.subarray(r * shape[1], (r + 1) * shape[1]));
+        return rows;
+      }
+      return flat;
+    }
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = revive(v, arrays);
+    return out;
+  }
+  return value;
+}
+
+function flatRef(ref, arrays) {
+  return arrays[ref.$b];
+}
+
+// --- Figures -----------------------------------------------------------------------------------
+
+// One figure: its skeleton (every trace; path and head traces without data: the overlay draws
+// them), the style of each run's path and head, and its frames traces.
 class FigureModel {
-  constructor(fig) {
-    this.layout = Object.assign({}, (fig && fig.layout) || {});
-    this.traces = ((fig && fig.data) || []).map((t) => Object.assign({}, t));
-    this.paths = new Map();
-    this.heads = [];
+  constructor(spec, key, arrays) {
+    const fig = revive(spec || {}, arrays);
+    this.key = key;
+    this.layout = Object.assign({}, fig.layout || {});
+    this.traces = (fig.data || []).map((t) => Object.assign({}, t));
+    this.styles = new Map();  // run -> {path, head}
+    this.own = new Map();  // run -> {x, y, z, n}: paths carried by the figure itself
     this.frames = [];
     this.clickIndex = -1;
-    // What is not animated: a figure whose `skeleton` is unchanged needs no Plotly.react when
-    // only the paths moved (a new learning rate): the path traces are updated in place.
-    const skeleton = [];
+    this.hasZ = false;
     this.traces.forEach((trace, index) => {
       const meta = trace.meta || {};
-      const bare = Object.assign({}, trace);
-      if (meta.role === "path") {
-        const x = decodeArray(trace.x);
-        const y = decodeArray(trace.y);
-        const z = trace.z === undefined ? undefined : decodeArray(trace.z);
-        let n = Math.min(x ? x.length : 0, y ? y.length : 0);
-        if (z !== undefined) n = Math.min(n, z ? z.length : 0);
-        this.paths.set(String(meta.run), { index, x, y, z, n });
-        delete bare.x; delete bare.y; delete bare.z;
-      } else if (meta.role === "head") {
-        this.heads.push({ index, run: String(meta.run), hasZ: trace.z !== undefined });
-        delete bare.x; delete bare.y; delete bare.z;
+      if (meta.role === "path" || meta.role === "head") {
+        const run = String(meta.run);
+        const style = this.styles.get(run) || {};
+        const is3d = trace.type === "scatter3d";
+        this.hasZ = this.hasZ || is3d;
+        style[meta.role] = {
+          index, is3d,
+          mode: trace.mode || (meta.role === "head" ? "markers" : "lines"),
+          color: (trace.marker && typeof trace.marker.color === "string" && trace.marker.color)
+            || (trace.line && trace.line.color) || "#0072B2",
+          size: Number(trace.marker && trace.marker.size) || (meta.role === "head" ? 10 : 6),
+          width: Number(trace.line && trace.line.width) || 2,
+          outline: trace.marker && trace.marker.line && trace.marker.line.color,
+          outlineWidth: Number(trace.marker && trace.marker.line && trace.marker.line.width) || 0,
+        };
+        this.styles.set(run, style);
+        if (meta.role === "path" && trace.x !== undefined) {
+          const x = decodeArray(trace.x);
+          const y = decodeArray(trace.y);
+          const z = trace.z === undefined ? undefined : decodeArray(trace.z);
+          let n = Math.min(x ? x.length : 0, y ? y.length : 0);
+          if (z !== undefined) n = Math.min(n, z ? z.length : 0);
+          this.own.set(run, { x, y, z, n });
+        }
+        // One blank point: the trace keeps its legend entry and draws nothing.
+        trace.x = [null];
+        trace.y = [null];
+        if (is3d) trace.z = [null];
+        if (meta.role === "head") trace.showlegend = false;
       } else if (meta.role === "frames" && meta.frames) {
-        const frames = new Frames(index, trace, meta);
-        this.frames.push(frames);
-        // Plotly need not carry (and copy) every frame: the trace keeps its meta without them.
+        this.frames.push(new Frames(index, trace, meta));
         const { frames: _omit, ...rest } = meta;
         trace.meta = rest;
       } else if (meta.role === "click") {
         this.clickIndex = index;
         trace.visible = false;  // clicks are caught on the plot area instead (bindClicks)
       }
-      skeleton.push(bare);
     });
-    this.dynamic = [...[...this.paths.values()].map((p) => p.index), ...this.heads.map((h) => h.index)];
-    this.hasZ = [...this.paths.values()].some((p) => p.z !== undefined);
-    this.maxEpoch = Math.max(0, ...[...this.paths.values()].map((p) => p.n - 1),
+    this.maxEpoch = Math.max(0, ...[...this.own.values()].map((p) => p.n - 1),
       ...this.frames.map((f) => (f.count ? f.epochs[f.count - 1] : 0)));
-
     const lay = this.layout;
     delete lay.width;
     delete lay.height;
     lay.autosize = true;
     if (lay.uirevision === undefined || lay.uirevision === null) lay.uirevision = DEFAULT_UIREVISION;
-    this.skeleton = JSON.stringify([skeleton, lay]);
-    this.key = JSON.stringify(fig);
+  }
+}
+
+// --- Paths: what the overlay draws ---------------------------------------------------------------
+
+// The paths of the views at one η stop, in each view's coordinates: {x, y, z?, n} per run, plus
+// the loss axis and the divergence epochs.
+function pathsFromFigures(models) {
+  const out = { stop: null, axis: null, diverged: new Map(), views: {} };
+  for (const view of VIEWS) out.views[view] = models[view] ? models[view].own : new Map();
+  return out;
+}
+
+// The path set (every run at every sent stop) → the views' coordinates at stop `stop`,
+// exactly as figures/descent.py turns a trajectory into traces.
+class PathSet {
+  constructor(spec, arrays) {
+    this.key = spec.key;
+    this.stops = spec.stops.map(Number);
+    this.rowOf = new Map(spec.rows.map((stop, i) => [stop, i]));
+    this.scene = spec.scene;
+    this.axes = new Map(spec.rows.map((stop, i) => [stop, spec.lossAxes[i]]));
+    this.complete = Boolean(spec.complete);
+    this.runs = spec.runs.map((run) => ({
+      fixed: run.fixed, params: flatRef(run.params, arrays), loss: flatRef(run.loss, arrays),
+      epochs: run.loss.shape[1], last: run.last, diverged: run.diverged,
+    }));
+    this.cache = new Map();
   }
 
-  // The x, y (, z) arrays of every dynamic trace at epoch e, in this.dynamic order.
-  slices(epoch) {
-    const out = { x: [], y: [], z: [] };
-    for (const p of this.paths.values()) {
-      const n = clamp(epoch + 1, 0, p.n);
-      out.x.push(head(p.x, n));
-      out.y.push(head(p.y, n));
-      if (this.hasZ) out.z.push(p.z === undefined ? undefined : head(p.z, n));
+  has(stop) { return this.rowOf.has(stop); }
+
+  // Stops sent earlier keep their rows when more arrive (the rest of the set after first paint).
+  merge(older) {
+    if (!older || older.key !== this.key) return;
+    for (const [stop, row] of older.rowOf) {
+      if (this.rowOf.has(stop)) continue;
+      this.extra = this.extra || new Map();
+      this.extra.set(stop, { older, row });
+      this.rowOf.set(stop, -1);
+      this.axes.set(stop, older.axes.get(stop));
     }
-    for (const h of this.heads) {
-      const p = this.paths.get(h.run);
-      if (!p || p.n === 0) {
-        out.x.push([]); out.y.push([]); if (this.hasZ) out.z.push(h.hasZ ? [] : undefined);
+  }
+
+  at(stop) {
+    if (this.cache.has(stop)) return this.cache.get(stop);
+    if (!this.rowOf.has(stop)) return null;
+    let source = this;
+    let row = this.rowOf.get(stop);
+    if (row < 0) ({ older: source, row } = this.extra.get(stop));
+    const { floor, hmin, hmax, lift, log, box } = source.scene;
+    const axis = source.axes.get(stop) || { log: false, shift: 0, ceiling: Infinity };
+    const out = { stop, axis, diverged: new Map(), views: { surface3d: new Map(), contour: new Map(), loss: new Map() } };
+    source.runs.forEach((run, r) => {
+      const k = run.fixed ? 0 : row;
+      const E = run.epochs;
+      const n = Math.min(E, run.last[k] + 1);
+      const x = new Float64Array(n), y = new Float64Array(n), z = new Float64Array(n);
+      const ex = new Float64Array(n), ly = new Float64Array(n);
+      for (let e = 0; e < n; e++) {
+        const px = run.params[(k * E + e) * 2];
+        const py = run.params[(k * E + e) * 2 + 1];
+        const loss = run.loss[k * E + e];
+        const inside = Number.isFinite(px) && Number.isFinite(py)
+          && px >= box[0] && px <= box[1] && py >= box[2] && py <= box[3];
+        x[e] = inside ? px : NaN;
+        y[e] = inside ? py : NaN;
+        const h = log ? Math.log10(1 + Math.max(loss - floor, 0)) : loss;
+        const zz = Math.min(Math.max(h, hmin), hmax) + lift;
+        z[e] = inside && Number.isFinite(zz) ? zz : NaN;
+        ex[e] = e;
+        let v = Number.isFinite(loss) ? Math.min(loss - axis.shift, axis.ceiling) : NaN;
+        if (axis.log && !(v > 0)) v = NaN;
+        ly[e] = v;
+      }
+      const key = String(r);
+      out.views.surface3d.set(key, { x, y, z, n });
+      out.views.contour.set(key, { x, y, n });
+      out.views.loss.set(key, { x: ex, y: ly, n });
+      if (run.diverged[k] >= 0) out.diverged.set(key, run.diverged[k]);
+      // The trajectory itself, for tests: the engine's weights at this stop.
+      out.views.contour.get(key).params = run.params.subarray(k * E * 2, (k * E + n) * 2);
+    });
+    this.cache.set(stop, out);
+    return out;
+  }
+}
+
+// The loss axis of a stop: its type, title and range over the paths on screen.
+function lossLayout(axis, paths) {
+  let lo = Infinity, hi = -Infinity;
+  for (const p of paths.values()) {
+    for (let i = 0; i < p.n; i++) {
+      const v = p.y[i];
+      if (!Number.isFinite(v)) continue;
+      const w = axis.log ? Math.log10(v) : v;
+      if (w < lo) lo = w;
+      if (w > hi) hi = w;
+    }
+  }
+  if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+  const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 0.5;
+  return {
+    "yaxis.type": axis.log ? "log" : "linear",
+    "yaxis.title.text": axis.title || "loss",
+    "yaxis.dtick": axis.log ? axis.dtick : null,
+    "yaxis.range": [lo - pad, hi + pad],
+    "yaxis.autorange": false,
+  };
+}
+
+// --- Overlays --------------------------------------------------------------------------------
+
+function matVec(m, v) {
+  const r = [0, 0, 0, 0];
+  for (let i = 0; i < 4; ++i) for (let j = 0; j < 4; ++j) r[j] += m[4 * i + j] * v[i];
+  return r;
+}
+
+// A projector for a scene: data (x, y, z) -> [px, py] in the plot div's CSS pixels, as Plotly
+// places its own 3D hover labels and annotations (projection · view · model · dataScale).
+function sceneProjector(div) {
+  const fl = div._fullLayout;
+  const scene = fl && fl.scene && fl.scene._scene;
+  if (!scene || !scene.glplot || !scene.glplot.cameraParams) return null;
+  const cam = scene.glplot.cameraParams;
+  const ds = scene.dataScale || [1, 1, 1];
+  const box = scene.container.getBoundingClientRect();
+  const own = div.getBoundingClientRect();
+  const w = box.width, h = box.height, ox = box.left - own.left, oy = box.top - own.top;
+  const pvm = mul(cam.projection, mul(cam.view, cam.model));
+  return (x, y, z) => {
+    const p = matVec(pvm, [x * ds[0], y * ds[1], z * ds[2], 1]);
+    if (!(p[3] > 0)) return null;
+    return [ox + (0.5 + 0.5 * p[0] / p[3]) * w, oy + (0.5 - 0.5 * p[1] / p[3]) * h];
+  };
+}
+
+// a · b for column-major 4×4 matrices (gl-matrix's layout).
+function mul(a, b) {
+  const out = new Array(16).fill(0);
+  for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) {
+    let s = 0;
+    for (let k = 0; k < 4; k++) s += a[k * 4 + r] * b[c * 4 + k];
+    out[c * 4 + r] = s;
+  }
+  return out;
+}
+
+function planeProjector(div) {
+  const fl = div._fullLayout;
+  const xa = fl && fl.xaxis;
+  const ya = fl && fl.yaxis;
+  if (!xa || !ya || typeof xa.c2p !== "function" || !xa._length) return null;
+  const fn = (x, y) => {
+    const px = xa.c2p(x), py = ya.c2p(y);
+    return Number.isFinite(px) && Number.isFinite(py) ? [xa._offset + px, ya._offset + py] : null;
+  };
+  fn.clip = [xa._offset, ya._offset, xa._length, ya._length];
+  return fn;
+}
+
+class Overlay {
+  constructor(div) {
+    this.div = div;
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "dv-overlay";
+    this.canvas.setAttribute("aria-hidden", "true");
+    div.appendChild(this.canvas);
+    this.ctx = this.canvas.getContext("2d");
+    this.drawn = [];  // per run: the points on screen (data coordinates), for tests
+  }
+
+  fit() {
+    if (!this.canvas.isConnected) this.div.appendChild(this.canvas);
+    const ratio = window.devicePixelRatio || 1;
+    const w = this.div.clientWidth, h = this.div.clientHeight;
+    if (this.canvas.width !== Math.round(w * ratio) || this.canvas.height !== Math.round(h * ratio)) {
+      this.canvas.width = Math.round(w * ratio);
+      this.canvas.height = Math.round(h * ratio);
+      this.canvas.style.width = `${w}px`;
+      this.canvas.style.height = `${h}px`;
+    }
+    this.ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    this.ctx.clearRect(0, 0, w, h);
+  }
+
+  // Draw every visible run's path up to `epoch` and its head at `epoch`.
+  draw(model, paths, epoch, project, diverged) {
+    this.fit();
+    this.drawn = [];
+    if (!model || !paths || !project) return;
+    const ctx = this.ctx;
+    ctx.save();
+    if (project.clip) {
+      ctx.beginPath();
+      ctx.rect(...project.clip);
+      ctx.clip();
+    }
+    const input = this.div.data || [];
+    for (const [run, style] of model.styles) {
+      const p = paths.get(run);
+      const path = style.path;
+      const shown = input[path ? path.index : -1];
+      if (!p || !path || (shown && shown.visible !== undefined && shown.visible !== true)) {
+        this.drawn.push({ run, n: 0, head: null });
         continue;
       }
-      const k = clamp(epoch, 0, p.n - 1);
-      out.x.push([p.x[k]]);
-      out.y.push([p.y[k]]);
-      if (this.hasZ) out.z.push(h.hasZ && p.z ? [p.z[k]] : undefined);
-    }
-    if (!this.hasZ) delete out.z;
-    return out;
-  }
-
-  // The whole paths (and heads at the start), in this.dynamic order: what Plotly draws in 2D.
-  wholePaths() {
-    const out = { x: [], y: [] };
-    for (const p of this.paths.values()) { out.x.push(p.x); out.y.push(p.y); }
-    for (const h of this.heads) {
-      const p = this.paths.get(h.run);
-      out.x.push(p && p.n ? [p.x[0]] : []);
-      out.y.push(p && p.n ? [p.y[0]] : []);
-    }
-    return out;
-  }
-}
-
-// Frame updates. Plotly.restyle would recompute and redraw every trace of a figure, the
-// surface mesh and the filled contour included, for each frame; these touch only the moving
-// parts and fall back to Plotly.restyle when a figure does not have the expected structure.
-//  - 3D: hand the sliced arrays straight to the scene's scatter3d objects and let the scene's
-//    own render loop draw them (Plotly internals: _fullLayout.scene._scene.traces[uid]).
-//  - 2D: Plotly has drawn the whole paths; show the first points and move the head's marker
-//    in its SVG (the .scatterlayer trace groups, bound to Plotly's calcdata). After any
-//    Plotly redraw (zoom, pan, resize) the current epoch is applied again.
-function updateTraces(Plotly, div, model, epoch) {
-  if (model.hasZ) {
-    const slices = model.slices(epoch);
-    if (updateGlDirect(div, model, slices)) return null;
-    return Plotly.restyle(div, slices, model.dynamic);
-  }
-  if (updateSvgDirect(div, model, epoch)) return null;
-  return Plotly.restyle(div, model.slices(epoch), model.dynamic);
-}
-
-function svgTraceGroups(div) {
-  const groups = new Map();
-  for (const g of div.querySelectorAll(".scatterlayer .trace")) {
-    const cd = g.__data__;
-    const trace = cd && cd[0] && cd[0].trace;
-    if (trace && Number.isInteger(trace.index)) groups.set(trace.index, { g, cd, trace });
-  }
-  return groups;
-}
-
-function pixelPoint(plotinfo, pt) {
-  if (!pt) return null;
-  const px = plotinfo.xaxis.c2p(pt.x);
-  const py = plotinfo.yaxis.c2p(pt.y);
-  return Number.isFinite(px) && Number.isFinite(py) ? [px, py] : null;
-}
-
-function updateSvgDirect(div, model, epoch) {
-  const plots = div._fullLayout && div._fullLayout._plots;
-  if (!plots || !div.data) return false;
-  const groups = svgTraceGroups(div);
-  const plan = [];
-  for (const p of model.paths.values()) {
-    const input = div.data[p.index];
-    if (input && input.visible === false) continue;
-    const group = groups.get(p.index);
-    // The drawn trace must be the whole path: a restyle may have left a slice in its place.
-    if (!group || group.cd.length !== p.n && !(p.n === 0 && group.cd.length <= 1)) return false;
-    const plotinfo = plots[(group.trace.xaxis || "x") + (group.trace.yaxis || "y")];
-    if (!plotinfo || !plotinfo.xaxis || !plotinfo.yaxis) return false;
-    plan.push({ kind: "path", p, group, plotinfo });
-  }
-  for (const h of model.heads) {
-    const input = div.data[h.index];
-    if (input && input.visible === false) continue;
-    const group = groups.get(h.index);
-    const path = model.paths.get(h.run);
-    if (!group || !path) return false;
-    const pathGroup = groups.get(path.index);
-    if (!pathGroup) return false;
-    const plotinfo = plots[(pathGroup.trace.xaxis || "x") + (pathGroup.trace.yaxis || "y")];
-    if (!plotinfo) return false;
-    plan.push({ kind: "head", p: path, group, pathGroup, plotinfo });
-  }
-  for (const step of plan) {
-    const { p, group, plotinfo } = step;
-    if (step.kind === "path") {
-      const n = clamp(epoch + 1, 0, p.n);
-      const lines = group.g.querySelectorAll("path.js-line");
-      if (lines.length) {
-        let d = "";
+      const n = Math.max(0, Math.min(epoch + 1, p.n));
+      const pts = new Array(n);
+      for (let i = 0; i < n; i++) pts[i] = p.z ? project(p.x[i], p.y[i], p.z[i]) : project(p.x[i], p.y[i]);
+      if (path.mode.includes("lines")) {
+        ctx.strokeStyle = path.color;
+        ctx.lineWidth = path.width;
+        ctx.lineJoin = "round";
+        ctx.beginPath();
         let pen = false;
         for (let i = 0; i < n; i++) {
-          const xy = pixelPoint(plotinfo, group.cd[i]);
-          if (!xy) { pen = false; continue; }
-          d += `${pen ? "L" : "M"}${xy[0].toFixed(2)},${xy[1].toFixed(2)}`;
+          const q = pts[i];
+          if (!q || !Number.isFinite(p.x[i]) || !Number.isFinite(p.y[i])) { pen = false; continue; }
+          if (pen) ctx.lineTo(q[0], q[1]); else ctx.moveTo(q[0], q[1]);
           pen = true;
         }
-        lines[0].setAttribute("d", d || "M0,0");
-        lines[0].style.visibility = d ? "" : "hidden";
-        for (let k = 1; k < lines.length; k++) lines[k].style.visibility = "hidden";
+        ctx.stroke();
       }
-      for (const el of group.g.querySelectorAll(".points path.point, .text text")) {
-        const i = el.__data__ && el.__data__.i;
-        const show = Number.isInteger(i) ? i < n : true;
-        const want = show ? "" : "hidden";
-        if (el.style.visibility !== want) el.style.visibility = want;
+      if (path.mode.includes("markers")) {
+        ctx.fillStyle = path.color;
+        const r = path.size / 2;
+        ctx.beginPath();
+        for (let i = 0; i < n; i++) {
+          const q = pts[i];
+          if (!q || !Number.isFinite(p.x[i]) || !Number.isFinite(p.y[i])) continue;
+          ctx.moveTo(q[0] + r, q[1]);
+          ctx.arc(q[0], q[1], r, 0, 2 * Math.PI);
+        }
+        ctx.fill();
       }
-    } else {
-      const k = clamp(epoch, 0, p.n - 1);
-      const xy = p.n > 0 ? pixelPoint(plotinfo, step.pathGroup.cd[k]) : null;
-      for (const el of group.g.querySelectorAll(".points path.point")) {
-        if (xy) {
-          el.setAttribute("transform", `translate(${xy[0].toFixed(2)},${xy[1].toFixed(2)})`);
-          el.style.visibility = "";
-        } else {
-          el.style.visibility = "hidden";
+      let head = null;
+      const k = Math.min(epoch, p.n - 1);
+      const hs = style.head;
+      if (hs && k >= 0 && Number.isFinite(p.x[k]) && Number.isFinite(p.y[k])) {
+        const q = p.z ? project(p.x[k], p.y[k], p.z[k]) : project(p.x[k], p.y[k]);
+        if (q) {
+          ctx.beginPath();
+          ctx.arc(q[0], q[1], hs.size / 2, 0, 2 * Math.PI);
+          ctx.fillStyle = hs.color;
+          ctx.fill();
+          if (hs.outline && hs.outlineWidth) {
+            ctx.strokeStyle = hs.outline;
+            ctx.lineWidth = hs.outlineWidth;
+            ctx.stroke();
+          }
+          head = q;
         }
       }
+      if (diverged && diverged.has(run) && project.clip) {
+        const at = project(diverged.get(run), 1);
+        const xa = this.div._fullLayout.xaxis;
+        const px = xa._offset + xa.c2p(diverged.get(run));
+        if (Number.isFinite(px)) {
+          ctx.save();
+          ctx.setLineDash([3, 4]);
+          ctx.strokeStyle = path.color;
+          ctx.lineWidth = 2;
+          ctx.beginPath();
+          ctx.moveTo(px, project.clip[1]);
+          ctx.lineTo(px, project.clip[1] + project.clip[3]);
+          ctx.stroke();
+          ctx.restore();
+        }
+        void at;
+      }
+      this.drawn.push({ run, n, head, points: pts });
     }
-  }
-  return true;
-}
-
-function updateGlDirect(div, model, slices) {
-  const fullLayout = div._fullLayout;
-  const fullData = div._fullData;
-  if (!fullLayout || !fullData) return false;
-  const plan = [];
-  for (let k = 0; k < model.dynamic.length; k++) {
-    const index = model.dynamic[k];
-    const full = fullData[index];
-    if (!full || full.type !== "scatter3d" || slices.z[k] === undefined) return false;
-    const scene = fullLayout[full.scene] && fullLayout[full.scene]._scene;
-    const obj = scene && scene.traces && scene.traces[full.uid];
-    if (!obj || typeof obj.update !== "function" || !scene.glplot) return false;
-    plan.push({ k, index, full, obj, scene });
-  }
-  const scenes = new Set();
-  for (const { k, index, full, obj, scene } of plan) {
-    const trace = Object.assign(Object.create(Object.getPrototypeOf(full)), full,
-      { x: slices.x[k], y: slices.y[k], z: slices.z[k] });
-    obj.update(trace);
-    // Keep the input in step, so a later full replot (resize, relayout) draws the same epoch.
-    Object.assign(div.data[index], { x: slices.x[k], y: slices.y[k], z: slices.z[k] });
-    scenes.add(scene);
-  }
-  for (const scene of scenes) scene.glplot.update({});  // marks the scene dirty for its loop
-  return true;
-}
-
-// A trace whose meta names `z_from` (the contour map) draws the z of that view's first trace
-// (the 3D surface's grid), which the server sends only once.
-function shareArrays(figures) {
-  for (const view of VIEWS) {
-    for (const trace of ((figures[view] && figures[view].data) || [])) {
-      const source = trace.meta && trace.meta.z_from;
-      const from = source && figures[source] && figures[source].data && figures[source].data[0];
-      if (from && trace.z === undefined) trace.z = from.z;
-    }
+    ctx.restore();
   }
 }
 
@@ -369,36 +526,46 @@ class DescentView {
     this.button = this.root.querySelector(".dv-play");
     this.slider = this.root.querySelector(".dv-epoch");
     this.label = this.root.querySelector(".dv-label");
+    this.lrGroup = this.root.querySelector(".dv-lr-group");
+    this.lrSlider = this.root.querySelector(".dv-lr");
+    this.lrLabel = this.root.querySelector(".dv-lr-label");
     this.message = this.root.querySelector(".dv-message");
     this.divs = {};
-    for (const view of VIEWS) this.divs[view] = this.root.querySelector(`.dv-${view}`);
-
+    this.overlays = {};
+    for (const view of VIEWS) {
+      this.divs[view] = this.root.querySelector(`.dv-${view}`);
+      this.overlays[view] = new Overlay(this.divs[view]);
+    }
     this.models = {};
+    this.pathSet = null;
+    this.current = null;  // the paths on screen: pathSet.at(stop), or the figures' own
+    this.stop = null;  // the η stop on screen
+    this.wantStop = null;  // the η stop the slider shows (not on screen until its paths are here)
+    this.lossAxisKey = null;
     this.token = null;
     this.speed = "normal";
     this.epochs = 0;
     this.epoch = 0;
     this.playing = false;
     this.playStart = 0;  // performance.now() at which epoch 0 would have been shown
-    // Per view: the epoch on screen, whether a redraw is running, how many redraws so far.
-    this.drawn = Object.fromEntries(VIEWS.map((v) => [v, -1]));
-    this.viewBusy = Object.fromEntries(VIEWS.map((v) => [v, false]));
+    this.dirty = new Set();
     this.viewFrames = Object.fromEntries(VIEWS.map((v) => [v, 0]));
-    // 3D frame skipping (see tick): frames left to watch after a 3D update, the worst frame
-    // time seen in them, the resulting cost of a 3D frame, and when the next 3D update may go.
-    this.gl3d = { watch: 0, worst: 0, cost: 0, next: 0, lastTick: 0 };
-    this.glSkip = true;  // the benchmark turns it off to measure the alternative
-    this.frameShown = Object.fromEntries(VIEWS.map((v) => [v, []]));  // frame index per frames trace
+    this.frameShown = Object.fromEntries(VIEWS.map((v) => [v, []]));
+    this.framesBusy = Object.fromEntries(VIEWS.map((v) => [v, false]));
     this.reportEpoch = false;
+    this.reportLr = false;
     this.sentEpoch = null;
+    this.awaitLr = null;
+    this.askedFull = null;
     this.setStateValue = null;
-    this.reacting = false;  // a Plotly.react is running: frames wait for it
+    this.setTriggerValue = null;
+    this.reacting = false;
     this.pending = null;
     this.applying = false;
     this.raf = 0;
+    this.lrRaf = 0;
     this.frames = 0;
     this.eventsBound = false;
-    this.setTriggerValue = null;
     this.destroyed = false;
 
     this.tick = this.tick.bind(this);
@@ -409,9 +576,14 @@ class DescentView {
       this.scrub(Number(this.slider.value));
       this.reportEpochToPython();
     });
+    this.lrSlider.addEventListener("input", () => this.chooseStop(Number(this.lrSlider.value)));
+    this.lrSlider.addEventListener("change", () => {
+      this.chooseStop(Number(this.lrSlider.value));
+      this.reportLrToPython();
+    });
     this.root.addEventListener("keydown", (ev) => {
-      // Space on the slider toggles playback, as it does on the button.
-      if (ev.key === " " && ev.target === this.slider) {
+      // Space on a slider toggles playback, as it does on the button.
+      if (ev.key === " " && (ev.target === this.slider || ev.target === this.lrSlider)) {
         ev.preventDefault();
         this.togglePlay();
       }
@@ -424,7 +596,11 @@ class DescentView {
         const targets = [...this.resizeQueued];
         this.resizeQueued.clear();
         if (!window.Plotly) return;
-        for (const div of targets) if (div._fullLayout) window.Plotly.Plots.resize(div);
+        for (const div of targets) {
+          if (div._fullLayout) window.Plotly.Plots.resize(div);
+          this.dirty.add(div.dataset.view);
+        }
+        this.requestTick();
       });
     });
     for (const view of VIEWS) this.resizer.observe(this.divs[view]);
@@ -451,8 +627,8 @@ class DescentView {
     })();
   }
 
-  async apply(data) {
-    // Streamlit sizes the element, but the wrappers around this HTML have no height of their own.
+  async apply(raw) {
+    const { header: data, arrays } = unpack(raw);
     if (Number.isFinite(data.height)) this.root.style.height = `${data.height}px`;
     const Plotly = await loadPlotly(data.plotly_url).catch((err) => {
       throw new Error(`${err.message}. ${data.plotly_hint || ""}`.trim());
@@ -460,20 +636,32 @@ class DescentView {
     if (this.destroyed) return;
     const figures = data.figures || {};
     shareArrays(figures);
+    const previous = this.models;
     const models = {};
-    for (const view of VIEWS) models[view] = new FigureModel(figures[view]);
+    for (const view of VIEWS) {
+      const key = JSON.stringify(figures[view] || {});
+      models[view] = previous[view] && previous[view].key === key ? previous[view]
+        : new FigureModel(figures[view], key, arrays);
+    }
+
+    // The path set: a new one, or more stops of the one in the browser (the rest after first paint).
+    let pathSet = null;
+    if (data.paths) {
+      pathSet = new PathSet(data.paths, arrays);
+      if (this.pathSet && this.pathSet.key === pathSet.key) pathSet.merge(this.pathSet);
+    }
+    this.reportEpoch = Boolean(data.report_epoch);
+    this.reportLr = Boolean(data.report_lr);
+    this.note = data.note || "";
+
     const animation = data.animation || {};
     const speed = animation.speed in SPEED_SECONDS || animation.speed === "instant" ? animation.speed : "normal";
     const figureEpochs = Math.max(...VIEWS.map((v) => models[v].maxEpoch));
     const epochs = Math.max(0, Math.floor(Number.isFinite(animation.epochs) ? animation.epochs : figureEpochs));
     const now = performance.now();
-
-    const previous = this.models;
-    this.reportEpoch = Boolean(data.report_epoch);
     this.epochs = epochs;
     const restarted = animation.token !== this.token;
     if (restarted) {
-      // A new computation: play it from the start (or jump to the end for "instant").
       this.token = animation.token;
       this.speed = speed;
       if (speed === "instant" || epochs === 0) {
@@ -485,7 +673,6 @@ class DescentView {
         this.playStart = now;
       }
     } else {
-      // Same computation, other settings: keep the position; a speed change keeps it too.
       this.epoch = clamp(this.epoch, 0, epochs);
       if (speed !== this.speed) {
         this.speed = speed;
@@ -493,58 +680,114 @@ class DescentView {
       }
     }
 
-    // Per view, the least that brings it up to date: nothing when its figure is unchanged; the
-    // path traces alone when only they changed (a new learning rate, start or optimizer
-    // setting on the same surface); else Plotly.react. Plotly.react recomputes and redraws every
-    // trace, the surface mesh and the filled contours included, which costs most of a redraw.
-    // The whole paths are drawn first, so that autoranged axes cover them and do not jump as
-    // they grow; then they are cut at the current epoch (before the browser paints).
+    // Which η is on screen: Python's, unless the user moved the view's slider and Python has not
+    // caught up yet (a rerun that started before the last move carries an older η).
+    let stop = null;
+    if (pathSet) {
+      const fromPython = Number.isInteger(data.lr_index) ? data.lr_index : 0;
+      stop = fromPython;
+      if (this.awaitLr && (now - this.awaitLr.t) < LR_ECHO_MS && this.wantStop !== null) {
+        if (fromPython === this.awaitLr.stop) this.awaitLr = null;
+        stop = this.wantStop;
+      } else {
+        this.awaitLr = null;
+      }
+      this.wantStop = stop;
+      if (!pathSet.has(stop)) stop = this.stop !== null && pathSet.has(this.stop) ? this.stop : null;
+    }
+    const current = pathSet ? (stop === null ? null : pathSet.at(stop)) : pathsFromFigures(models);
+
+    // Plotly draws a figure's skeleton only when it changed.
     this.reacting = true;
     const timing = { received: now, react: {}, how: {} };
     try {
       const jobs = VIEWS.map((view) => {
         const div = this.divs[view];
-        const old = previous[view];
         const model = models[view];
-        const drawnBefore = div._fullLayout && div.data && div.data.length === model.traces.length;
         const t0 = performance.now();
-        let how;
-        let job;
-        if (old && drawnBefore && old.key === model.key) {
-          models[view] = old;  // same figure: keep the decoded arrays and the frames shown
-          how = "unchanged";
-          job = null;
-        } else if (old && drawnBefore && old.skeleton === model.skeleton && model.frames.length === 0) {
-          how = "paths";
-          this.frameShown[view] = [];
-          // 3D: drawView hands the new paths straight to the scene's objects. 2D: Plotly redraws
-          // the figure with the new whole paths (restyle skips react's diffing of every trace).
-          job = model.hasZ || !model.dynamic.length ? null : Plotly.restyle(div, model.wholePaths(), model.dynamic);
-        } else {
-          how = "react";
-          this.frameShown[view] = [];
-          job = Plotly.react(div, model.traces, model.layout, PLOT_CONFIG);
-        }
-        timing.how[view] = how;
-        return Promise.resolve(job).then(() => { timing.react[view] = performance.now() - t0; return how; });
+        const drawn = div._fullLayout && previous[view] === model;
+        let lossKey = null;
+        if (view === "loss") {
+          lossKey = this.lossKeyFor(model, current);
+          if (drawn && lossKey === this.lossAxisKey) { timing.how[view] = "unchanged"; return null; }
+        } else if (drawn) { timing.how[view] = "unchanged"; return null; }
+        const layout = Object.assign({}, model.layout);
+        if (view === "loss" && current) this.mergeLossAxis(layout, model, current);
+        this.lossAxisKey = view === "loss" ? lossKey : this.lossAxisKey;
+        this.frameShown[view] = [];
+        timing.how[view] = "react";
+        return Promise.resolve(Plotly.react(div, model.traces, layout, PLOT_CONFIG))
+          .then(() => { timing.react[view] = performance.now() - t0; });
       });
-      const hows = await Promise.all(jobs);
-      this.models = models;
-      VIEWS.forEach((view, i) => { if (hows[i] !== "unchanged") this.drawn[view] = -1; });
-      await Promise.all(VIEWS.map((view) => (this.drawn[view] === this.epoch ? null : this.drawView(view, this.epoch))));
+      await Promise.all(jobs);
     } finally {
       this.reacting = false;
     }
+    this.models = models;
+    this.pathSet = pathSet;
+    this.current = current;
+    this.stop = stop;
+    this.hook3d();
+    for (const view of VIEWS) this.dirty.add(view);
     timing.total = performance.now() - now;
     window.__dvTiming = timing;
-    // The clock starts once epoch 0 is on screen, so a slow first draw skips no epochs.
     if (restarted && this.playing) this.playStart = performance.now();
     this.bindEvents();
     this.root.dataset.drawn = "1";
     this.root.dataset.token = String(this.token);
     this.root.dataset.updates = String(Number(this.root.dataset.updates || 0) + 1);
     this.renderControls();
+    this.markLr();
     this.requestTick();
+    // A large set came as the chosen stop and its neighbours: ask for the rest once drawn.
+    if (pathSet && !pathSet.complete && this.reportLr && this.setStateValue && this.askedFull !== pathSet.key) {
+      this.askedFull = pathSet.key;
+      requestAnimationFrame(() => requestAnimationFrame(() => this.setStateValue("full", pathSet.key)));
+    }
+  }
+
+  // The loss axis (type, title, range) of the paths on screen, as a relayout and as a key.
+  lossKeyFor(model, current) {
+    if (!current || !model || !model.styles.size) return "none";
+    return JSON.stringify(this.lossAxis(model, current));
+  }
+
+  lossAxis(model, current) {
+    const given = model.layout.yaxis || {};
+    if (current.axis) return lossLayout(current.axis, current.views.loss);
+    const out = {};
+    // Figures that carry their own paths: keep their axis, with the range their paths need.
+    if (!given.range) {
+      const full = lossLayout({ log: given.type === "log" }, current.views.loss);
+      out["yaxis.range"] = full["yaxis.range"];
+      out["yaxis.autorange"] = false;
+    }
+    return out;
+  }
+
+  mergeLossAxis(layout, model, current) {
+    const relayout = this.lossAxis(model, current);
+    const yaxis = Object.assign({}, layout.yaxis || {});
+    for (const [path, value] of Object.entries(relayout)) {
+      const name = path.slice("yaxis.".length);
+      if (name === "title.text") yaxis.title = Object.assign({}, yaxis.title || {}, { text: value });
+      else yaxis[name] = value;
+    }
+    layout.yaxis = yaxis;
+  }
+
+  // The 3D overlay is redrawn inside the scene's own redraw (camera drag, resize), in its frame.
+  hook3d() {
+    const div = this.divs.surface3d;
+    const scene = div._fullLayout && div._fullLayout.scene && div._fullLayout.scene._scene;
+    if (!scene || !scene.glplot || scene.glplot.__dvHooked) return;
+    const glplot = scene.glplot;
+    const plotlyRender = glplot.onrender;
+    glplot.onrender = () => {
+      if (plotlyRender) plotlyRender();
+      if (!this.reacting) this.paint("surface3d", false);
+    };
+    glplot.__dvHooked = true;
   }
 
   duration() {
@@ -559,89 +802,103 @@ class DescentView {
     if (!this.raf && !this.destroyed) this.raf = requestAnimationFrame(this.tick);
   }
 
-  // One animation frame: move the epoch with the clock while playing, then redraw each view
-  // whose last redraw is done. Playback is time-based and views redraw independently, so a slow
-  // view (3D on software WebGL) skips epochs instead of slowing the clock or the other views.
+  // One animation frame: move the epoch with the clock while playing, then repaint the overlays
+  // that changed, all three in the same frame.
   tick(now) {
     this.raf = 0;
     if (this.destroyed) return;
     if (this.playing) {
       const t = (now - this.playStart) / (this.duration() * 1000);
-      this.epoch = clamp(Math.floor(t * this.epochs), 0, this.epochs);
+      const epoch = clamp(Math.floor(t * this.epochs), 0, this.epochs);
+      if (epoch !== this.epoch) { this.epoch = epoch; for (const v of VIEWS) this.dirty.add(v); }
       if (t >= 1) {
         this.epoch = this.epochs;
         this.playing = false;  // not reported: a rerun after every replay would cost a round trip
+        for (const v of VIEWS) this.dirty.add(v);
       }
       this.renderControls();
     }
-    const wall = performance.now();
-    const gl = this.gl3d;
-    if (gl.watch > 0) {
-      // The frames after a 3D update: how long the page waited for the scene to be drawn.
-      gl.worst = Math.max(gl.worst, wall - gl.lastTick);
-      gl.watch -= 1;
-      if (gl.watch === 0) {
-        gl.cost = Math.max(0, gl.worst - FRAME_MS);
-        gl.next = wall + gl.cost * GL_WAIT_FACTOR;
-        this.root.dataset.glFrameMs = String(Math.round(gl.cost));
-      }
-    }
-    gl.lastTick = wall;
-    let behind = false;
     if (!this.reacting) {
-      for (const view of VIEWS) {
-        if (this.drawn[view] === this.epoch) continue;
-        behind = true;
-        if (this.viewBusy[view]) continue;
-        if (view === "surface3d") {
-          // Frame skipping: the 3D scene takes the next epoch only once its previous frame is
-          // drawn and the 2D views have had their share of frames since.
-          if (this.glSkip && (gl.watch > 0 || wall < gl.next)) continue;
-          gl.watch = GL_WATCH_FRAMES;
-          gl.worst = 0;
-        }
-        this.drawView(view, this.epoch);
+      for (const view of [...this.dirty]) {
+        this.dirty.delete(view);
+        this.paint(view, true);
       }
-    } else {
-      behind = true;
     }
-    if (this.playing || behind || gl.watch > 0) this.requestTick();
+    if (this.playing || this.dirty.size) this.requestTick();
   }
 
-  // Redraw one view's path, head and frames traces at `epoch`; resolves when Plotly is done.
-  drawView(view, epoch) {
+  // Paint one view's overlay (and its frames traces) at the epoch on screen.
+  paint(view, counted) {
     const model = this.models[view];
     const div = this.divs[view];
-    if (!model || !div._fullLayout) return Promise.resolve();
+    if (!model || !div._fullLayout) return;
+    const project = view === "surface3d" ? sceneProjector(div) : planeProjector(div);
+    const paths = this.current ? this.current.views[view] : null;
+    this.overlays[view].draw(model, paths, this.epoch, project,
+      view === "loss" && this.current ? this.current.diverged : null);
+    this.paintFrames(view, model, div);
+    if (!counted) return;
+    this.viewFrames[view] += 1;
+    this.root.dataset[`frames${view[0].toUpperCase()}${view.slice(1)}`] = String(this.viewFrames[view]);
+    this.frames = Math.max(...VIEWS.map((v) => this.viewFrames[v]));
+    this.root.dataset.frames = String(this.frames);
+  }
+
+  // A "frames" trace (network mode's decision boundary) shows the frame of the epoch on screen.
+  paintFrames(view, model, div) {
+    if (!model.frames.length || this.framesBusy[view]) return;
+    const shown = this.frameShown[view] || (this.frameShown[view] = []);
     const jobs = [];
-    this.viewBusy[view] = true;
-    try {
-      if (model.dynamic.length) jobs.push(updateTraces(window.Plotly, div, model, epoch));
-      const shown = this.frameShown[view] || (this.frameShown[view] = []);
-      model.frames.forEach((frames, i) => {
-        const k = frames.indexAt(epoch);
-        if (k < 0 || shown[i] === k) return;  // the same frame: nothing to redraw
-        shown[i] = k;
-        jobs.push(window.Plotly.restyle(div, { [frames.attr]: [frames.frame(k)] }, [frames.index]));
-      });
-    } catch (err) {
-      jobs.push(Promise.reject(err));
-    }
-    const counted = jobs.length > 0;
-    return Promise.all(jobs).then(() => {
-      this.drawn[view] = epoch;
-      if (!counted) return;
-      this.viewFrames[view] += 1;
-      this.root.dataset[`frames${view[0].toUpperCase()}${view.slice(1)}`] = String(this.viewFrames[view]);
-      this.frames = Math.max(...VIEWS.map((v) => this.viewFrames[v]));
-      this.root.dataset.frames = String(this.frames);
-    }).catch((err) => {
-      this.drawn[view] = epoch;  // do not retry a failing frame forever
-      console.error(`descent view: redrawing ${view} failed`, err);
-    }).finally(() => {
-      this.viewBusy[view] = false;
-      this.requestTick();
+    model.frames.forEach((frames, i) => {
+      const k = frames.indexAt(this.epoch);
+      if (k < 0 || shown[i] === k) return;
+      shown[i] = k;
+      jobs.push(window.Plotly.restyle(div, { [frames.attr]: [frames.frame(k)] }, [frames.index]));
     });
+    if (!jobs.length) return;
+    this.framesBusy[view] = true;
+    Promise.all(jobs).catch((err) => console.error(`descent view: redrawing ${view} failed`, err))
+      .finally(() => { this.framesBusy[view] = false; this.dirty.add(view); this.requestTick(); });
+  }
+
+  // The view's η slider moved to `stop`: swap the paths of all three views in this frame, if
+  // the browser has them; otherwise they come with Python's answer on release.
+  chooseStop(stop) {
+    if (!this.pathSet) return;
+    this.wantStop = clamp(Math.round(stop), 0, this.pathSet.stops.length - 1);
+    if (this.pathSet.has(this.wantStop) && this.wantStop !== this.stop) {
+      this.stop = this.wantStop;
+      this.current = this.pathSet.at(this.stop);
+      const key = this.lossKeyFor(this.models.loss, this.current);
+      if (key !== this.lossAxisKey && this.models.loss && this.divs.loss._fullLayout) {
+        this.lossAxisKey = key;
+        window.Plotly.relayout(this.divs.loss, this.lossAxis(this.models.loss, this.current));
+      }
+      for (const v of VIEWS) this.dirty.add(v);
+      this.markLr();
+    }
+    this.renderControls();
+    this.requestTick();
+  }
+
+  // data-lr: the η whose paths are on screen, set once the frame that shows them is painted.
+  markLr() {
+    if (this.lrRaf) cancelAnimationFrame(this.lrRaf);
+    const stop = this.stop;
+    const value = this.pathSet && stop !== null ? String(this.pathSet.stops[stop]) : "";
+    this.lrRaf = requestAnimationFrame(() => {
+      this.lrRaf = requestAnimationFrame(() => {
+        this.lrRaf = 0;
+        this.root.dataset.lr = value;
+      });
+    });
+  }
+
+  reportLrToPython() {
+    if (!this.reportLr || !this.setStateValue || this.wantStop === null) return;
+    this.awaitLr = { stop: this.wantStop, t: performance.now() };
+    this.root.dataset.sentLr = String(this.pathSet.stops[this.wantStop]);
+    this.setStateValue("lr", this.wantStop);
   }
 
   // Tell Python the epoch on screen (state "epoch") when the user has settled on one: playback
@@ -663,13 +920,16 @@ class DescentView {
       this.playing = this.epochs > 0;
       this.playStart = performance.now() - this.fraction() * this.duration() * 1000;
     }
+    for (const v of VIEWS) this.dirty.add(v);
     this.renderControls();
     this.requestTick();
   }
 
   scrub(epoch) {
     this.playing = false;
-    this.epoch = clamp(Math.round(epoch), 0, this.epochs);
+    const next = clamp(Math.round(epoch), 0, this.epochs);
+    if (next !== this.epoch) for (const v of VIEWS) this.dirty.add(v);
+    this.epoch = next;
     this.renderControls();
     this.requestTick();
   }
@@ -686,22 +946,53 @@ class DescentView {
     this.root.dataset.epoch = String(epoch);
     this.root.dataset.epochs = String(epochs);
     this.root.dataset.playing = String(playing);
+    const set = this.pathSet;
+    this.lrGroup.hidden = !set;
+    if (set && this.wantStop !== null) {
+      const max = String(set.stops.length - 1);
+      if (this.lrSlider.max !== max) this.lrSlider.max = max;
+      if (this.lrSlider.value !== String(this.wantStop)) this.lrSlider.value = String(this.wantStop);
+      const text = `η = ${formatLr(set.stops[this.wantStop])}`;
+      this.lrSlider.setAttribute("aria-valuetext", text);
+      this.lrLabel.textContent = text;
+      this.root.dataset.lrStops = String(set.rowOf.size);
+    }
   }
 
-  // Events bound once the plots exist: re-cutting paths after Plotly's own redraws, and clicks.
+  // Events bound once the plots exist: repainting overlays after Plotly's own redraws, clicks.
   bindEvents() {
     if (this.eventsBound) return;
     this.eventsBound = true;
     for (const view of VIEWS) {
-      // Plotly redrew a figure by itself (zoom, pan, resize, legend click) from its whole paths:
-      // cut them at the epoch on screen again.
-      this.divs[view].on("plotly_afterplot", () => {
-        const model = this.models[view];
-        if (this.reacting || !model || model.hasZ || this.drawn[view] < 0) return;
-        updateSvgDirect(this.divs[view], model, this.drawn[view]);
-      });
+      const again = () => { this.dirty.add(view); this.requestTick(); };
+      this.divs[view].on("plotly_afterplot", again);
+      this.divs[view].on("plotly_relayouting", again);
+      this.divs[view].on("plotly_relayout", () => { if (view === "surface3d") this.hook3d(); again(); });
     }
     this.bindClicks(this.divs.contour);
+  }
+
+  // For tests: the paths on screen in a view, per run: points drawn and the data behind them.
+  onScreen(view) {
+    const paths = this.current ? this.current.views[view] : null;
+    return this.overlays[view].drawn.map((d) => {
+      const p = paths && paths.get(d.run);
+      return {
+        run: Number(d.run), n: d.n, head: d.head,
+        x: p ? Array.from(p.x.subarray(0, d.n)) : [], y: p ? Array.from(p.y.subarray(0, d.n)) : [],
+        params: p && p.params ? Array.from(p.params.subarray(0, 2 * d.n)) : null,
+      };
+    });
+  }
+
+  // For tests: where the overlay puts the data point (x, y, z) of the 3D view, in page pixels.
+  project3d(x, y, z) {
+    const div = this.divs.surface3d;
+    const project = sceneProjector(div);
+    const q = project && project(x, y, z);
+    if (!q) return null;
+    const box = div.getBoundingClientRect();
+    return [box.left + q[0], box.top + q[1]];
   }
 
   // A click on the contour map sends back the data coordinates under the pointer. Plotly reports
@@ -751,8 +1042,10 @@ class DescentView {
   }
 
   showMessage(text) {
+    const note = this.note || "";
     this.message.hidden = !text;
     this.message.textContent = text || "";
+    void note;
   }
 
   destroy() {
@@ -761,6 +1054,21 @@ class DescentView {
     this.resizer.disconnect();
     if (window.Plotly) for (const view of VIEWS) window.Plotly.purge(this.divs[view]);
     if (this.parent[INSTANCE_KEY] === this) delete this.parent[INSTANCE_KEY];
+  }
+}
+
+function formatLr(value) {
+  return Number(value).toPrecision(3).replace(/\.?0+$/, "").replace(/\.?0+e/, "e");
+}
+
+// A trace whose meta names `z_from` draws the z of that view's first trace.
+function shareArrays(figures) {
+  for (const view of VIEWS) {
+    for (const trace of ((figures[view] && figures[view].data) || [])) {
+      const source = trace.meta && trace.meta.z_from;
+      const from = source && figures[source] && figures[source].data && figures[source].data[0];
+      if (from && trace.z === undefined) trace.z = from.z;
+    }
   }
 }
 
