@@ -35,7 +35,6 @@ the parser. Every refusal is a LoadError whose message names the field.
 from __future__ import annotations
 
 import csv
-import inspect
 import io
 import json
 import math
@@ -295,13 +294,6 @@ def _read_number(value: Any, version: int, field: str, where: str) -> float:
     return float(value)
 
 
-def _schedule(config: Config, choice: RunChoice):
-    """The run's schedule, as lab.runs builds it for the engine."""
-    if len(inspect.signature(lab_runs.make_schedule).parameters) >= 2:
-        return lab_runs.make_schedule(config, choice)
-    return lab_runs.make_schedule(config)
-
-
 def _expected_statuses(params: np.ndarray, loss: np.ndarray, grad_norm: np.ndarray, epochs: int,
                        surface) -> list[str]:
     """Each record's status by the engine's rules (engine.train): record 0 is running; then
@@ -381,7 +373,7 @@ def _read_trajectory(run: dict, config: Config, choice: RunChoice, surface, vers
 
     # The learning rate of every epoch: the configuration's η through its schedule.
     opt = choice.make(config.learning_rate)
-    schedule = _schedule(config, choice)
+    schedule = lab_runs.make_schedule(config, choice)
     for e in range(n):
         want = float(_engine_lr(schedule, max(e - 1, 0), opt.lr))
         if not (math.isfinite(lr[e]) and abs(lr[e] - want) <= 1e-12 * max(abs(want), 1e-300)):
