@@ -169,3 +169,53 @@ def test_race_table_and_rule():
         assert row["epochs to 1e-06"] == entry.epochs_to_tol
     text = result.rule
     assert "13 log-spaced rates" in text and "200 full-batch epochs" in text
+
+
+def test_the_sweep_trains_each_run_as_the_views_do():
+    """In the clipping lesson the views show the clipped run surviving η = 0.003 and the
+    unclipped one diverging: the page's sweep, given each run's settings, says the same, and each
+    of its final losses is the one-by-one run's (clipping, a schedule and mini-batches too)."""
+    from dataclasses import replace
+
+    from engine import sweep
+    from lab.config import PRESETS, to_torch_hyper
+    from lab.lessons import LESSONS
+    from lab.runs import run_one, sweep_ignores, sweep_settings
+
+    lesson = LESSONS["clipping"].config
+    configs = [lesson, replace(LESSONS["schedule"].config, epochs=40)]
+    for config in configs:
+        for choice in config.runs:
+            assert sweep_ignores(config, choice) == []
+            lrs = np.array([config.learning_rate, config.learning_rate / 2])
+            result = sweep.lr_sweep(config.surface_obj(), PRESETS[choice.preset].optimizer,
+                                    to_torch_hyper(choice.hyper()), lrs, start=config.start_point(),
+                                    epochs=config.epochs, **sweep_settings(config, choice))
+            for lr, final, status in zip(lrs, result.final_loss, result.status):
+                one = run_one(config, replace(choice, changes=(("lr", float(lr)),))).trajectory
+                assert (status == "diverged") == (one.diverged_epoch is not None)
+                if one.diverged_epoch is None:
+                    assert final == pytest.approx(one.loss[-1], rel=1e-9)
+    clipped, unclipped = lesson.runs
+    statuses = []
+    for choice in (clipped, unclipped):
+        r = sweep.lr_sweep(lesson.surface_obj(), "sgd", {}, np.array([0.003]), start=lesson.start_point(),
+                           epochs=lesson.epochs, **sweep_settings(lesson, choice))
+        statuses.append(r.status[0])
+    assert statuses[0] != "diverged" and statuses[1] == "diverged"
+
+
+def test_the_sweep_marks_the_learning_rate_each_run_uses_now(bowl_sweeps):
+    _, results = bowl_sweeps
+    labels = list(results)
+    now = {labels[0]: 0.02, labels[1]: 0.05}
+    fig = sweep_figure(LRS, results, current=now, presenter=True)
+    rings = _by_role(fig, "sweep-now")
+    assert [t.meta["optimizer"] for t in rings] == labels[:2]
+    assert [float(t.x[0]) for t in rings] == pytest.approx([0.02, 0.05])
+    assert [t.marker.color for t in rings] == list(RUN_COLORS[:2])
+    lines = [s for s in fig.layout.shapes if s.line.dash == "dot"]
+    assert sorted(s.x0 for s in lines) == pytest.approx([0.02, 0.05])
+    assert {s.label.text for s in lines} == {"now: η = 0.02", "now: η = 0.05"}
+    # presenter: dark tick labels a room can read
+    assert fig.layout.xaxis.tickfont.size >= 18 and fig.layout.yaxis.tickfont.color == "#111827"
