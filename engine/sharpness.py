@@ -167,12 +167,17 @@ def every_for(epochs: int, max_points: int = MAX_POINTS) -> int:
 
 def sharpness_run(mlp, opt, *, epochs: int, batch_size=None, start=None, seed: int = 0, clip=None,
                   schedule=None, every: int | None = None, expected: np.ndarray | None = None,
-                  tol=TOL, max_iters=MAX_ITERS) -> SharpnessCurve:
+                  run=None, tol=TOL, max_iters=MAX_ITERS) -> SharpnessCurve:
     """Replay a run (one pass of `trace`) and measure its sharpness at the start, at the end of
     every `every`-th epoch, and at the last epoch. `expected` (the run's weights per epoch) is
-    compared with the replay, so a curve is never shown for a different run."""
+    compared with the replay, so a curve is never shown for a different run. Given the run's
+    Trajectory as `run`, an optimizer without state to read (SGD) is measured at its recorded
+    weights with no replay; an adaptive one is replayed and checked against it."""
     every = every_for(epochs) if every is None else max(1, int(every))
     adaptive = opt.name in ADAPTIVE
+    if not adaptive and run is not None:
+        return _from_trajectory(mlp, opt, run, epochs, every, tol, max_iters)
+    expected = run.params if expected is None and run is not None else expected
     out_epochs, values, lrs, limits = [], [], [], []
     iterations, matches, vector, state = 0, True, None, None
     expected = None if expected is None else np.asarray(expected)
@@ -207,3 +212,27 @@ def sharpness_run(mlp, opt, *, epochs: int, batch_size=None, start=None, seed: i
     return SharpnessCurve(np.array(out_epochs, dtype=np.int64), np.array(values, dtype=np.float64),
                           lr, two, np.array(limits, dtype=np.float64),
                           threshold(opt, float(opt.lr))[1], adaptive, every, iterations, matches)
+
+
+def _from_trajectory(mlp, opt, run, epochs, every, tol, max_iters) -> SharpnessCurve:
+    """SGD's sharpness at the weights a run recorded: no optimizer state is needed."""
+    out_epochs, values, lrs = [], [], []
+    iterations, vector = 0, None
+    last = len(run.params) - 1
+    for epoch in range(len(run.params)):
+        params = run.params[epoch]
+        if (epoch % every and epoch != last) or not np.all(np.isfinite(params)):
+            continue
+        with np.errstate(all="ignore"):
+            eig = sharpness(mlp, params, None, vector, tol=tol, max_iters=max_iters)
+        iterations += eig.iterations
+        if math.isfinite(eig.value):
+            vector = eig.vector
+        out_epochs.append(epoch)
+        values.append(eig.value if math.isfinite(eig.value) else math.nan)
+        lrs.append(float(run.lr[epoch]))
+    two = np.array([2.0 / v if v > 0 else math.inf for v in lrs])
+    limits = np.array([threshold(opt, v)[0] if v > 0 else math.inf for v in lrs])
+    return SharpnessCurve(np.array(out_epochs, dtype=np.int64), np.array(values, dtype=np.float64),
+                          np.array(lrs, dtype=np.float64), two, limits,
+                          threshold(opt, float(opt.lr))[1], False, every, iterations, True)

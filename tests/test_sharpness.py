@@ -184,3 +184,16 @@ def test_app_network_mode_shows_the_sharpness_chart_and_what_to_look_for():
     assert len(charts) == 1
     assert any("What to look for" in m.value and "preconditioned sharpness" in m.value
                for m in at.markdown)  # the default network runs Adam
+
+
+def test_sgd_is_measured_at_the_recorded_weights_without_a_replay():
+    X, y = datasets.two_moons(n=60, seed=0)
+    net = MLP([2, 8, 2], "tanh", data=(X, y), seed=0)
+    run = collect(train(net, optimizers.create("sgd", lr=0.5, momentum=0.9), epochs=12, batch_size=16))
+    fast = sharpness_run(net, optimizers.create("sgd", lr=0.5, momentum=0.9), epochs=12,
+                         batch_size=16, every=3, run=run)
+    replayed = sharpness_run(net, optimizers.create("sgd", lr=0.5, momentum=0.9), epochs=12,
+                             batch_size=16, every=3, expected=run.params)
+    assert replayed.matches_run and list(fast.epochs) == list(replayed.epochs)
+    assert np.allclose(fast.values, replayed.values, rtol=1e-12)
+    assert np.allclose(fast.threshold, (2 + 2 * 0.9) / 0.5)

@@ -148,7 +148,7 @@ def _sharpness_curves(config: Config, trained) -> list:
                     mlp, choice.make(config.learning_rate), epochs=config.epochs,
                     batch_size=runs.batch_size(config, choice), start=mlp.start, seed=config.seed,
                     clip=runs.make_clip(config, choice), schedule=runs.make_schedule(config, choice),
-                    expected=run.trajectory.params)
+                    run=run.trajectory)
             except ValueError:
                 continue
             curves.append((i, curve))
