@@ -243,8 +243,9 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
                tolerance: float | None = None) -> go.Figure:
     """Loss against epoch, one line per run. The y axis turns logarithmic when the losses span
     more than two decades; it then shows the loss above the best minimum. With a `tolerance`
-    and a known minimum, a dotted line marks "within tolerance of the minimum", and a diamond
-    on it, labelled with the epoch, marks where each run first gets there."""
+    and a known minimum, a dotted line (named in the legend) marks "within tolerance of the
+    minimum": where a curve crosses it, that run has got there. It does not depend on the
+    learning rate, so the view can swap paths under it."""
     floor = minimum_loss if np.isfinite(minimum_loss) else 0.0
     # A diverging run's losses climb to 1e30 and beyond; the axis stops at a million times the
     # highest starting loss, and what lies above is drawn at that ceiling.
@@ -291,18 +292,6 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
             x=[0, max(last, 1)], y=[level, level], mode="lines", name=f"within {tolerance:g} of the minimum",
             line=dict(color="#111827", dash="dot", width=1.5), meta={"role": "tolerance"},
             hoverinfo="skip", showlegend=True))
-        for run in runs:
-            with np.errstate(invalid="ignore"):
-                hits = np.flatnonzero(np.isfinite(run.loss) & (run.loss - minimum_loss <= tolerance))
-            if hits.size:
-                traces.append(go.Scatter(
-                    x=[int(hits[0])], y=[level], mode="markers+text", text=[str(int(hits[0]))],
-                    textposition="bottom center", textfont=dict(color=run.color, size=13),
-                    marker=dict(symbol="diamond", size=10, color=run.color,
-                                line=dict(color="white", width=1)),
-                    meta={"role": "reached", "run": runs.index(run)}, showlegend=False,
-                    name=f"{run.label} reached", hovertemplate=f"{run.label} is within "
-                    f"{tolerance:g} of the minimum from epoch %{{x}}<extra></extra>"))
     ytitle = "loss" if shift == 0.0 else "loss − min"
     max_epoch = max((len(run.loss) - 1 for run in runs), default=1)
     layout = dict(

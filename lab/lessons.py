@@ -39,7 +39,7 @@ LESSONS = {lesson.key: lesson for lesson in (
         "η = 0.05 is below this bowl's stability limit 2/λ_max = 0.08: each step goes most of "
         "the way downhill without overshooting.",
         "The path zig-zags a little across the valley, then settles at the minimum; the loss "
-        "crosses the dotted 0.001 line within 100 epochs (the diamond gives the epoch).",
+        "crosses the dotted 0.001 line near epoch 90, within the 100 epochs.",
         surface="bowl", runs=(RunChoice("sgd"),), learning_rate=0.05, epochs=100),
     _lesson(
         "lr-too-large", "η too large: divergence",
@@ -52,8 +52,8 @@ LESSONS = {lesson.key: lesson for lesson in (
         "momentum-valley", "Momentum in a narrow valley",
         "η = 0.02 is safe for the steep walls, but plain SGD then closes only 2% of the way along "
         "the shallow floor per step. Momentum adds up those small steps.",
-        "SGD slides slowly; Momentum swings across a few times, yet its diamond on the dotted "
-        "0.001 line comes at about a quarter of SGD's epoch.",
+        "SGD slides slowly; Momentum swings across a few times, yet its loss crosses the dotted "
+        "0.001 line at about a quarter of SGD's epochs (near 60 against 230).",
         surface="bowl", runs=(RunChoice("sgd"), RunChoice("momentum")), learning_rate=0.02,
         epochs=300),
     _lesson(

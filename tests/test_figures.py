@@ -158,7 +158,7 @@ def test_short_runs_get_whole_epoch_ticks():
         assert fig.layout.xaxis.dtick == step and fig.layout.xaxis.tickformat == "d"
 
 
-def test_the_loss_curve_marks_the_tolerance_and_the_epoch_each_run_reaches_it():
+def test_the_loss_curve_marks_the_tolerance_with_a_dotted_line_in_the_legend():
     s = surfaces.get("bowl")
     fast = _run("bowl", "sgd", 0.05, epochs=100, label="fast")
     slow = _run("bowl", "sgd", 0.002, epochs=100, label="slow", color=RUN_COLORS[1])
@@ -167,9 +167,8 @@ def test_the_loss_curve_marks_the_tolerance_and_the_epoch_each_run_reaches_it():
     (line,) = [t for t in fig.data if (t.meta or {}).get("role") == "tolerance"]
     assert tuple(line.y) == (1e-3, 1e-3) and line.line.dash == "dot"
     assert line.name == "within 0.001 of the minimum" and line.showlegend and fig.layout.showlegend
-    reached = [t for t in fig.data if (t.meta or {}).get("role") == "reached"]
-    first = int(np.flatnonzero(fast.loss - s.minimum_loss <= 1e-3)[0])
-    assert len(reached) == 1 and list(reached[0].x) == [first] and reached[0].text == (str(first),)
+    # the fast run's curve crosses it, the slow one's does not
+    assert np.min(fast.loss - s.minimum_loss) < 1e-3 < np.min(slow.loss - s.minimum_loss)
     # a log axis with a label at 10⁻³ and at least three more, so "below 0.001" can be read
     gaps = np.concatenate([fast.loss, slow.loss]) - s.minimum_loss
     decades = np.log10(gaps.max()) - np.log10(gaps[gaps > 0].min())

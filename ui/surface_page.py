@@ -135,7 +135,8 @@ def _run_views(ran) -> list:
     colors = figures.RUN_COLORS
     return [figures.RunView(label=r.choice.label, color=colors[i % len(colors)],
                             params=r.trajectory.params, loss=r.trajectory.loss,
-                            status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch)
+                            status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch,
+                            steps=r.steps, step_loss=r.step_loss)
             for i, r in enumerate(ran)]
 
 
@@ -146,7 +147,8 @@ def _figures(config: Config, surface, ran, grid, log: bool) -> dict:
         "surface3d": figures.surface_3d(grid, run_views, surface.minima, log=log, uirevision=uirevision),
         "contour": figures.contour_map(grid, run_views, surface.minima, config.start_point(), log=log,
                                        uirevision=uirevision),
-        "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision),
+        "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision,
+                                   tolerance=lab_runs.TOLERANCE),
     }
     if config.presenter:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
@@ -240,8 +242,12 @@ def render(config: Config, query: dict) -> None:
 
     # Everything the views depend on but the shared η: the view's η slider swaps between the
     # stops in the browser, so a new η alone resends nothing and redraws nothing.
+    # (Mini-batch step dots are static traces of the figures: a run that follows the shared η
+    # and has them makes the figures depend on η.)
+    steps_follow_eta = any(r.steps is not None and r.choice.own_lr is None for r in ran)
     view_key = ("views", tuple(lab_runs.run_key(replace(config, learning_rate=0.0), r.choice)
-                               for r in ran), log, config.presenter)
+                               for r in ran), log, config.presenter,
+                config.learning_rate if steps_follow_eta else None)
     paths = _path_set(config, surface, ran, grid, log, view_key)
     index = _stop_index(config.learning_rate)
     height = max(420, 560 - 66 * messages) if config.presenter else 600
