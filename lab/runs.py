@@ -132,31 +132,12 @@ def run_one(config: Config, choice: RunChoice,
     return RunResult(choice, trajectory, summary, steps=positions, step_loss=step_loss)
 
 
-def sweep_settings(config: Config, choice: RunChoice | None = None, function: str = "lr_sweep") -> dict:
-    """A run's training settings (batch size, seed, clipping, schedule) as keywords of one of
-    engine.sweep's functions, those it accepts, so a sweep trains as the views do wherever the
-    engine allows it."""
-    import inspect
-
-    from engine import sweep
-
-    wanted = {"batch_size": batch_size(config, choice), "seed": config.seed,
-              "clip": make_clip(config, choice), "schedule": make_schedule(config, choice)}
-    accepted = inspect.signature(getattr(sweep, function)).parameters
-    return {k: v for k, v in wanted.items() if k in accepted}
-
-
-def sweep_ignores(config: Config, choice: RunChoice | None = None, function: str = "lr_sweep") -> list[str]:
-    """The run's settings that engine.sweep's `function` cannot take yet (words for a caption)."""
-    taken = sweep_settings(config, choice, function)
-    missing = []
-    if batch_size(config, choice) is not None and "batch_size" not in taken:
-        missing.append("the batch size")
-    if make_clip(config, choice) is not None and "clip" not in taken:
-        missing.append("clipping")
-    if make_schedule(config, choice) is not None and "schedule" not in taken:
-        missing.append("the schedule")
-    return missing
+def sweep_settings(config: Config, choice: RunChoice | None = None) -> dict:
+    """A run's training settings (its own or the page's batch size, clipping and schedule, and
+    the seed) as keywords of engine.sweep's lr_sweep, basins and race, so that a sweep trains
+    exactly as the views do."""
+    return {"batch_size": batch_size(config, choice), "seed": config.seed,
+            "clip": make_clip(config, choice), "schedule": make_schedule(config, choice)}
 
 
 def starting_lr(config: Config, choice: RunChoice) -> float | None:

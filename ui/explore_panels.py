@@ -11,7 +11,7 @@ import streamlit as st
 
 from engine import sweep
 from figures import explore
-from lab.runs import TOLERANCE, sweep_ignores, sweep_settings
+from lab.runs import TOLERANCE, sweep_settings
 from ui import cache
 from ui.sidebar import SHARED, hyper_key, learning_rate_key
 from lab.config import LR_OPTIONS, PRESETS, Config, RunChoice, snap_learning_rate, to_torch_hyper
@@ -30,18 +30,10 @@ def _name(choice: RunChoice) -> str:
     return replace(choice, changes=tuple((k, v) for k, v in choice.changes if k != "lr")).label
 
 
-def _training(config: Config, function: str) -> tuple:
+def _training(config: Config) -> tuple:
     """What the explore computations' results depend on besides the surface and the optimizer."""
     return (config.start_point(), config.epochs, config.seed, config.batch_size, config.clip,
-            config.clip_limit, config.schedule, config.warmup, function)
-
-
-def _ignored_caption(config: Config, function: str) -> None:
-    """Say which of the views' training settings the engine's batch runner cannot take yet."""
-    missing = sorted({m for c in config.runs for m in sweep_ignores(config, c, function)})
-    if missing:
-        st.caption(f"Not yet applied here: {', '.join(missing)} (these runs use the full batch "
-                   f"with no clipping and a constant η), so they can differ from the views.")
+            config.clip_limit, config.schedule, config.warmup)
 
 
 def _sweeps(config: Config, surface) -> dict:
@@ -57,7 +49,7 @@ def _sweeps(config: Config, surface) -> dict:
                 out[_name(choice)] = str(err)
         return out
 
-    key = (config.surface_key(), config.runs, _training(config, "lr_sweep"))
+    key = (config.surface_key(), config.runs, _training(config))
     return cache.cached("sweep", key, make)
 
 
@@ -91,7 +83,6 @@ def lr_sweep_panel(config: Config, surface) -> None:
     st.caption(f"Every optimizer chosen above, run at {len(LRS)} learning rates from "
                f"{LRS[0]:g} to {LRS[-1]:g} for {config.epochs} epochs from the same start, "
                f"trained as the views train it, each optimizer as one vectorized batch.")
-    _ignored_caption(config, "lr_sweep")
     results = _sweeps(config, surface)
     good = {label: r for label, r in results.items() if not isinstance(r, str)}
     for label, r in results.items():
@@ -135,7 +126,6 @@ def basins_panel(config: Config, surface) -> None:
     st.caption(f"Each of {BASIN_POINTS}×{BASIN_POINTS} starts over the box runs {epochs} "
                f"epochs at the optimizer's learning rate, trained as the views train it; its "
                f"colour is the minimum it ends in. Hover for the start, the end and the epochs taken.")
-    _ignored_caption(config, "basins")
     if not chosen:
         return
     cols = st.columns(len(chosen))
@@ -143,8 +133,8 @@ def basins_panel(config: Config, surface) -> None:
         choice = config.runs[labels.index(label)]
         name, hyper = _spec(choice)
         lr = choice.lr(config.learning_rate)
-        key = (config.surface_key(), choice, lr, epochs, _training(config, "basins"))
-        settings = {k: v for k, v in sweep_settings(config, choice, "basins").items()}
+        key = (config.surface_key(), choice, lr, epochs, _training(config))
+        settings = sweep_settings(config, choice)
         try:
             result = cache.cached("basins", key, lambda: sweep.basins(
                 surface, name, hyper, lr, grid_n=BASIN_POINTS, epochs=epochs, tol=1e-4, **settings))
@@ -165,10 +155,12 @@ def _apply_tuned(tuned: dict) -> None:
 
 def race_panel(config: Config, surface) -> None:
     specs = [sweep.OptimizerSpec(_name(c), *_spec(c)) for c in config.runs]
-    key = (config.surface_key(), config.runs, _training(config, "race"))
+    key = (config.surface_key(), config.runs, _training(config))
     # The race takes one set of training settings for every optimizer: the page's.
-    settings = sweep_settings(config, None, "race")
-    _ignored_caption(replace(config, runs=(Config().runs[0],)), "race")
+    settings = sweep_settings(config)
+    if any(c.own_settings() for c in config.runs):
+        st.caption("The race trains every optimizer with the page's batch size, clipping and "
+                   "schedule, not a run's own.")
     try:
         result = cache.cached("race", key, lambda: sweep.race(
             surface, specs, start=config.start_point(), epochs=config.epochs,
