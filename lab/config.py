@@ -12,7 +12,7 @@ import surfaces
 from engine import optimizers
 from engine.network import ACTIVATIONS, DEFAULT_CONFIG as NETWORK_DEFAULTS
 from surfaces.expression import EXPRESSION_NAME
-from lab.user_data import UPLOADED, held_surface, is_uploaded  # noqa: F401  (UPLOADED: the name prefix)
+from lab.user_data import UPLOADED, admitted_names, held_surface, is_uploaded  # noqa: F401  (UPLOADED: the name prefix)
 
 MAX_RUNS = 6
 MIN_LR, MAX_LR = 1e-4, 10.0
@@ -233,7 +233,9 @@ def surface_for(name: str, expression: str = DEFAULT_EXPRESSION, bounds: tuple =
 
 
 def surface_names() -> list[str]:
-    return surfaces.names() + [TYPED]
+    """The names a link (or a saved file) may use: the registry's and the typed one; uploaded
+    surfaces only while a saved file that carries their data is read (lab.user_data.admitted)."""
+    return surfaces.names() + [TYPED] + admitted_names()
 
 
 def hyper_range(name: str) -> tuple[float, float]:

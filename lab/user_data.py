@@ -2,17 +2,23 @@
 
 A link cannot carry a user's data, so an uploaded surface lives in two places only: the
 session that uploaded it (which calls `keep` on every rerun) and a small process-wide store that
-`lab.config.surface_for` reads by name. The key is a hash of the file's bytes and the column
-choice, so the same file and columns give the same name (and the same cached runs), and a link
-that names an upload finds nothing in a session that has not uploaded that file: such names are
-not in `lab.config.surface_names()`, so the link falls back to the default surface.
+`lab.config.surface_for` reads by name. The key is a hash of the file's name, the two columns
+used and the loss, so the same data gives the same name (and the same cached runs). Upload
+names are not in `lab.config.surface_names()`, so a link that names one falls back to the
+default surface with a notice. A saved JSON file does carry the data (`to_record`); while such
+a file is read, `admitted` makes its surface a known name for that reading only.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -51,8 +57,15 @@ def is_uploaded(name: object) -> bool:
 
 
 def surface_name(table: Table, x: str, target: str, loss: str) -> str:
-    key = hashlib.sha256("\x1f".join((table.digest, x, target, loss)).encode()).hexdigest()[:16]
-    return f"{UPLOADED}:{key}"
+    """"upload:<key>", the key a hash of what the surface is made of: the file's name, the two
+    columns used (names and cells) and the loss. The same data gives the same name, also when
+    it comes back from a saved JSON file that carries only those two columns."""
+    digest = hashlib.sha256()
+    for part in (table.name, x, target, loss):
+        digest.update(part.encode() + b"\x1f")
+    for column in (x, target):
+        digest.update("\x1e".join(table.column(column).tolist()).encode() + b"\x1d")
+    return f"{UPLOADED}:{digest.hexdigest()[:16]}"
 
 
 def read(content: bytes, filename: str | None) -> Table:
@@ -99,10 +112,57 @@ def stability_words(upload: Upload) -> str:
             f"gradient descent is stable there for η < 2/{lam:.3g} = {2 / lam:.3g}.")
 
 
+def to_record(name: str) -> dict:
+    """What a saved JSON file carries for an uploaded surface: the file's name, the column
+    choice, the loss and the two columns used as CSV text (cells exactly as uploaded)."""
+    upload = held(name)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([upload.x, upload.target])
+    writer.writerows(zip(upload.table.column(upload.x).tolist(),
+                         upload.table.column(upload.target).tolist()))
+    return {"file": upload.table.name, "x": upload.x, "target": upload.target,
+            "loss": upload.loss, "csv": out.getvalue()}
+
+
+def from_record(record: object) -> Upload:
+    """The upload a saved file carries, read as strictly as an upload (DataError in words)."""
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), str)
+                                               for k in ("file", "x", "target", "loss", "csv")):
+        raise DataError("its 'data' must be an object of text fields file, x, target, loss, csv.")
+    if record["loss"] not in LOSSES:
+        raise DataError(f"its 'data' names an unknown loss; choose one of: {', '.join(LOSSES)}.")
+    name = record["file"] if record["file"].lower().endswith(".csv") else None
+    table = parse_csv(record["csv"].encode(), name)
+    return build(table, record["x"], record["target"], record["loss"])
+
+
+_ADMITTED = threading.local()
+
+
+@contextmanager
+def admitted(record: object) -> Iterator[Upload]:
+    """While a saved file that carries its data is read (in this thread only), its uploaded
+    surface is a known surface name (lab.config.surface_names), so the file's configuration can
+    name it. A link never carries data, so a link never gets here."""
+    upload = from_record(record)
+    names = getattr(_ADMITTED, "names", ())
+    _ADMITTED.names = (*names, upload.name)
+    try:
+        yield upload
+    finally:
+        _ADMITTED.names = names
+
+
+def admitted_names() -> list[str]:
+    return list(getattr(_ADMITTED, "names", ()))
+
+
 def held_surface(name: str):
     return held(name).surface
 
 
 __all__ = ["UPLOADED", "Upload", "DataError", "LOSSES", "LOSS_WORDS", "MSE", "CROSS_ENTROPY",
            "MAX_BYTES", "MAX_ROWS", "is_uploaded", "read", "build", "keep", "held",
-           "held_surface", "stability_words", "LINK_NOTE", "LINK_MISSING"]
+           "held_surface", "stability_words", "to_record", "from_record", "admitted",
+           "admitted_names", "LINK_NOTE", "LINK_MISSING"]

@@ -327,3 +327,23 @@ def test_stability_words_give_two_over_the_curvature():
     upload = lab_data.build(lab_data.read(content, "r.csv"), "x", "y", ud.MSE)
     lam = np.linalg.eigvalsh(2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])).max()
     assert f"{2 / lam:.3g}" in lab_data.stability_words(upload)
+
+
+def test_a_saved_record_brings_the_same_surface_back_and_admits_its_name_only_while_read():
+    content, _, _ = regression_csv()
+    upload = lab_data.build(lab_data.read(content, "r.csv"), "x", "y", ud.MSE)
+    record = lab_data.to_record(upload.name)
+    assert record["csv"].splitlines()[0] == "x,y" and len(record["csv"].splitlines()) == 201
+    lab_data._HELD.clear()  # a fresh process: nothing held
+    with lab_data.admitted(record) as back:
+        assert back.name == upload.name
+        assert np.array_equal(back.surface.data[0], upload.surface.data[0])
+        assert np.array_equal(back.surface.minima, upload.surface.minima)
+        assert upload.name in surface_names()
+        config, notices = from_query({"surface": upload.name})
+        assert config.surface == upload.name and not notices
+    assert upload.name not in surface_names()
+    for bad in (None, {"file": "r.csv"}, dict(record, loss="hinge"), dict(record, csv="1,2\n3,4\n")):
+        with pytest.raises(ud.DataError):
+            with lab_data.admitted(bad):
+                pass

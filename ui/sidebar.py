@@ -367,6 +367,7 @@ def sidebar() -> Config:
         mode = st.segmented_control("Mode", MODES, key=widget_key("mode"), format_func=MODE_LABEL.get,
                                     on_change=_on_mode_change) or "surface"
         _check_link_upload()
+        _adopt_loaded_upload()
         if ss.get("surface") not in surface_names() + _uploaded_names():
             ss["surface"] = Config().surface
         surface_name = ss["surface"]
@@ -490,6 +491,21 @@ def _hold_upload() -> None:
 def _uploaded_names() -> list[str]:
     upload = st.session_state.get(UPLOAD_HELD)
     return [] if upload is None else [upload.name]
+
+
+def _adopt_loaded_upload() -> None:
+    """A saved file that carried its data (loaded with lab.export) put its uploaded surface in
+    the surface box: this session now holds it. (A link never names one here: lab.link refuses
+    upload names, since a link cannot carry the data.)"""
+    ss = st.session_state
+    name = ss.get("surface")
+    if lab_data.is_uploaded(name) and name not in _uploaded_names():
+        try:
+            upload = lab_data.held(name)
+        except KeyError:
+            return
+        ss[UPLOAD_HELD], ss[UPLOAD_TABLE] = upload, upload.table
+        ss["user_x"], ss["user_target"], ss["user_loss"] = upload.x, upload.target, upload.loss
 
 
 def _check_link_upload() -> None:
