@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,38 +146,52 @@ def parse_csv(content: bytes, filename: str | None = None) -> Table:
     if len(rows) < MIN_ROWS:
         raise DataError(f"The file has {len(rows)} row{'s' if len(rows) != 1 else ''} of data; "
                         f"at least {MIN_ROWS} are needed to fit a line.")
-    columns = np.array(rows, dtype=str).T if rows else np.empty((len(header), 0), dtype=str)
-    cells = tuple(np.char.strip(col) for col in columns)
-    for col in cells:
+    # Object arrays of Python strings: a fixed-width NumPy string array would give every cell
+    # of a column the width of its longest cell.
+    cells = []
+    for i in range(len(header)):
+        col = np.empty(len(rows), dtype=object)
+        col[:] = [row[i].strip() for row in rows]
         col.setflags(write=False)
+        cells.append(col)
+    cells = tuple(cells)
     line_numbers = np.array(lines, dtype=np.int64)
     line_numbers.setflags(write=False)
     return Table(str(filename or "data.csv"), tuple(header), cells, line_numbers,
                  hashlib.sha256(bytes(content)).hexdigest())
 
 
+# A number as a CSV cell holds it: ASCII digits, an optional sign, point and exponent (no
+# thousands separators, underscores or other scripts' digits); nan and inf are matched so that
+# they can be refused as not finite.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)",
+                     re.ASCII | re.IGNORECASE)
+
+
+def _first_non_number(text) -> int | None:
+    for i, cell in enumerate(text):
+        if not _NUMBER.fullmatch(cell):
+            return i
+    return None
+
+
 def numbers(table: Table, name: str) -> np.ndarray:
     """The column as float64, or DataError naming the first cell that is empty, not a number,
-    or not finite."""
+    or not finite (nan, inf, or beyond the float64 range, such as 1e400)."""
     text = table.column(name)
-    try:
-        values = text.astype(np.float64)
-    except ValueError:
-        values = None
-    if values is not None and np.all(np.isfinite(values)):
-        return values
-    for cell, line in zip(text, table.lines):
+    bad = _first_non_number(text)
+    if bad is not None:
+        cell, line = text[bad], table.lines[bad]
         if not cell:
             raise DataError(f"Column {name!r} has an empty cell on line {line}.")
-        try:
-            value = float(cell)
-        except ValueError:
-            raise DataError(f"Column {name!r} has {cell[:40]!r} on line {line}, which is not a "
-                            f"number.") from None
-        if not np.isfinite(value):
-            raise DataError(f"Column {name!r} has {cell[:40]!r} on line {line}, which is not a "
-                            f"finite number.")
-    raise DataError(f"Column {name!r} could not be read as numbers.")  # pragma: no cover
+        raise DataError(f"Column {name!r} has {cell[:40]!r} on line {line}, which is not a number.")
+    values = np.array(text.tolist(), dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        raise DataError(f"Column {name!r} has {text[i][:40]!r} on line {table.lines[i]}, which is "
+                        f"not a finite number.")
+    return values
 
 
 def numeric_columns(table: Table) -> list[str]:
@@ -195,13 +210,13 @@ def classes(table: Table, name: str) -> tuple[np.ndarray, tuple[str, str]]:
     """A two-class target column as labels 0.0/1.0 and the two class names (class 0, class 1),
     or DataError when the column does not hold exactly two classes."""
     text = table.column(name)
-    if np.any(text == ""):
-        line = table.lines[int(np.flatnonzero(text == "")[0])]
-        raise DataError(f"Column {name!r} has an empty cell on line {line}.")
+    empty = np.flatnonzero(text == "")
+    if empty.size:
+        raise DataError(f"Column {name!r} has an empty cell on line {table.lines[empty[0]]}.")
     try:
-        values = text.astype(np.float64)
-        numeric = bool(np.all(np.isfinite(values)))
-    except ValueError:
+        values = numbers(table, name)
+        numeric = True
+    except DataError:
         numeric = False
     if numeric:
         kinds, labels = np.unique(values, return_inverse=True)

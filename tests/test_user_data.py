@@ -347,3 +347,20 @@ def test_a_saved_record_brings_the_same_surface_back_and_admits_its_name_only_wh
         with pytest.raises(ud.DataError):
             with lab_data.admitted(bad):
                 pass
+
+
+def test_numbers_are_plain_ascii_numbers():
+    table = ud.parse_csv("a,b,c,d\n1_000,١٢,0x10,1\n2,3,4,5\n".encode(), "n.csv")
+    for column in ("a", "b", "c"):
+        with pytest.raises(ud.DataError, match="not a number"):
+            ud.numbers(table, column)
+    assert np.array_equal(ud.numbers(table, "d"), [1.0, 5.0])
+    table = ud.parse_csv(b"x,y\n-1.5e3,+.5\n2.,7\n", "n.csv")
+    assert np.array_equal(ud.numbers(table, "x"), [-1500.0, 2.0])
+
+
+def test_one_long_cell_does_not_widen_a_column():
+    long = "z" * 100_000
+    table = ud.parse_csv(f"x,y,note\n1,2,{long}\n2,3,a\n".encode(), "l.csv")
+    assert table.column("note").dtype == object
+    assert ud.make_surface(table, "x", "y").n_samples == 2
