@@ -586,8 +586,9 @@ def _upload_section() -> None:
         st.caption(lab_data.LINK_NOTE)
         table = ss.get(UPLOAD_TABLE)
         if table is not None:
-            for key, value in zip(COLUMN_KEYS, lab_data.default_choice(table)):
-                if ss.get(key) not in (table.columns if key != "user_loss" else lab_data.LOSSES):
+            allowed = (table.columns, table.columns, lab_data.LOSSES)
+            if any(ss.get(k) not in ok for k, ok in zip(COLUMN_KEYS, allowed)):  # guess only then
+                for key, value in zip(COLUMN_KEYS, lab_data.default_choice(table)):
                     ss[key] = value
             if len(table.columns) > 2:
                 st.selectbox("x (the input)", table.columns, key="user_x", on_change=_on_columns_change)
