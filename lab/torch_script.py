@@ -18,7 +18,6 @@ it does not import torch.
 from __future__ import annotations
 
 import base64
-import inspect
 import math
 import textwrap
 from string import Template
@@ -26,7 +25,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from engine.train import DIVERGE_SPANS, FAR_AWAY, collect
+from engine.train import check_batch_size, collect, epoch_batches, far_limits
 from lab.config import PRESETS, TYPED, Config, RunChoice, to_torch_hyper
 from lab.link import to_query
 from lab import runs as lab_runs
@@ -199,18 +198,6 @@ def _offsets_of(surface) -> np.ndarray:
     return offsets
 
 
-def _far_limits(surface) -> tuple[list[float], list[float]]:
-    """The engine's divergence box (engine.train: DIVERGE_SPANS box widths around the bounds, or
-    ±FAR_AWAY without bounds), as lower and upper limits per weight (one value for all)."""
-    bounds = getattr(surface, "bounds", None)
-    if bounds is None:
-        return [-FAR_AWAY], [FAR_AWAY]
-    lo = np.array([b[0] for b in bounds], dtype=np.float64)
-    hi = np.array([b[1] for b in bounds], dtype=np.float64)
-    span = hi - lo
-    return (list(lo - DIVERGE_SPANS * span), list(hi + DIVERGE_SPANS * span))
-
-
 _ANALYTIC_LOSS = '''\
 def loss(idx=None):
     """The full-batch loss f(w), or the mini-batch idx: the mean of the copies f(w) + a_i·w."""
@@ -362,17 +349,9 @@ def _optimizer_code(choice: RunChoice, lr: float) -> tuple[str, str]:
 
 def _run_settings(config: Config, choice: RunChoice) -> tuple:
     """(batch size, clip, schedule) of one run exactly as lab.runs trains it: the run's own
-    settings where lab.runs has them per run, else the page's."""
-    def per_run(fn):
-        try:
-            inspect.signature(fn).bind(config, choice)
-        except TypeError:
-            return fn(config)
-        return fn(config, choice)
-
-    batch_fn = getattr(lab_runs, "batch_size", None)
-    batch = per_run(batch_fn) if callable(batch_fn) else config.batch_size
-    return batch, per_run(lab_runs.make_clip), per_run(lab_runs.make_schedule)
+    settings, or the page's."""
+    return (lab_runs.batch_size(config, choice), lab_runs.make_clip(config, choice),
+            lab_runs.make_schedule(config, choice))
 
 
 def _schedule_code(sched) -> tuple[str, str]:
@@ -432,8 +411,8 @@ def _choice_of(config: Config, run) -> RunChoice:
 
 def _replay(config: Config, choice: RunChoice, run):
     """The run as lab.runs trains it (or as given, for a run result of the page), the weights it
-    started from, and each epoch's sample order, drawn as engine.train draws it: one permutation
-    per epoch from numpy's default_rng(seed), cut into consecutive batches."""
+    started from, and each epoch's sample order, drawn by engine.train's own epoch_batches from
+    numpy's default_rng(seed) (one permutation per epoch, cut into consecutive batches)."""
     if config.mode == "network":
         model = build_mlp(config)
         start = np.array(model.start, dtype=np.float64)
@@ -446,12 +425,12 @@ def _replay(config: Config, choice: RunChoice, run):
         if error:
             raise ValueError(error)
         trajectory = collect(lab_runs.stream_run(config, choice, model, start))
-    batch, _, _ = _run_settings(config, choice)
-    n = int(model.n_samples)
+    batch = check_batch_size(model, _run_settings(config, choice)[0])
     orders = []
-    if batch is not None and batch != n:
+    if batch is not None:  # the engine's own draw, epoch by epoch: the batches, put end to end
         rng = np.random.default_rng(config.seed)
-        orders = [rng.permutation(n).tolist() for _ in range(len(trajectory.loss) - 1)]
+        orders = [[int(i) for b in epoch_batches(rng, int(model.n_samples), batch) for i in b]
+                  for _ in range(len(trajectory.loss) - 1)]
     return model, start, trajectory, orders, float(choice.lr(config.learning_rate))
 
 
@@ -653,7 +632,7 @@ def torch_script(config: Config, run=0) -> str:
     clip, clip_words = _clip_code(clip_setting)
     n = int(model.n_samples)
     batch = batch if batch not in (None, n) else None
-    lower, upper = _far_limits(model)
+    lower, upper = (np.atleast_1d(v).tolist() for v in far_limits(model))
     params = np.asarray(trajectory.params, dtype=np.float64)
     diverged = trajectory.diverged_epoch
     if config.mode == "network":
