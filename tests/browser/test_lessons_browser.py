@@ -63,6 +63,9 @@ def open_lesson(page, url: str, key: str) -> None:
     page.goto(f"{url}/?lesson={key}&present=1&speed=instant")
     h.wait_idle(page, timeout=90_000)
     h.wait_drawn(page, timeout=90_000)
+    # the view reports its epoch once drawn, which may rerun the script: wait for that too
+    page.wait_for_timeout(500)
+    h.wait_idle(page, timeout=90_000)
 
 
 def alerts(page) -> list[str]:
