@@ -101,6 +101,9 @@ CASES = {
     "upload_linear_minibatch": Config(surface=UPLOAD_MSE.name, runs=(R("adam"),), batch_size=4,
                                       learning_rate=0.5, epochs=100),
     "upload_logistic": Config(surface=UPLOAD_CE.name, runs=(R("sgd"),), learning_rate=0.05, epochs=100),
+    # a run with its own batch size, clipping and schedule, on a page without them
+    "own_settings_per_run": Config(surface="booth", learning_rate=0.05, epochs=100, runs=(
+        RunChoice("adam", batch=8, clip="value:2", schedule="step"),)),
     # a run that converges stops early; the script trains as many epochs
     "converged_early": Config(surface="booth", runs=(R("sgd"),), learning_rate=0.05, epochs=200),
     # typed surfaces, translated from the parsed tree

@@ -167,7 +167,7 @@ def share_and_export(config: Config, query: dict, results: list, figs: dict, sur
     except (ValueError, KeyError) as err:  # e.g. a surface with no torch form yet
         st.info(f"{chosen.choice.label} has no PyTorch form here: {err}")
         return
-    file_name = f"descent-lab-{chosen.choice.preset}.py"
+    file_name = f"descent-lab-{chosen.choice.key}.py"
     st.download_button("PyTorch script (.py)", script, file_name=file_name, mime="text/x-python",
                        key="dl_torch", on_click="ignore")
     st.code(script, language="python", height=360)
