@@ -364,3 +364,14 @@ def test_one_long_cell_does_not_widen_a_column():
     table = ud.parse_csv(f"x,y,note\n1,2,{long}\n2,3,a\n".encode(), "l.csv")
     assert table.column("note").dtype == object
     assert ud.make_surface(table, "x", "y").n_samples == 2
+
+
+def test_the_binned_softplus_sum_is_within_its_bound():
+    rng = np.random.default_rng(7)
+    x = rng.normal(3.0, 2.0, 5000)
+    weights = np.full(x.size, 1 / x.size)
+    ws, bs = np.linspace(-2, 3, 13), np.linspace(-9, 6, 11)
+    binned = ud._softplus_binned(ws, bs, x, weights)
+    exact = np.logaddexp(0.0, ws[None, :, None] * x[None, None, :] + bs[:, None, None]).mean(-1)
+    assert binned is not None
+    assert np.max(np.abs(binned - exact)) <= ud.BIN_WIDTH ** 4 / 3072
