@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 from lab import export
 from lab.config import Config
 from lab.link import from_query
-from lab.runs import run_one
+from lab.runs import build_mlp, run_one
 from lab.torch_script import torch_script
 
 FORMATS = ("json", "csv", "torch")
@@ -77,6 +77,11 @@ def export_text(link: str, fmt: str, run: int | None = None) -> tuple[str | None
     config, messages = from_query(query_of(link))
     index = _pick(config, run)
     if fmt == "torch":
+        if config.mode == "network":
+            try:
+                build_mlp(config)
+            except ValueError as err:  # bad layer sizes: the page's message, for every run
+                return None, messages + [str(err)]
         try:
             return torch_script(config, 0 if index is None else index), messages
         except ValueError as err:

@@ -156,3 +156,13 @@ def test_the_installed_command():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert [r["optimizer"] for r in json.loads(proc.stdout)["runs"]] == ["adam"]
+
+
+def test_a_network_that_cannot_be_built_exits_1_with_the_pages_words():
+    from lab.runs import network_result
+
+    link = "mode=network&hidden=0&epochs=2"
+    code, out, err = run("export", link, "--format", "torch")
+    assert code == 1 and out == ""
+    page = network_result(from_query(query_of(link))[0]).error
+    assert page and f"descent-lab: {page}" in err
