@@ -423,3 +423,23 @@ def test_the_link_refuses_what_the_hyperparameter_widgets_cannot_show():
         for w in widgets:
             name = w.key.split(".")[-1]
             assert (w.min, w.max) == hyper_range(name), w.key
+
+
+def test_a_typed_formula_with_blanks_is_accepted_and_a_refused_one_is_shown_literally():
+    at = fresh({"surface": "typed", "f": "x^2 + y^2"})
+    at.text_input(key="expr_text").set_value("\t (x-1)^2 + y^2 ").run()
+    no_trouble(at)
+    assert not at.error and at.query_params["f"] == "\t (x-1)^2 + y^2 "
+    hostile = "x + ```` **INJ** [a](http://127.0.0.1:9/) <b>B</b>"
+    at.text_input(key="expr_text").set_value(hostile).run()
+    no_trouble(at)
+    (body,) = [e.value for e in at.error]
+    lines = body.split("\n")
+    opening = next(i for i, line in enumerate(lines) if set(line) == {"`"})
+    fence = lines[opening]
+    assert len(fence) > 4 and lines[opening + 3] == fence  # no run of backticks in the text closes it
+    assert lines[opening + 1] == hostile and lines[opening + 2].endswith("^")
+    words = "\n".join(lines[:opening] + lines[opening + 4:])
+    for sign in ("**", "](", "<b>", "INJ"):  # the words hold none of the text's Markdown
+        assert sign not in words, body
+    assert "previous surface stays" in words
