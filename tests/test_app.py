@@ -443,3 +443,44 @@ def test_a_typed_formula_with_blanks_is_accepted_and_a_refused_one_is_shown_lite
     for sign in ("**", "](", "<b>", "INJ"):  # the words hold none of the text's Markdown
         assert sign not in words, body
     assert "previous surface stays" in words
+
+
+def test_an_upload_message_quotes_the_file_and_its_name_literally():
+    def script():
+        import json
+
+        import streamlit as st
+
+        from lab.config import Config, RunChoice
+        from lab.export import to_json
+        from lab.runs import run_one
+        from ui import panels, surface_page
+
+        class Upload:
+            def __init__(self, name, data):
+                self.name, self.data = name, data
+
+            def getvalue(self):
+                return self.data
+
+        config = Config(epochs=5, runs=(RunChoice("adam"),))
+        doc = json.loads(to_json(config, [run_one(config, c) for c in config.runs]))
+        doc["runs"][0]["status"] = "x` **INJ** [a](http://127.0.0.1:9/) `"
+        name = "runs` **INJ** [a](http://127.0.0.1:9/) `.json"
+        for data in (json.dumps(doc).encode(), to_json(config, [run_one(config, c) for c in config.runs]).encode()):
+            st.session_state[panels.UPLOAD_KEY] = Upload(name, data)
+            surface_page._on_upload()
+            kind, text = st.session_state.pop(surface_page._UPLOAD_MESSAGE)
+            (st.error if kind == "error" else st.success)(text)
+
+    from test_state import read_markdown
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    no_trouble(at)
+    (error,), (success,) = at.error, at.success
+    assert "Could not load" in error.value and "'status'" in error.value
+    assert "Loaded" in success.value
+    for body in (error.value, success.value):
+        outside, spans = read_markdown(body)
+        assert "INJ" not in outside and "http" not in outside, body
+        assert any("runs` **INJ**" in span for span in spans)
