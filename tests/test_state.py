@@ -2,6 +2,8 @@
 
 from dataclasses import replace
 
+import numpy as np
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -302,3 +304,17 @@ def test_a_start_in_a_box_with_many_decimals_stays_in_the_box():
         assert x0 <= x <= x1 and y0 <= y <= y1
         back, again = from_query(to_query(Config(**{**config.__dict__, "start": (x, y)})))
         assert again == [], again
+
+
+def test_snap_start_never_raises_and_stays_in_the_box():
+    from ui.sidebar import snap_start
+
+    rng = np.random.default_rng(0)
+    for name in surfaces.names():
+        s = surfaces.get(name)
+        (x0, x1), (y0, y1) = s.bounds
+        points = [(np.nan, 0.0), (np.inf, -np.inf), (1e308, -1e308), tuple(s.start), (x1, y0)]
+        points += [tuple(p) for p in rng.uniform(-1e3, 1e3, (20, 2))]
+        for point in points:
+            x, y = snap_start(s, point)
+            assert x0 <= x <= x1 and y0 <= y <= y1, (name, point)

@@ -78,7 +78,9 @@ def snap_start(surface, point) -> tuple[float, float]:
     (x0, x1), (y0, y1) = surface.bounds
     sx, sy = _start_step(surface)
     out = []
-    for v, lo, hi, step in ((point[0], x0, x1, sx), (point[1], y0, y1, sy)):
+    for v, lo, hi, step, home in ((point[0], x0, x1, sx, surface.start[0]),
+                                  (point[1], y0, y1, sy, surface.start[1])):
+        v = float(v) if np.isfinite(v) else float(home)  # a NaN is no place: the surface's start
         v = float(np.clip(v, lo, hi))
         on_grid = lo + round((v - lo) / step) * step
         if abs(on_grid - v) <= 1e-9 * step:  # already a slider stop (a link's, an edge): exact
