@@ -204,6 +204,32 @@ class Wire:
         return b"".join([MAGIC, struct.pack("<I", len(text)), text, b" " * pad, *self.buffers])
 
 
+def decode(message: bytes) -> dict:
+    """The header of a wire message, every array reference replaced by its NumPy array (for
+    tests and tools that read what the component received, e.g. AppTest's proto.bytes)."""
+    if message[:4] != MAGIC:
+        raise ValueError("not a descent-view message")
+    (length,) = struct.unpack("<I", message[4:8])
+    header = json.loads(message[8:8 + length])
+    base = 8 + length + (-(8 + length)) % 8
+    table = header.pop("buffers", {})
+
+    def revive(value):
+        if isinstance(value, dict):
+            if "$b" in value and value["$b"] in table:
+                offset, size, code = table[value["$b"]]
+                flat = np.frombuffer(message, dtype=np.dtype(_WIRE_TYPE[code]).newbyteorder("<"),
+                                     count=size // np.dtype(_WIRE_TYPE[code]).itemsize,
+                                     offset=base + offset)
+                return flat.reshape(value.get("shape") or (-1,))
+            return {k: revive(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [revive(v) for v in value]
+        return value
+
+    return revive(header)
+
+
 def figure_dict(fig) -> dict:
     """A Plotly figure as a plain dict (arrays stay NumPy arrays), without plotly.py's default
     template (8 KB per figure, unused): go.Figure.to_plotly_json, not JSON text to parse back."""
@@ -305,7 +331,7 @@ def _paths_header(paths: PathSet, rows: tuple[int, ...], wire: Wire) -> dict:
         pick = [0] if run.fixed else take
         runs.append({
             "fixed": run.fixed,
-            "params": wire.ref(run.params[pick].astype(np.float32)),
+            "params": wire.ref(_finite32(run.params[pick])),
             "loss": wire.ref(_finite32(run.loss[pick])),
             "last": [int(v) for v in run.last[pick]],
             "diverged": [int(v) for v in run.diverged[pick]],

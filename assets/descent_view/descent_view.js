@@ -701,7 +701,7 @@ class DescentView {
     this.reacting = true;
     const timing = { received: now, react: {}, how: {} };
     try {
-      const jobs = VIEWS.map((view) => {
+      const react = (view) => {
         const div = this.divs[view];
         const model = models[view];
         const t0 = performance.now();
@@ -718,7 +718,18 @@ class DescentView {
         timing.how[view] = "react";
         return Promise.resolve(Plotly.react(div, model.traces, layout, PLOT_CONFIG))
           .then(() => { timing.react[view] = performance.now() - t0; });
-      });
+      };
+      // Cold start: the 2D views first, painted, and then the 3D scene (WebGL setup is slow).
+      const first = !this.divs.surface3d._fullLayout;
+      const jobs = [react("contour"), react("loss")];
+      if (first) {
+        await Promise.all(jobs);
+        this.models = Object.assign({}, this.models, { contour: models.contour, loss: models.loss });
+        this.current = current;
+        for (const view of ["contour", "loss"]) this.paint(view, true);
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      }
+      jobs.push(react("surface3d"));
       await Promise.all(jobs);
     } finally {
       this.reacting = false;
@@ -979,7 +990,8 @@ class DescentView {
       const p = paths && paths.get(d.run);
       return {
         run: Number(d.run), n: d.n, head: d.head,
-        x: p ? Array.from(p.x.subarray(0, d.n)) : [], y: p ? Array.from(p.y.subarray(0, d.n)) : [],
+        x: p ? Array.from(p.x.subarray(0, d.n), finiteOrNull) : [],
+        y: p ? Array.from(p.y.subarray(0, d.n), finiteOrNull) : [],
         params: p && p.params ? Array.from(p.params.subarray(0, 2 * d.n)) : null,
       };
     });
@@ -1055,6 +1067,10 @@ class DescentView {
     if (window.Plotly) for (const view of VIEWS) window.Plotly.purge(this.divs[view]);
     if (this.parent[INSTANCE_KEY] === this) delete this.parent[INSTANCE_KEY];
   }
+}
+
+function finiteOrNull(v) {
+  return Number.isFinite(v) ? v : null;
 }
 
 function formatLr(value) {

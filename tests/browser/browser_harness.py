@@ -120,16 +120,28 @@ def view_state(page) -> dict:
     return page.evaluate("() => Object.assign({}, document.querySelector('.dv-root').dataset)")
 
 
+def on_screen(page, view: str) -> list[dict]:
+    """Per run of a view, what its overlay drew at the epoch on screen: n points of the path
+    (gaps included), the head's pixel position (or None), and the path's x, y up to there."""
+    return page.evaluate("(view) => document.querySelector('.dv-root').__descentView.onScreen(view)", view)
+
+
 def trace_lengths(page, view: str) -> list[int]:
-    """Number of points of each path/head trace in a view, in trace order, as drawn."""
+    """Per run of a view, in run order: the points of its path drawn up to the epoch on screen,
+    then 1 if its head is drawn (else 0), as the old path/head trace lengths were."""
+    out = []
+    for run in on_screen(page, view):
+        out += [run["n"], 1 if run["head"] is not None else 0]
+    return out
+
+
+def path_x(page, view: str, run: int = 0) -> list[float]:
+    """The whole path's x of a run (at the η on screen), as the overlay draws it."""
     return page.evaluate(
-        f"""(view) => {{
-            const gd = ({JS_PLOT})(view);
-            return gd.data.filter(t => t.meta && (t.meta.role === 'path' || t.meta.role === 'head'))
-                          .map(t => t.x.length);
-        }}""",
-        view,
-    )
+        """([view, run]) => { const v = document.querySelector('.dv-root').__descentView;
+            const p = v.current && v.current.views[view].get(String(run));
+            return p ? Array.from(p.x.subarray(0, p.n)).map(x => Number.isFinite(x) ? x : null) : null; }""",
+        [view, run])
 
 
 def camera(page) -> dict:
@@ -160,25 +172,13 @@ def screenshot(page, name: str) -> bytes:
 
 
 def visible_points(page, view: str) -> list[int]:
-    """Per path/head trace of a 2D view, in trace order: how many of its markers are shown."""
-    return page.evaluate(
-        f"""(view) => {{
-            const gd = ({JS_PLOT})(view);
-            const counts = new Map();
-            for (const g of gd.querySelectorAll('.scatterlayer .trace')) {{
-                const t = g.__data__ && g.__data__[0] && g.__data__[0].trace;
-                if (!t || !t.meta || !['path', 'head'].includes(t.meta.role)) continue;
-                let n = 0;
-                for (const el of g.querySelectorAll('.points path.point')) {{
-                    const cs = getComputedStyle(el);
-                    if (cs.visibility !== 'hidden' && cs.display !== 'none') n += 1;
-                }}
-                counts.set(t.index, n);
-            }}
-            return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]);
-        }}""",
-        view,
-    )
+    """Per run of a 2D view, in run order: how many of its path's dots are drawn (points off the
+    box or not numbers are gaps), then 1 if its head is drawn (else 0)."""
+    out = []
+    for run in on_screen(page, view):
+        dots = sum(1 for x, y in zip(run["x"], run["y"]) if x is not None and y is not None)
+        out += [dots, 1 if run["head"] is not None else 0]
+    return out
 
 
 def colourful_fraction(png: bytes, box: dict, min_saturation: float = 0.25) -> float:

@@ -8,24 +8,26 @@ import re
 import time
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
 
 import browser_harness as h
 
 BLUE = (0x00, 0x72, 0xB2)  # figures/descent.py: a single run is blue
 
+# The first run's whole path at the η on screen, in a view's coordinates (what the overlay draws).
 JS_MODEL_PATH = """([view, attr]) => {
-    const m = document.querySelector('.dv-root').__descentView.models[view];
-    const p = m.paths.get('0');
-    return p ? Array.from(p[attr]) : null;
+    const v = document.querySelector('.dv-root').__descentView;
+    const p = v.current && v.current.views[view].get('0');
+    return p ? Array.from(p[attr].subarray(0, p.n)) : null;
 }"""
 
 # The start marker on the contour map, as Plotly drew it.
 JS_START = """() => { const t = document.querySelector('.dv-contour')._fullData.find(t => t.name === 'start');
     return [Number(t.x[0]), Number(t.y[0])]; }"""
 
-JS_3D_PATH_LENGTH = ("() => document.querySelector('.dv-surface3d').data"
-                     ".find(t => t.meta && t.meta.role === 'path').x.length")
+JS_3D_PATH_LENGTH = ("() => document.querySelector('.dv-root').__descentView"
+                     ".onScreen('surface3d')[0].n")
 JS_TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
@@ -57,6 +59,18 @@ def blue_pixels(png: bytes, box: dict) -> int:
     crop = image[int(box["y"]):int(box["y"] + box["height"]), int(box["x"]):int(box["x"] + box["width"])]
     r, g, b = crop[..., 0], crop[..., 1], crop[..., 2]
     return int(((b > r + 40) & (b > g + 10)).sum())
+
+
+def wait_view_lr(page, lr_before: str | None, step: int) -> None:
+    """Wait until the views show the η `step` stops from lr_before (the sidebar moved it: the
+    view swaps to that stop's paths, which it already has, without a new computation)."""
+    from lab.config import LR_OPTIONS
+
+    base = LR_OPTIONS.index(float(lr_before)) if lr_before else LR_OPTIONS.index(0.1)
+    want = LR_OPTIONS[base + step]
+    h.wait_idle(page, timeout=60_000)
+    page.wait_for_function("(v) => Number(document.querySelector('.dv-root').dataset.lr) === v",
+                           arg=want, timeout=60_000)
 
 
 def wait_new_token(page, token: str) -> None:
@@ -108,22 +122,22 @@ def test_learning_rate_slider_changes_the_path_and_keeps_the_camera(page, app_ur
     rotated = h.camera(page)["eye"]
 
     h.move_slider(page, "learning_rate", key_name="ArrowLeft")
-    wait_new_token(page, state["token"])
+    wait_view_lr(page, lr_before, -1)
     h.screenshot(page, "app_lr_changed_rotated")
     after = page.evaluate(JS_MODEL_PATH, ["surface3d", "x"])
     assert url_query(page).get("lr") != lr_before
     assert after != before  # a new learning rate, a new path
     # The drawn 3D path is the new one, up to the epoch on screen.
-    drawn = page.evaluate("() => Array.from(document.querySelector('.dv-surface3d').data"
-                          ".find(t => t.meta && t.meta.role === 'path').x)")
-    assert drawn == pytest.approx(after[:len(drawn)], nan_ok=True)
+    drawn = h.on_screen(page, "surface3d")[0]
+    assert drawn["n"] == int(h.view_state(page)["epoch"]) + 1
+    assert drawn["x"] == pytest.approx([v if np.isfinite(v) else None for v in after[:drawn["n"]]])
     # The camera the user turned is still there.
     eye = h.camera(page)["eye"]
     for axis in "xyz":
         assert abs(eye[axis] - rotated[axis]) < 1e-6, (rotated, eye)
 
     h.move_slider(page, "learning_rate", key_name="ArrowRight")
-    wait_new_token(page, h.view_state(page)["token"])
+    wait_view_lr(page, lr_before, 0)
     assert page.evaluate(JS_MODEL_PATH, ["surface3d", "x"]) == pytest.approx(before, nan_ok=True)
     assert not page.js_errors
 
