@@ -31,7 +31,16 @@ from lab.config import TYPED, Config, RunChoice, network_defaults
 from lab.torch_script import TOLERANCE, expression_to_torch, torch_script
 from surfaces.expression import ExpressionError, parse
 
-HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def _have_torch() -> bool:
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+HAVE_TORCH = _have_torch()
 UNDER_CI = os.environ.get("CI", "").lower() in ("true", "1")
 needs_torch = pytest.mark.skipif(
     not HAVE_TORCH and not UNDER_CI,
