@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab.config import PRESETS, Config
 from lab.link import from_query
+from ui import descent_view
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -23,7 +24,7 @@ def fresh(query=None) -> AppTest:
 def view_data(at) -> dict:
     """The data the descent view component received on the last run."""
     (element,) = at.get("bidi_component")
-    return json.loads(element.proto.json)
+    return descent_view.decode(element.proto.bytes)
 
 
 def paths(at, figure="surface3d"):

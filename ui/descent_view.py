@@ -153,6 +153,21 @@ _DTYPES = {np.dtype("float32"): "f4", np.dtype("float64"): "f4", np.dtype("int32
 _WIRE_TYPE = {"f4": np.float32, "i4": np.int32, "u1": np.uint8}
 
 
+_BDATA = {"f4": "<f4", "f8": "<f8", "i1": "i1", "u1": "u1", "i2": "<i2", "u2": "<u2", "i4": "<i4",
+          "u4": "<u4"}
+
+
+def _from_bdata(value: Mapping) -> np.ndarray:
+    """Plotly's JSON form of an array ({dtype, bdata: base64, shape}) as a NumPy array."""
+    import base64
+
+    flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=_BDATA[value["dtype"]])
+    shape = value.get("shape")
+    if isinstance(shape, str):
+        shape = [int(v) for v in shape.split(",")]
+    return flat.reshape(shape) if shape else flat
+
+
 class Wire:
     """The binary part of one message: numeric arrays as raw buffers, each sent once."""
 
@@ -189,6 +204,8 @@ class Wire:
                 return self.ref(value)
             return value.tolist()
         if isinstance(value, Mapping):
+            if isinstance(value.get("bdata"), str) and value.get("dtype") in _BDATA:
+                return self.ref(_from_bdata(value))
             return {str(k): self.encode(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.encode(v) for v in value]
@@ -205,8 +222,11 @@ class Wire:
 
 
 def decode(message: bytes) -> dict:
-    """The header of a wire message, every array reference replaced by its NumPy array (for
-    tests and tools that read what the component received, e.g. AppTest's proto.bytes)."""
+    """The header of a wire message, every array reference replaced by Plotly's JSON form of it
+    ({dtype, bdata: base64, shape}), as plotly.io.to_json writes arrays (for tests and tools that
+    read what the component received, e.g. AppTest's proto.bytes)."""
+    import base64
+
     if message[:4] != MAGIC:
         raise ValueError("not a descent-view message")
     (length,) = struct.unpack("<I", message[4:8])
@@ -218,10 +238,12 @@ def decode(message: bytes) -> dict:
         if isinstance(value, dict):
             if "$b" in value and value["$b"] in table:
                 offset, size, code = table[value["$b"]]
-                flat = np.frombuffer(message, dtype=np.dtype(_WIRE_TYPE[code]).newbyteorder("<"),
-                                     count=size // np.dtype(_WIRE_TYPE[code]).itemsize,
-                                     offset=base + offset)
-                return flat.reshape(value.get("shape") or (-1,))
+                out = {"dtype": code, "bdata": base64.b64encode(
+                    message[base + offset:base + offset + size]).decode("ascii")}
+                shape = value.get("shape") or []
+                if len(shape) > 1:
+                    out["shape"] = ", ".join(str(n) for n in shape)
+                return out
             return {k: revive(v) for k, v in value.items()}
         if isinstance(value, list):
             return [revive(v) for v in value]
@@ -233,7 +255,13 @@ def decode(message: bytes) -> dict:
 def figure_dict(fig) -> dict:
     """A Plotly figure as a plain dict (arrays stay NumPy arrays), without plotly.py's default
     template (8 KB per figure, unused): go.Figure.to_plotly_json, not JSON text to parse back."""
-    spec = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
+    if hasattr(fig, "_data") and hasattr(fig, "_layout"):
+        # plotly.py's own property dicts, arrays still NumPy: to_plotly_json would base64 them.
+        spec = {"data": fig._data, "layout": fig._layout}
+    elif hasattr(fig, "to_plotly_json"):
+        spec = fig.to_plotly_json()
+    else:
+        spec = dict(fig)
     layout = dict(spec.get("layout") or {})
     layout.pop("template", None)
     return {"data": list(spec.get("data") or []), "layout": layout}
