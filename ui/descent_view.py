@@ -289,7 +289,7 @@ def figure_specs(figs: dict, *, strip_paths: bool = False) -> dict:
             layout = dict(loss["layout"])
             layout.pop("shapes", None)
             yaxis = {k: v for k, v in dict(layout.get("yaxis") or {}).items()
-                     if k not in ("type", "dtick", "title", "range")}
+                     if k not in ("type", "dtick", "tick0", "title", "range")}
             layout["yaxis"] = yaxis
             specs["loss"] = {**loss, "layout": layout}
     return specs
@@ -393,7 +393,8 @@ def loss_axis(losses: list[np.ndarray], minimum_loss: float) -> dict:
     decades = float(np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
     return {"log": use_log, "shift": shift, "ceiling": ceiling,
             "title": "loss" if shift == 0.0 else "loss − min",
-            "dtick": max(1, int(np.ceil(decades / 3))) if use_log else None}
+            "dtick": max(1, int(np.ceil(decades / 6))) if use_log else None,
+            "tick0": -3 if use_log else None}
 
 
 # --- The component ----------------------------------------------------------------------------

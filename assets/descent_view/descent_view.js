@@ -346,6 +346,7 @@ function lossLayout(axis, paths) {
     "yaxis.type": axis.log ? "log" : "linear",
     "yaxis.title.text": axis.title || "loss",
     "yaxis.dtick": axis.log ? axis.dtick : null,
+    "yaxis.tick0": axis.log ? axis.tick0 : null,
     "yaxis.range": [lo - pad, hi + pad],
     "yaxis.autorange": false,
   };
