@@ -375,3 +375,17 @@ def test_the_binned_softplus_sum_is_within_its_bound():
     exact = np.logaddexp(0.0, ws[None, :, None] * x[None, None, :] + bs[:, None, None]).mean(-1)
     assert binned is not None
     assert np.max(np.abs(binned - exact)) <= ud.BIN_WIDTH ** 4 / 3072
+
+
+def test_app_the_column_choice_survives_presenter_mode():
+    content, _, _ = regression_csv()
+    at = _app()
+    at.file_uploader(key="user_csv").set_value(("mine.csv", content, "text/csv")).run()
+    at.selectbox(key="user_x").set_value("noise").run()
+    chosen = at.session_state["surface"]
+    at.toggle(key="presenter").set_value(True).run()
+    _ok(at)
+    at.toggle(key="presenter").set_value(False).run()
+    _ok(at)
+    assert at.session_state["surface"] == chosen
+    assert at.selectbox(key="user_x").value == "noise"

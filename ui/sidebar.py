@@ -589,8 +589,13 @@ def _upload_section() -> None:
         table = ss.get(UPLOAD_TABLE)
         if table is not None:
             allowed = (table.columns, table.columns, lab_data.LOSSES)
-            if any(ss.get(k) not in ok for k, ok in zip(COLUMN_KEYS, allowed)):  # guess only then
-                for key, value in zip(COLUMN_KEYS, lab_data.default_choice(table)):
+            if any(ss.get(k) not in ok for k, ok in zip(COLUMN_KEYS, allowed)):
+                # a widget not drawn for a while (presenter mode) lost its value: the accepted
+                # upload's choice if it is of this table, else a guess (which reads every column)
+                held = ss.get(UPLOAD_HELD)
+                values = ((held.x, held.target, held.loss) if held is not None and held.table is table
+                          else lab_data.default_choice(table))
+                for key, value in zip(COLUMN_KEYS, values):
                     ss[key] = value
             if len(table.columns) > 2:
                 st.selectbox("x (the input)", table.columns, key="user_x", on_change=_on_columns_change)
