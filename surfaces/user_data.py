@@ -233,9 +233,21 @@ def classes(table: Table, name: str) -> tuple[np.ndarray, tuple[str, str]]:
     return labels.astype(np.float64), (names[0], names[1])
 
 
+MAX_MAGNITUDE = 1e100  # the losses square the values: beyond this float64 would overflow
+
+
 def _check_varies(values: np.ndarray, name: str, why: str) -> None:
     if np.all(values == values[0]):
         raise DataError(f"Column {name!r} has the same value ({values[0]:g}) in every row: {why}")
+    big = float(np.abs(values).max())
+    if big > MAX_MAGNITUDE:
+        raise DataError(f"Column {name!r} holds {big:.3g}; numbers beyond {MAX_MAGNITUDE:g} would "
+                        f"overflow when the loss squares them. Rescale the column.")
+    with np.errstate(all="ignore"):
+        spread = float(np.std(values))
+    if not spread > 1e-150 * max(1.0, big):
+        raise DataError(f"Column {name!r} varies too little (by {spread:.3g}) for float64 "
+                        f"arithmetic. Rescale the column.")
 
 
 # --- the fast grids ---------------------------------------------------------------------------

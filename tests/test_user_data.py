@@ -185,6 +185,8 @@ COLUMN_REFUSALS = {
     "three classes": (b"x,y\n1,0\n2,1\n3,2\n", ("x", "y", ud.CROSS_ENTROPY), "exactly two classes"),
     "one class": (b"x,y\n1,a\n2,a\n", ("x", "y", ud.CROSS_ENTROPY), "exactly two classes"),
     "same column": (b"x,y\n1,2\n3,4\n", ("x", "x", ud.MSE), "two different columns"),
+    "huge values": (b"x,y\n1e200,2\n3,4\n", ("x", "y", ud.MSE), "would overflow"),
+    "tiny spread": (b"x,y\n1e-200,2\n2e-200,4\n", ("x", "y", ud.MSE), "varies too little"),
     "unknown column": (b"x,y\n1,2\n3,4\n", ("z", "y", ud.MSE), "no column 'z'"),
 }
 
