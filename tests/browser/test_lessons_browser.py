@@ -33,16 +33,27 @@ JS_LESSON = """() => {
     };
 }"""
 
-# Pixel positions of a contour-map trace's points (role, run), as Plotly placed them.
+# Pixel positions on the contour map of a run's path as its overlay drew it up to the epoch on
+# screen (role "path"), or of a static trace's points as Plotly placed them (role "steps").
 JS_PIXELS = """([role, run]) => {
     const c = document.querySelector('.dv-root .dv-contour');
     const xa = c._fullLayout.xaxis, ya = c._fullLayout.yaxis;
-    const t = c._fullData.find(t => t.meta && t.meta.role === role && t.meta.run === run);
-    if (!t) return null;
+    let xs, ys;
+    if (role === 'path') {
+        const drawn = document.querySelector('.dv-root').__descentView.onScreen('contour')
+            .find(d => d.run === run);
+        if (!drawn) return null;
+        xs = drawn.x; ys = drawn.y;
+    } else {
+        const t = c._fullData.find(t => t.meta && t.meta.role === role && t.meta.run === run);
+        if (!t) return null;
+        xs = t.x; ys = t.y;
+    }
     const out = [];
-    for (let i = 0; i < t.x.length; i++) {
-        const x = Number(t.x[i]), y = Number(t.y[i]);
-        if (Number.isFinite(x) && Number.isFinite(y)) out.push([xa.c2p(x) + xa._offset, ya.c2p(y) + ya._offset]);
+    for (let i = 0; i < xs.length; i++) {
+        const x = Number(xs[i]), y = Number(ys[i]);
+        if (xs[i] !== null && Number.isFinite(x) && Number.isFinite(y))
+            out.push([xa.c2p(x) + xa._offset, ya.c2p(y) + ya._offset]);
     }
     return out;
 }"""
