@@ -391,3 +391,23 @@ def test_app_the_column_choice_survives_presenter_mode():
     _ok(at)
     assert at.session_state["surface"] == chosen
     assert at.selectbox(key="user_x").value == "noise"
+
+
+def test_logistic_full_batch_over_repeated_x_equals_the_mean_over_rows():
+    rng = np.random.default_rng(3)
+    age = rng.integers(18, 80, 2000)
+    bought = (age + rng.normal(0, 15, age.size) > 50).astype(int)
+    s = ud.make_surface(ud.parse_csv(csv_bytes(["age", "bought"], zip(age, bought)), "a.csv"),
+                        "age", "bought", ud.CROSS_ENTROPY)
+    x, y = s.data
+    assert ud._logistic_full_batch(x, y)[0] is not None  # 62 distinct ages: the compressed path
+    for w in ([0.1, -5.0], [-0.2, 3.0], [1.0, -60.0]):
+        w = np.array(w)
+        z = w[0] * x + w[1]
+        assert np.isclose(s.loss(w), np.mean(np.logaddexp(0, z) - y * z), rtol=1e-12)
+        p = 1 / (1 + np.exp(-z))
+        assert np.allclose(s.grad(w), [np.mean((p - y) * x), np.mean(p - y)], rtol=1e-10, atol=1e-14)
+        numeric = central(lambda v: float(s.loss(v)), w)
+        assert np.allclose(s.grad(w), numeric, rtol=1e-6, atol=1e-8)
+    W = np.stack(np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-9, 9, 4)), -1)
+    assert s.loss(W).shape == (4, 5) and s.grad(W).shape == (4, 5, 2)
