@@ -584,6 +584,9 @@ def main(argv=None):
     last = len(OUR_PARAMS) - 1
     print(DESCRIPTION)
     print(f"torch {torch.__version__}, float64, {last} epoch(s).")
+    if OUR_STATUS == "converged":
+        print(f"Descent Lab's run converged at epoch {last} (its full-batch gradient norm fell below "
+              f"1e-8) and stopped there; torch trains the same {last} epoch(s).")
     if DIVERGED_EPOCH is not None:
         last = DIVERGED_EPOCH - 1
         w = rows[DIVERGED_EPOCH]

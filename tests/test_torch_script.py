@@ -247,6 +247,14 @@ def test_a_diverged_run_is_compared_up_to_its_divergence_and_says_so(torch_runs)
         assert len(theirs["params"]) == ours.diverged_epoch + 1
 
 
+@needs_torch
+def test_an_early_stop_is_said(torch_runs):
+    code, stdout, theirs = torch_runs["converged_early"]
+    epochs = len(_ours(CASES["converged_early"]).loss) - 1
+    assert code == 0 and f"converged at epoch {epochs}" in stdout
+    assert len(theirs["params"]) == epochs + 1
+
+
 def test_the_early_stop_and_the_upload_cases_are_what_they_claim():
     assert _ours(CASES["converged_early"]).status == "converged"
     assert len(_ours(CASES["converged_early"]).loss) < 201
