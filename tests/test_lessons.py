@@ -219,3 +219,24 @@ def test_the_five_steps_put_negative_factors_in_parentheses_and_hide_unused_buff
     step = replay_step(s, ams, epoch=2, epochs=2)
     on = anatomy_sections(s, step, "adam", sample_view(s, step), hyper={"amsgrad": True})
     assert "AMSGrad" in "\n".join(n for sec in on for n in sec.notes)
+
+
+def test_a_second_run_with_its_own_batch_size_from_the_sidebar():
+    """A user puts 'batch 4' beside 'full batch': a second SGD run from the menu, its own batch
+    size in its settings; the link, the labels and the table follow."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90)
+    at.query_params.update({"surface": "linear_regression", "opt": "sgd", "lr": "0.05", "epochs": "50"})
+    at.run()
+    menu = at.multiselect(key="optimizers")
+    assert menu.options[-1] == "SGD · run 2"  # offered once SGD is chosen
+    menu.set_value(["sgd", "sgd-2"]).run()
+    at.selectbox(key="hp.sgd-2.batch").set_value(4).run()
+    assert not at.exception
+    assert at.query_params["opt"] == "sgd,sgd-2" and at.query_params["sgd-2.batch"] == "4"
+    assert list(at.dataframe[0].value["optimizer"]) == ["SGD", "SGD (batch 4)"]
+    at.selectbox(key="hp.sgd-2.clip").set_value("norm").run()
+    assert at.query_params["sgd-2.clip"].startswith("norm:")
