@@ -84,6 +84,14 @@ _component = st.components.v2.component(
 )
 
 
+_lr_echo = st.components.v2.component(
+    "descent_lab_descent_view_lr",
+    html='<span class="dv-lr-echo" hidden></span>',
+    js=_read_asset("lr_echo.js"),
+    isolate_styles=False,
+)
+
+
 def plotly_bundle_path() -> Path:
     """Plotly's browser bundle inside the installed plotly package."""
     import plotly
@@ -514,10 +522,16 @@ def descent_view(
         "height": int(height),
         "report_epoch": on_epoch is not None,
         "report_lr": on_lr is not None,
-        "lr_index": None if lr_index is None else int(lr_index),
         "note": paths.note if paths is not None else "",
     }
     result = _component(key=key, data=wire.pack(header), height=int(height), **callbacks)
+    if paths is not None and lr_index is not None:
+        # The η on screen goes in a tiny element of its own, so that the view's message stays
+        # byte for byte the same when only η changed: Streamlit then sends a reference to the
+        # message the browser already has instead of the message (its ForwardMsg cache).
+        with st.sidebar:
+            _lr_echo(key=f"{key}_lr", data={"lr_index": int(lr_index), "set": paths.key},
+                     height=0)
     point = result.get("click")
     if point is None:
         return None

@@ -496,8 +496,8 @@ class Overlay {
           head = q;
         }
       }
+      // The loss curve: a dotted line at the epoch the run diverged.
       if (diverged && diverged.has(run) && project.clip) {
-        const at = project(diverged.get(run), 1);
         const xa = this.div._fullLayout.xaxis;
         const px = xa._offset + xa.c2p(diverged.get(run));
         if (Number.isFinite(px)) {
@@ -511,7 +511,6 @@ class Overlay {
           ctx.stroke();
           ctx.restore();
         }
-        void at;
       }
       this.drawn.push({ run, n, head, points: pts });
     }
@@ -570,6 +569,8 @@ class DescentView {
     this.destroyed = false;
 
     this.tick = this.tick.bind(this);
+    this.onPythonLr = (ev) => this.pythonLr(ev.detail);
+    window.addEventListener("descent-view-lr", this.onPythonLr);
     this.button.addEventListener("click", () => this.togglePlay());
     this.slider.addEventListener("input", () => this.scrub(Number(this.slider.value)));
     // "change": the slider was released (or a key moved it): the epoch is settled.
@@ -653,7 +654,6 @@ class DescentView {
     }
     this.reportEpoch = Boolean(data.report_epoch);
     this.reportLr = Boolean(data.report_lr);
-    this.note = data.note || "";
 
     const animation = data.animation || {};
     const speed = animation.speed in SPEED_SECONDS || animation.speed === "instant" ? animation.speed : "normal";
@@ -681,20 +681,14 @@ class DescentView {
       }
     }
 
-    // Which η is on screen: Python's, unless the user moved the view's slider and Python has not
-    // caught up yet (a rerun that started before the last move carries an older η).
+    // Which η is on screen: Python's (from its own small element, see lr_echo.js), unless the
+    // user moved the view's slider and Python has not caught up yet.
     let stop = null;
     if (pathSet) {
-      const fromPython = Number.isInteger(data.lr_index) ? data.lr_index : 0;
-      stop = fromPython;
-      if (this.awaitLr && (now - this.awaitLr.t) < LR_ECHO_MS && this.wantStop !== null) {
-        if (fromPython === this.awaitLr.stop) this.awaitLr = null;
-        stop = this.wantStop;
-      } else {
-        this.awaitLr = null;
-      }
-      this.wantStop = stop;
-      if (!pathSet.has(stop)) stop = this.stop !== null && pathSet.has(this.stop) ? this.stop : null;
+      const echo = window.__dvPythonLr;
+      const fromPython = echo && echo.set === pathSet.key ? echo.lr_index
+        : (Number.isInteger(data.lr_index) ? data.lr_index : null);
+      stop = this.resolveStop(pathSet, fromPython);
     }
     const current = pathSet ? (stop === null ? null : pathSet.at(stop)) : pathsFromFigures(models);
 
@@ -748,6 +742,12 @@ class DescentView {
     this.root.dataset.drawn = "1";
     this.root.dataset.token = String(this.token);
     this.root.dataset.updates = String(Number(this.root.dataset.updates || 0) + 1);
+    // Python's η may have come (its own element) while this update was being drawn.
+    const echo = window.__dvPythonLr;
+    if (pathSet && echo && echo.set === pathSet.key) {
+      const latest = this.resolveStop(pathSet, echo.lr_index);
+      if (latest !== null) this.showStop(latest);
+    }
     this.renderControls();
     this.markLr();
     this.requestTick();
@@ -873,13 +873,44 @@ class DescentView {
       .finally(() => { this.framesBusy[view] = false; this.dirty.add(view); this.requestTick(); });
   }
 
+  // The stop to show, given Python's η: Python's, unless the user moved the view's slider since
+  // and Python has not echoed that yet (a rerun that began before the move carries an older η).
+  resolveStop(pathSet, fromPython) {
+    let want = fromPython;
+    if (this.awaitLr && performance.now() - this.awaitLr.t < LR_ECHO_MS && this.wantStop !== null) {
+      if (fromPython === this.awaitLr.stop) this.awaitLr = null;
+      want = this.wantStop;
+    } else {
+      this.awaitLr = null;
+    }
+    if (!Number.isInteger(want)) want = this.wantStop;
+    this.wantStop = Number.isInteger(want) ? want : null;
+    if (this.wantStop === null) return null;
+    if (pathSet.has(this.wantStop)) return this.wantStop;
+    return this.stop !== null && pathSet.has(this.stop) ? this.stop : null;
+  }
+
+  // Python's η changed (the sidebar, a link, or the echo of the view's own release).
+  pythonLr(detail) {
+    if (!this.pathSet || !detail || detail.set !== this.pathSet.key || this.applying) return;
+    const stop = this.resolveStop(this.pathSet, detail.lr_index);
+    if (stop !== null) this.showStop(stop);
+    this.renderControls();
+  }
+
   // The view's η slider moved to `stop`: swap the paths of all three views in this frame, if
   // the browser has them; otherwise they come with Python's answer on release.
   chooseStop(stop) {
     if (!this.pathSet) return;
     this.wantStop = clamp(Math.round(stop), 0, this.pathSet.stops.length - 1);
-    if (this.pathSet.has(this.wantStop) && this.wantStop !== this.stop) {
-      this.stop = this.wantStop;
+    if (this.pathSet.has(this.wantStop)) this.showStop(this.wantStop);
+    this.renderControls();
+    this.requestTick();
+  }
+
+  showStop(stop) {
+    if (stop !== this.stop || !this.current) {
+      this.stop = stop;
       this.current = this.pathSet.at(this.stop);
       const key = this.lossKeyFor(this.models.loss, this.current);
       if (key !== this.lossAxisKey && this.models.loss && this.divs.loss._fullLayout) {
@@ -889,7 +920,6 @@ class DescentView {
       for (const v of VIEWS) this.dirty.add(v);
       this.markLr();
     }
-    this.renderControls();
     this.requestTick();
   }
 
@@ -1055,14 +1085,13 @@ class DescentView {
   }
 
   showMessage(text) {
-    const note = this.note || "";
     this.message.hidden = !text;
     this.message.textContent = text || "";
-    void note;
   }
 
   destroy() {
     this.destroyed = true;
+    window.removeEventListener("descent-view-lr", this.onPythonLr);
     if (this.raf) cancelAnimationFrame(this.raf);
     this.resizer.disconnect();
     if (window.Plotly) for (const view of VIEWS) window.Plotly.purge(this.divs[view]);

@@ -81,25 +81,23 @@ def test_view_lr_by_keyboard_shows_the_engines_trajectory(page, app_url):
 def test_release_moves_link_and_sidebar_without_redrawing(page, app_url):
     open_app(page, app_url)
     before = page_config(page).learning_rate
-    updates = int(h.view_state(page)["updates"])
+    last_update = page.evaluate("() => window.__dvTiming.received")
     page.locator(LR).focus()
     page.locator(LR).press("ArrowLeft")
-    want = LR_OPTIONS[LR_OPTIONS.index(before) - 1]
+    index = LR_OPTIONS.index(before) - 1
+    want = LR_OPTIONS[index]
     wait_lr(page, want)
-    # The release reruns the page: the link and the sidebar's slider follow.
-    page.wait_for_function("(v) => new URL(location.href).searchParams.get('lr') !== null"
-                           " && Number(new URL(location.href).searchParams.get('lr')) === v",
-                           arg=want, timeout=30_000)
-    h.wait_idle(page)
-    page.wait_for_function("(n) => Number(document.querySelector('.dv-root').dataset.updates) > n",
-                           arg=updates, timeout=30_000)
+    # The release reruns the page: Python echoes the η, and the link and the sidebar follow.
+    page.wait_for_function("(i) => window.__dvPythonLr && window.__dvPythonLr.lr_index === i",
+                           arg=index, timeout=30_000)
     h.wait_idle(page)
     assert page_config(page).learning_rate == want
     sidebar = page.locator(f".st-key-{link.FIELD_BY_KEY['lr'].widget} input[type=range]").first
     assert sidebar.get_attribute("aria-valuetext") == f"{want:g}"
-    # The rerun's data was the same figures: Plotly redrew none of the three views.
-    assert page.evaluate(JS_HOW) == {"surface3d": "unchanged", "contour": "unchanged",
-                                     "loss": "unchanged"}
+    # The rerun sent the view the same message (or none): Plotly redrew none of the views.
+    timing = page.evaluate("() => window.__dvTiming")
+    assert timing["received"] == last_update or timing["how"] == {
+        "surface3d": "unchanged", "contour": "unchanged", "loss": "unchanged"}
     assert float(h.view_state(page)["lr"]) == want
     assert not page.js_errors
 
@@ -206,4 +204,27 @@ def test_playback_moves_all_three_views_together_and_a_lr_change_keeps_playing(p
     assert playing == "true" or epochs[-1] == int(start["epochs"])
     if playing == "true" and still["epoch"] != still["epochs"]:
         assert still["playing"] == "true"
+    assert not page.js_errors
+
+
+def test_too_slow_a_batch_falls_back_to_a_rerun_and_says_so(page, app_url):
+    # 400 epochs × 8 mini-batches × 61 stops is above engine.sweep.lr_batch_fits's budget.
+    page.goto(app_url + "/?speed=instant&epochs=400&batch=4")
+    h.wait_idle(page, timeout=90_000)
+    h.wait_drawn(page, timeout=90_000)
+    page.get_by_text("The view's η slider reruns the page on release").wait_for(timeout=30_000)
+    assert h.view_state(page)["lrStops"] == "1"
+    config = page_config(page)
+    index = LR_OPTIONS.index(config.learning_rate)
+    page.locator(LR).focus()
+    page.locator(LR).press("ArrowLeft")
+    lr = LR_OPTIONS[index - 1]
+    # The browser has no paths for that η: the page reruns and then shows them.
+    wait_lr(page, lr)
+    h.wait_idle(page)
+    assert page_config(page).learning_rate == lr
+    (run,) = page.evaluate(JS_ON_SCREEN, "contour")
+    one = lab_runs.run_one(replace(config, learning_rate=lr), config.runs[0]).trajectory
+    got = np.asarray(run["params"], dtype=np.float64).reshape(-1, 2).astype(np.float32)
+    np.testing.assert_array_equal(got, np.asarray(one.params, dtype=np.float32))
     assert not page.js_errors
