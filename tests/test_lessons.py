@@ -240,3 +240,19 @@ def test_a_second_run_with_its_own_batch_size_from_the_sidebar():
     assert list(at.dataframe[0].value["optimizer"]) == ["SGD", "SGD (batch 4)"]
     at.selectbox(key="hp.sgd-2.clip").set_value("norm").run()
     assert at.query_params["sgd-2.clip"].startswith("norm:")
+
+
+def test_the_share_tab_says_the_html_size_and_the_link_has_a_slash_before_the_query():
+    import re
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90).run()
+    at.session_state["panel"] = "Share and export"
+    at.run()
+    assert not at.exception
+    labels = [e.proto.label for e in at.get("download_button")]
+    assert any(re.fullmatch(r"Figures \(offline HTML, \d+\.\d MB\)", label) for label in labels), labels
+    link = at.code[0].value
+    assert "/?surface=rosenbrock" in link and "?" not in link.split("/?")[0]
