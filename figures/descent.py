@@ -301,7 +301,7 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
         yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
                    # log axis: a label per decade (or per few), never the 2s and 5s between,
                    # and always one at 10⁻³, where "within 0.001 of the minimum" lies
-                   dtick=max(1, int(np.ceil(decades / 6))) if use_log else None,
+                   dtick=log_dtick(decades) if use_log else None,
                    tick0=-3 if use_log else None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1 or any((t.meta or {}).get("role") == "tolerance" for t in traces),
@@ -309,6 +309,14 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
         annotations=annotations, meta={"decades": float(decades)},
     )
     return go.Figure(data=traces, layout=layout)
+
+
+def log_dtick(decades: float, presenter: bool = False) -> int:
+    """Decades between labels of a log loss axis spanning `decades` (with tick0 = −3, so 10⁻³, the
+    tolerance, is always labelled): about six labels, or in presenter mode's big type on a short
+    plot every third decade or more apart, about three."""
+    step = max(1, int(np.ceil(decades / 6)))
+    return 3 * step if presenter else step
 
 
 def epoch_ticks(max_epoch: int) -> dict:
@@ -330,7 +338,7 @@ def for_presenter(fig: go.Figure) -> go.Figure:
     if fig.layout.yaxis is not None and fig.layout.yaxis.type == "log":
         # big type on a short plot: a label every third decade (10⁻³, 10⁰, …), more apart if need be
         decades = (fig.layout.meta or {}).get("decades", 0.0) if isinstance(fig.layout.meta, dict) else 0.0
-        fig.layout.yaxis.dtick = 3 * max(1, int(np.ceil(decades / 6)))
+        fig.layout.yaxis.dtick = log_dtick(decades, presenter=True)
     for annotation in fig.layout.annotations or ():
         if annotation.font.size:
             annotation.font.size = max(annotation.font.size, 15)
