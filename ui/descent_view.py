@@ -17,8 +17,13 @@ redraw the WebGL scene.
 The learning rate in the browser (`paths`, see PathSet): the page sends every run's trajectory at
 all of the η slider's stops, and the view's own η slider swaps between them within one
 animation frame; on release it reports the stop to Python (`on_lr`), which moves the page's
-η. The figures and the path set do not depend on η, so that rerun sends the same data with
-another `lr_index` and the browser redraws nothing.
+η. The figures and the path set do not depend on η, and Python's η goes to the browser in a tiny
+element of its own (assets/descent_view/lr_echo.js), so that rerun produces a byte-identical
+view message: Streamlit sends only a reference to the message the browser already has (its
+ForwardMsg cache) and the browser redraws nothing. When computing every stop ahead would be too
+slow (engine.sweep.lr_batch_fits), the set holds only the η on screen and the slider reruns the
+page on release, as the quiet note under the views says. A large set is sent as the chosen stop
+and its neighbours first; the browser asks for the rest (state "full") once it has drawn.
 
 The wire: the component's data is one bytes object (Streamlit passes top-level bytes through
 as they are, without scanning a dict for dataframes, which would import pandas and pyarrow):

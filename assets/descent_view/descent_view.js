@@ -610,6 +610,8 @@ class DescentView {
 
   // New data from Python. Updates are applied one at a time; only the newest waiting one is kept.
   update(data) {
+    // For the benchmark: the size of each message the view received.
+    (window.__dvMessageBytes = window.__dvMessageBytes || []).push(data && data.byteLength ? data.byteLength : 0);
     this.pending = data;
     if (this.applying) return;
     this.applying = true;
