@@ -281,7 +281,10 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
                                x1=run.diverged_epoch, y0=0, y1=1,
                                line=dict(color=run.color, dash="dot", width=2)))
     annotations = []
-    if tolerance is not None and np.isfinite(minimum_loss) and shift == floor:
+    # Drawn where a run comes near it (within ten times): farther below, it would lie outside
+    # the axis the view chooses and only its legend entry would show.
+    near = bool(gap_values.size) and float(np.min(gap_values)) <= 10 * (tolerance or 0.0)
+    if tolerance is not None and np.isfinite(minimum_loss) and shift == floor and near:
         # On the plotted scale "within tolerance of the minimum" is the height `tolerance`
         # (loss − min), or minimum + tolerance on a plain loss axis.
         level = tolerance + (floor - shift)

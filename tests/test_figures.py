@@ -169,6 +169,9 @@ def test_the_loss_curve_marks_the_tolerance_with_a_dotted_line_in_the_legend():
     assert line.name == "within 0.001 of the minimum" and line.showlegend and fig.layout.showlegend
     # the fast run's curve crosses it, the slow one's does not
     assert np.min(fast.loss - s.minimum_loss) < 1e-3 < np.min(slow.loss - s.minimum_loss)
+    # no run near it: no line (nor a legend entry for a line the axis would not show)
+    alone = loss_curve([slow], s.minimum_loss, uirevision="u", tolerance=1e-3)
+    assert not [t for t in alone.data if (t.meta or {}).get("role") == "tolerance"]
     # a log axis with a label at 10⁻³ and at least three more, so "below 0.001" can be read
     gaps = np.concatenate([fast.loss, slow.loss]) - s.minimum_loss
     decades = np.log10(gaps.max()) - np.log10(gaps[gaps > 0].min())
