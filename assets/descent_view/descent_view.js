@@ -165,6 +165,7 @@ function revive(value, arrays) {
         for (let r = 0; r < shape[0]; r++) rows.push(flat.subarray(r * shape[1], (r + 1) * shape[1]));
         return rows;
       }
+      if (shape.length > 2) flat.shape = shape;  // frames (K × ny × nx) are cut by their shape
       return flat;
     }
     const out = {};
