@@ -18,15 +18,21 @@ from engine import collect, optimizers, train  # noqa: E402
 from engine.sweep import DEFAULT_LRS, LR_BATCH_BUDGET, lr_batch_cost, lr_trajectories  # noqa: E402
 
 
-def best_of(fn, repeat=7) -> float:
-    """Median wall time of `fn()` in seconds over `repeat` calls (after one warm-up)."""
-    fn()
+def timed(fn, repeat=5) -> tuple[float, object]:
+    """Median wall time of `fn()` in seconds over `repeat` calls (after one warm-up), and its
+    last result. The one timing helper of every benchmark."""
+    result = fn()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(times), result
+
+
+def best_of(fn, repeat=7) -> float:
+    """Median wall time of `fn()` in seconds over `repeat` calls (after one warm-up)."""
+    return timed(fn, repeat)[0]
 
 
 def rosenbrock_grad(w: np.ndarray) -> np.ndarray:

@@ -16,6 +16,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from surfaces import expression  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import best_of, timed  # noqa: E402  (the one timing helper)
 from surfaces.expression import ExpressionError, make_surface, parse  # noqa: E402
 
 BOWL = "x^2 + y^2"
@@ -29,13 +32,7 @@ HOSTILE = ["(" * 1000 + "x" + ")" * 1000, "9**9**9**9", "sin(" * 25 + "x" + ")" 
 
 
 def median_time(fn, repeat=5) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return best_of(fn, repeat)
 
 
 def surface_and_views(text: str) -> None:

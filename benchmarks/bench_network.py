@@ -17,18 +17,10 @@ from engine import collect, landscape, optimizers, train  # noqa: E402
 from engine.network import DEFAULT_CONFIG, MLP  # noqa: E402
 from surfaces import datasets  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import best_of, timed  # noqa: E402  (the one timing helper)
+
 N_SAMPLES, EPOCHS, BATCH, LR = 500, 100, 32, DEFAULT_CONFIG["lr"]
-
-
-def timed(fn, repeat=5) -> tuple[float, object]:
-    """Median wall time of `fn()` in seconds over `repeat` calls (after one warm-up), and its result."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def make_net() -> MLP:
