@@ -68,12 +68,22 @@ HIDDEN_HYPER = {"lr", "maximize", "decoupled_weight_decay", "foreach", "fused", 
                 "differentiable"}
 
 
+def torch_defaults(optimizer: str) -> dict[str, Any]:
+    """torch's defaults for an optimizer, in the page's form (beta1 and beta2)."""
+    return page_hyper(optimizers.defaults(optimizer))
+
+
 def preset_hyper(key: str) -> dict[str, Any]:
     """The editable hyperparameters of a preset with their starting values (torch's defaults
     with the preset's settings on top); betas split into beta1 and beta2."""
     preset = PRESETS[key]
     values = dict(optimizers.defaults(preset.optimizer))
     values.update(preset.settings)
+    return page_hyper(values)
+
+
+def page_hyper(values: Mapping[str, Any]) -> dict[str, Any]:
+    """torch keywords → the page's editable hyperparameters (betas split into beta1, beta2)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         if name in HIDDEN_HYPER:

@@ -21,8 +21,10 @@ from lab import lessons
 from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, LOG_MODES,
                         MAX_EPOCHS, MAX_HIDDEN_TEXT, MAX_LR, MAX_RUNS, MAX_SEED, MIN_LR, MODES,
                         PRESETS, SCHEDULES, SPEEDS, TYPED, Config, RunChoice, batch_options,
-                        check_bounds, hyper_range, HIDDEN_HYPER, to_torch_hyper, clip_parts, clip_text, network_data, network_defaults, preset_hyper,
-                        parse_run_key, snap_learning_rate, surface_for, surface_names, typed_surface)
+                        check_bounds, clip_parts, clip_text, hyper_range, network_data,
+                        network_defaults, parse_run_key, preset_hyper, snap_learning_rate,
+                        surface_for, surface_names, to_torch_hyper, torch_defaults,
+                        typed_surface)
 from surfaces import datasets
 
 SHOWN_CHARS = 40  # a notice shows at most this much of a value from the link
@@ -458,25 +460,12 @@ def _read_optimizer(key: str, preset: str, q: Mapping[str, str], bad) -> RunChoi
     return RunChoice(preset, tuple(sorted(changes.items())))
 
 
-def _torch_hyper(optimizer: str) -> dict[str, Any]:
-    """torch's defaults for an optimizer, in the page's form (beta1 and beta2)."""
-    out: dict[str, Any] = {}
-    for name, value in optimizers.defaults(optimizer).items():
-        if name in HIDDEN_HYPER:
-            continue
-        if name == "betas":
-            out["beta1"], out["beta2"] = float(value[0]), float(value[1])
-        else:
-            out[name] = value
-    return out
-
-
 def _alone_error(preset: str, name: str, value: Any) -> str | None:
     """The engine's words when `name = value` is refused on its own, that is with the preset's
     other values and with torch's defaults alike; None when either accepts it."""
     optimizer = PRESETS[preset].optimizer
     first = None
-    for others in (preset_hyper(preset), _torch_hyper(optimizer)):
+    for others in (preset_hyper(preset), torch_defaults(optimizer)):
         try:
             optimizers.create(optimizer, lr=1e-3, **to_torch_hyper({**others, name: value}))
             return None
