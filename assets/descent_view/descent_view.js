@@ -740,7 +740,9 @@ class DescentView {
     for (const view of VIEWS) this.dirty.add(view);
     timing.total = performance.now() - now;
     window.__dvTiming = timing;
-    if (restarted && this.playing) this.playStart = performance.now();
+    // The clock stood still while Plotly drew (see tick): go on from the epoch on screen, so a
+    // slow first draw skips no epochs.
+    if (this.playing) this.playStart = performance.now() - this.fraction() * this.duration() * 1000;
     this.bindEvents();
     this.root.dataset.drawn = "1";
     this.root.dataset.token = String(this.token);
@@ -822,7 +824,7 @@ class DescentView {
   tick(now) {
     this.raf = 0;
     if (this.destroyed) return;
-    if (this.playing) {
+    if (this.playing && !this.reacting) {
       const t = (now - this.playStart) / (this.duration() * 1000);
       const epoch = clamp(Math.floor(t * this.epochs), 0, this.epochs);
       if (epoch !== this.epoch) { this.epoch = epoch; for (const v of VIEWS) this.dirty.add(v); }

@@ -216,7 +216,7 @@ def test_playback_advances_and_the_settled_epoch_reaches_the_five_steps(page, ap
 
 def test_lesson_link_and_presenter_mode(page, app_url):
     open_app(page, app_url, "/?lesson=lr-too-large&speed=instant")
-    page.get_by_text("A learning rate too large").first.wait_for()
+    page.get_by_text("η too large: divergence").first.wait_for()
     message = page.get_by_text(re.compile(r"diverged at epoch \d+"))
     assert message.count() >= 1
     h.screenshot(page, "app_lesson_lr_too_large")
