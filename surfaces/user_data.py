@@ -320,7 +320,7 @@ def _logistic_grid(x: np.ndarray, y: np.ndarray):
             flat = t.reshape(-1, xu.size)  # 2-D, so the sum over the samples is one BLAS call
             if flat.dtype != np.float64:
                 flat = flat.astype(np.float64)  # summed in float64
-            out[start:start + rows] = (flat @ weights).reshape(len(b), ws.size)
+            out[start:start + rows] = _matvec(flat, weights).reshape(len(b), ws.size)
         return out - (W * mxy + B * my)
 
     return grid
@@ -328,13 +328,13 @@ def _logistic_grid(x: np.ndarray, y: np.ndarray):
 
 def _logistic_full_batch(x: np.ndarray, y: np.ndarray):
     """The exact full-batch cross-entropy and its gradient summed over the distinct x values
-    (with their counts and their number of class-1 rows), when x repeats enough to save work
-    (fewer than half as many distinct values as rows); (None, None) otherwise:
+    (with their counts c_u and their numbers of class-1 rows s_u):
         L = Σ_u c_u·softplus(w·x_u + b)/n − w·mean(x·y) − b·mean(y)
-        ∇L = Σ_u (c_u·sigmoid(w·x_u + b) − s_u)·(x_u, 1)/n."""
+        ∇L = Σ_u (c_u·sigmoid(w·x_u + b) − s_u)·(x_u, 1)/n.
+    One softplus for the loss and one sigmoid for the gradient per distinct value, and the sums
+    as matrix products: about half the work of the per-sample passes even when no x repeats,
+    and far less when x repeats (ages, counts)."""
     xu, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    if xu.size * 2 > x.size:
-        return None, None
     ones = np.bincount(inverse, weights=y, minlength=xu.size)
     n = x.size
     mxy, my = float((x * y).mean()), float(y.mean())
@@ -342,12 +342,12 @@ def _logistic_full_batch(x: np.ndarray, y: np.ndarray):
 
     def loss(W, B):
         z = W[..., None] * xu + B[..., None]
-        return np.logaddexp(0.0, z) @ c - (W * mxy + B * my)
+        return _matvec(np.logaddexp(0.0, z), c) - (W * mxy + B * my)
 
     def grad(w):
         z = w[..., 0, None] * xu + w[..., 1, None]
         r = _sigmoid(z) * c - s
-        return np.stack([r @ xu, r.sum(axis=-1)], axis=-1)
+        return np.stack([_matvec(r, xu), r.sum(axis=-1)], axis=-1)
 
     return loss, grad
 
@@ -385,9 +385,15 @@ def _softplus_binned(ws, bs, xu, weights):
         sig = _sigmoid(z)
         s1 = sig * (1 - sig)
         s2 = s1 * (1 - 2 * sig)
-        out[:, j] = (np.logaddexp(0.0, z) @ m0[used] + sig @ m1[used] + s1 @ m2[used] / 2
-                     + s2 @ m3[used] / 6)
+        out[:, j] = (_matvec(np.logaddexp(0.0, z), m0[used]) + _matvec(sig, m1[used])
+                     + _matvec(s1, m2[used]) / 2 + _matvec(s2, m3[used]) / 6)
     return out
+
+
+def _matvec(A, v):
+    """A·v over the last axis, without BLAS: OpenBLAS's threads, on a busy machine with two
+    cores, made a (61, 10000)·(10000,) product take 6 to 60 ms instead of 10 (measured)."""
+    return np.einsum("...j,j->...", A, v)
 
 
 def _sigmoid(z):
