@@ -106,10 +106,13 @@ def stability_words(upload: Upload) -> str:
     s = upload.surface
     at = s.minima[0] if len(s.minima) else s.start
     lam = float(np.linalg.eigvalsh(s.hessian(at)).max())
-    where = "everywhere (the loss is a quadratic)" if upload.loss == MSE else (
-        "at the minimum" if len(s.minima) else "at the start")
+    if upload.loss == MSE:
+        where, near = "everywhere (the loss is a quadratic)", ""
+    else:
+        where = "at the minimum" if len(s.minima) else "at the start"
+        near = " near it"
     return (f"Curvature: the largest eigenvalue of the Hessian is {lam:.3g} {where}, so plain "
-            f"gradient descent is stable there for η < 2/{lam:.3g} = {2 / lam:.3g}.")
+            f"gradient descent is stable{near} for η < 2/{lam:.3g} = {2 / lam:.3g}.")
 
 
 def to_record(name: str) -> dict:

@@ -276,7 +276,7 @@ def test_app_upload_a_csv_then_choose_columns_then_refuse_a_bad_file():
     assert len(surface_for(name).minima) == 1 and surface_for(name).n_samples == 200
     assert at.get("bidi_component")  # the views are drawn
     captions = " ".join(c.value for c in at.sidebar.caption)
-    assert "cannot carry your data" in captions and "gradient descent is stable there for η <" in captions
+    assert "cannot carry your data" in captions and "gradient descent is stable for η <" in captions
     # three columns: x and the target are chosen with selectboxes
     at.selectbox(key="user_x").set_value("noise").run()
     _ok(at)
