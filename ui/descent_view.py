@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from figures.descent import log_dtick
 from lab.config import SPEEDS
 
 VIEWS = ("surface3d", "contour", "loss")
@@ -388,7 +389,7 @@ def _finite32(a) -> np.ndarray:
         return np.asarray(a, dtype=np.float32)
 
 
-def loss_axis(losses: list[np.ndarray], minimum_loss: float) -> dict:
+def loss_axis(losses: list[np.ndarray], minimum_loss: float, presenter: bool = False) -> dict:
     """The loss curve's y axis for these runs, by figures.descent.loss_curve's rule: log when
     every loss above the minimum is positive and they span more than two decades (then the axis
     shows loss − min), capped a million times above the highest start."""
@@ -406,7 +407,7 @@ def loss_axis(losses: list[np.ndarray], minimum_loss: float) -> dict:
     decades = float(np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
     return {"log": use_log, "shift": shift, "ceiling": ceiling,
             "title": "loss" if shift == 0.0 else "loss − min",
-            "dtick": max(1, int(np.ceil(decades / 6))) if use_log else None,
+            "dtick": log_dtick(decades, presenter) if use_log else None,
             "tick0": -3 if use_log else None}
 
 

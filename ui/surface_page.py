@@ -218,7 +218,7 @@ def _build_path_set(config, surface, ran, grid, log, key, fits: bool) -> PathSet
         for run in runs:
             row = 0 if run.fixed else i
             losses.append(run.loss[row, :int(run.last[row]) + 1])
-        axes[stop] = loss_axis(losses, surface.minimum_loss)
+        axes[stop] = loss_axis(losses, surface.minimum_loss, config.presenter)
     note = "" if fits else (
         "The view's η slider reruns the page on release: every η ahead would take too long here "
         "(too many optimizers × epochs × mini-batches).")
