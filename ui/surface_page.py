@@ -187,7 +187,10 @@ def _path_set(config: Config, surface, ran, grid, log: bool, view_key) -> PathSe
     steps = max((1 if lab_runs.batch_size(config, r.choice) is None else
                  -(-surface.n_samples // lab_runs.batch_size(config, r.choice)) for r in shared),
                 default=1)
-    fits = bool(shared) and sweep.lr_batch_fits(len(shared), config.epochs, steps)
+    # A data surface also evaluates its whole data set at the end of every epoch.
+    samples = surface.n_samples if surface.kind == "data" else 0
+    fits = bool(shared) and sweep.lr_batch_fits(len(shared), config.epochs, steps,
+                                                data_samples=samples)
     # Without the whole batch the set holds the η on screen only, so it depends on η.
     key = (view_key, fits, None if fits else config.learning_rate)
     return cache.cached("lr-paths", key, lambda: _build_path_set(
