@@ -317,9 +317,8 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
 def log_dtick(decades: float, presenter: bool = False) -> int:
     """Decades between labels of a log loss axis spanning `decades` (with tick0 = −3, so 10⁻³, the
     tolerance, is always labelled): about six labels, or in presenter mode's big type on a short
-    plot every third decade or more apart, about three."""
-    step = max(1, int(np.ceil(decades / 6)))
-    return 3 * step if presenter else step
+    plot about three."""
+    return max(1, int(np.ceil(decades / (3 if presenter else 6))))
 
 
 def epoch_ticks(max_epoch: int) -> dict:

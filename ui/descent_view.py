@@ -530,7 +530,8 @@ def descent_view(
         "report_lr": on_lr is not None,
         "note": paths.note if paths is not None else "",
     }
-    result = _component(key=key, data=wire.pack(header), height=int(height), **callbacks)
+    # The browser sizes the view: `height` on a 720-px screen, more on a taller window.
+    result = _component(key=key, data=wire.pack(header), height="content", **callbacks)
     if paths is not None and lr_index is not None:
         # The η on screen goes in a tiny element of its own, so that the view's message stays
         # byte for byte the same when only η changed: Streamlit then sends a reference to the

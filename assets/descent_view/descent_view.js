@@ -632,9 +632,23 @@ class DescentView {
     })();
   }
 
+  // The page asks for `base` px (sized to fit a 1280×720 projector). On a taller window the views
+  // grow to fill the window below their top, up to twice that, so a 1920×1080 screen is used.
+  fitHeight(base) {
+    this.baseHeight = base;
+    const top = this.root.getBoundingClientRect().top + window.scrollY;
+    const room = window.innerHeight - top - 12;
+    const height = window.innerHeight > 800 ? Math.max(base, Math.min(room, 2 * base)) : base;
+    this.root.style.height = `${Math.round(height)}px`;
+    if (!this.onWindowResize) {
+      this.onWindowResize = () => this.fitHeight(this.baseHeight);
+      window.addEventListener("resize", this.onWindowResize);
+    }
+  }
+
   async apply(raw) {
     const { header: data, arrays } = unpack(raw);
-    if (Number.isFinite(data.height)) this.root.style.height = `${data.height}px`;
+    if (Number.isFinite(data.height)) this.fitHeight(data.height);
     const Plotly = await loadPlotly(data.plotly_url).catch((err) => {
       throw new Error(`${err.message}. ${data.plotly_hint || ""}`.trim());
     });
@@ -1099,6 +1113,7 @@ class DescentView {
     window.removeEventListener("descent-view-lr", this.onPythonLr);
     if (this.raf) cancelAnimationFrame(this.raf);
     this.resizer.disconnect();
+    if (this.onWindowResize) window.removeEventListener("resize", this.onWindowResize);
     if (window.Plotly) for (const view of VIEWS) window.Plotly.purge(this.divs[view]);
     if (this.parent[INSTANCE_KEY] === this) delete this.parent[INSTANCE_KEY];
   }
