@@ -34,6 +34,7 @@ the parser. Every refusal is a LoadError whose message names the field.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -48,6 +49,7 @@ from engine.train import CONVERGED_GRAD_NORM, DIVERGE_SPANS, HUGE_LOSS, Trajecto
 from lab import runs as lab_runs
 from lab.config import Config, RunChoice
 from lab.link import code, from_query, to_query
+from lab import user_data
 from lab.runs import TOLERANCE, RunResult, run_key
 
 FORMAT = "descent-lab/runs"
@@ -102,6 +104,8 @@ def to_json(config: Config, results: list[RunResult]) -> str:
             } for e, status in enumerate(_statuses(t))],
         })
     doc = {"format": FORMAT, "version": VERSION, "config": to_query(config), "runs": runs}
+    if user_data.is_uploaded(config.surface):  # a link cannot carry uploaded data; the file does
+        doc["data"] = user_data.to_record(config.surface)
     return json.dumps(doc, indent=1, allow_nan=False)
 
 
@@ -209,7 +213,11 @@ def from_json(data: bytes | str) -> tuple[Config, dict[tuple, RunResult]]:
     query = doc.get("config")
     if not isinstance(query, dict) or not all(isinstance(v, str) for v in query.values()):
         raise LoadError("The file's 'config' must be an object of text values.")
-    config, notices = from_query(query)
+    try:  # a file that carries uploaded data makes that surface a known name while it is read
+        with (user_data.admitted(doc["data"]) if "data" in doc else contextlib.nullcontext()):
+            config, notices = from_query(query)
+    except user_data.DataError as err:
+        raise LoadError(f"The file's uploaded data cannot be used: {err}") from None
     if notices:
         raise LoadError("The file's 'config' is not valid here: " + " ".join(notices))
     if config.mode != "surface":

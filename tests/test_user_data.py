@@ -411,3 +411,53 @@ def test_logistic_full_batch_over_repeated_x_equals_the_mean_over_rows():
         assert np.allclose(s.grad(w), numeric, rtol=1e-6, atol=1e-8)
     W = np.stack(np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-9, 9, 4)), -1)
     assert s.loss(W).shape == (4, 5) and s.grad(W).shape == (4, 5, 2)
+
+
+def test_the_json_export_carries_uploaded_data_and_loading_brings_the_surface_back():
+    from lab import export
+    from lab.runs import run_key, run_one
+
+    content, _, _ = regression_csv()
+    upload = lab_data.build(lab_data.read(content, "r.csv"), "x", "y", ud.MSE)
+    config = Config(surface=upload.name, epochs=40, batch_size=16)
+    results = [run_one(config, choice) for choice in config.runs]
+    text = export.to_json(config, results)
+    assert '"data"' in text and upload.name in text
+    lab_data._HELD.clear()  # a fresh process: nothing held, no session upload
+    loaded, runs = export.from_json(text)
+    assert loaded.surface == upload.name and loaded.batch_size == 16
+    assert np.array_equal(loaded.surface_obj().data[0], upload.surface.data[0])
+    (key,) = runs
+    assert key == run_key(config, config.runs[0])
+    assert np.array_equal(runs[key].trajectory.params, results[0].trajectory.params)
+    assert upload.name not in surface_names()  # admitted only while the file was read
+    import json
+    doc = json.loads(text)
+    doc["data"]["csv"] = "1,2\n3,4\n"
+    with pytest.raises(export.LoadError, match="uploaded data cannot be used.*no header"):
+        export.from_json(json.dumps(doc))
+    del doc["data"]
+    with pytest.raises(export.LoadError, match="not valid here"):
+        export.from_json(json.dumps(doc))  # without its data the file names an unknown surface
+
+
+def test_app_a_saved_json_brings_an_uploaded_surface_back_in_a_new_session():
+    from lab import export
+    from lab.runs import run_one
+
+    content, _, _ = regression_csv()
+    at = _app()
+    at.file_uploader(key="user_csv").set_value(("mine.csv", content, "text/csv")).run()
+    _ok(at)
+    name = at.session_state["surface"]
+    config = Config(surface=name, epochs=30)
+    text = export.to_json(config, [run_one(config, c) for c in config.runs])
+    lab_data._HELD.clear()  # another server process: nothing held
+    at = _app()
+    at.session_state["panel"] = "Share and export"
+    at.run()
+    at.file_uploader(key="upload_runs").set_value(("runs.json", text.encode(), "application/json")).run()
+    _ok(at)
+    assert at.session_state["surface"] == name
+    assert not at.error
+    assert any("Loaded" in s.value and "runs.json" in s.value for s in at.success)
