@@ -28,7 +28,8 @@ from surfaces.user_data import (CROSS_ENTROPY, LOSS_WORDS, LOSSES, MAX_BYTES, MA
 UPLOADED = "upload"  # the surface-name prefix of uploaded data: "upload:<key>"
 MAX_HELD = 16  # uploaded surfaces held by the process (each session re-registers its own)
 LINK_NOTE = ("A link cannot carry your data: it stays in this browser session. Someone opening "
-             "the link sees the default surface until they upload the same file.")
+             "the link sees the default surface until they upload the same file. The JSON export "
+             "(Share and export) does carry it; loading that file brings the surface back.")
 LINK_MISSING = ("This link names an uploaded data set, but a link cannot carry the data, so the "
                 "page shows the default surface instead. Upload the CSV file again to see it.")
 
