@@ -86,8 +86,15 @@ function parseShape(shape, length) {
 class Frames {
   constructor(index, trace, meta) {
     const spec = meta.frames;
-    const data = decodeArray(spec);
-    const shape = parseShape(spec && spec.shape, data ? data.length : 0);
+    let data = decodeArray(spec);
+    let shape = parseShape(spec && spec.shape, data ? data.length : 0);
+    if (Array.isArray(data) && data.length && ArrayBuffer.isView(data[0])) {
+      // A K × m array arrives as rows (the wire's 2-D form): one flat buffer, cut by its shape.
+      const rows = data;
+      data = new rows[0].constructor(rows.length * rows[0].length);
+      rows.forEach((row, r) => data.set(row, r * rows[0].length));
+      shape = [rows.length, rows[0].length];
+    }
     this.index = index;
     this.epochs = (meta.epochs || []).map(Number);
     this.attr = trace.type === "heatmap" || trace.type === "contour" ? "z" : "y";

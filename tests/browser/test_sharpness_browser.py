@@ -17,5 +17,6 @@ def test_network_mode_shows_sharpness_beside_two_over_eta(streamlit_server, page
     legend = chart.inner_text()
     assert "SGD: sharpness" in legend and "SGD: 2/η" in legend
     harness.screenshot(page, "edge_of_stability")
-    # (page.js_errors is not checked here: on a regression data set the descent view reports
-    # 'this.data.subarray is not a function' with or without this chart.)
+    # The fitted curve's frames (a regression data set) play without errors in the view.
+    page.wait_for_function("() => Number(document.querySelector('.dv-root').dataset.framesContour) > 0")
+    assert not page.js_errors
