@@ -196,6 +196,8 @@ def test_playback_advances_and_the_settled_epoch_reaches_the_five_steps(page, ap
     slider = page.locator(".dv-epoch")
     slider.focus()
     slider.press("Home")
+    h.wait_idle(page)  # the settled epoch reruns the page; let it finish before the next keys
+    slider.focus()
     for _ in range(3):
         slider.press("ArrowRight")
     page.wait_for_function("() => Number(document.querySelector('.st-key-inspect_epoch input[type=range]')"
