@@ -142,17 +142,28 @@ def test_learning_rate_slider_changes_the_path_and_keeps_the_camera(page, app_ur
     assert not page.js_errors
 
 
+JS_CLICK_TARGET = """() => {
+    const gd = document.querySelector('.dv-contour');
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    const px = 0.75 * xa._length, py = 0.7 * ya._length;
+    return {x: box.left + xa._offset + px, y: box.top + ya._offset + py, dx: xa.p2d(px), dy: ya.p2d(py)};
+}"""
+
+
 def test_click_on_the_contour_map_moves_the_start(page, app_url):
     state = open_app(page, app_url)
     query0 = url_query(page)
     start0 = page.evaluate(JS_START)
-    target = page.evaluate("""() => {
-        const gd = document.querySelector('.dv-contour');
-        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-        const box = gd.getBoundingClientRect();
-        const px = 0.75 * xa._length, py = 0.7 * ya._length;
-        return {x: box.left + xa._offset + px, y: box.top + ya._offset + py, dx: xa.p2d(px), dy: ya.p2d(py)};
-    }""")
+    # The map's axes settle after the first paint (the 3D scene is built after the 2D views):
+    # aim once the target's data point stays put.
+    target, previous = None, {}
+    for _ in range(20):
+        if target is not None and target == previous:
+            break
+        previous = target
+        page.wait_for_timeout(300)
+        target = page.evaluate(JS_CLICK_TARGET)
     page.mouse.click(target["x"], target["y"])
     wait_new_token(page, state["token"])
     h.screenshot(page, "app_after_contour_click")
