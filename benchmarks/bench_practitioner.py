@@ -21,19 +21,13 @@ from lab import runs  # noqa: E402
 from lab.config import network_defaults  # noqa: E402
 from surfaces import user_data  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import timed  # noqa: E402  (the one timing helper)
+
 ROWS = 10_000
 GRID = runs.GRID_POINTS  # the page's grid: 90 × 90
 
 
-def timed(fn, repeat=5) -> tuple[float, object]:
-    """Median wall time of `fn()` in seconds over `repeat` calls (after one warm-up), and its result."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def csv_file(kind: str, rows: int = ROWS, seed: int = 0) -> bytes:
