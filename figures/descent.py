@@ -246,21 +246,9 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
     and a known minimum, a dotted line (named in the legend) marks "within tolerance of the
     minimum": where a curve crosses it, that run has got there. It does not depend on the
     learning rate, so the view can swap paths under it."""
-    floor = minimum_loss if np.isfinite(minimum_loss) else 0.0
-    # A diverging run's losses climb to 1e30 and beyond; the axis stops at a million times the
-    # highest starting loss, and what lies above is drawn at that ceiling.
-    starts = [float(run.loss[0]) - floor for run in runs if len(run.loss) and np.isfinite(run.loss[0])]
-    ceiling = 1e6 * max(max(starts, default=1.0), 1e-12)
-    finite = [run.loss[np.isfinite(run.loss)] for run in runs]
-    values = np.concatenate(finite) if finite else np.zeros(0)
-    gap_values = np.minimum(values - floor, ceiling)
+    floor, ceiling, gap_values, use_log, shift, decades = loss_axis_rule(
+        [run.loss for run in runs], minimum_loss)
     positive = gap_values[gap_values > 0]
-    # Log only when every value can be drawn on it: a loss that goes negative (a surface with no
-    # minimum, such as the saddle) keeps a linear axis rather than vanishing from the plot.
-    use_log = bool(positive.size and positive.size == gap_values.size
-                   and positive.max() / max(positive.min(), 1e-300) > 100)
-    shift = floor if (use_log or floor != 0.0) else 0.0
-    decades = (np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
     traces, shapes = [], []
     for r, run in enumerate(runs):
         epochs = np.arange(len(run.loss), dtype=np.float32)
@@ -312,6 +300,28 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
         annotations=annotations, meta={"decades": float(decades)},
     )
     return go.Figure(data=traces, layout=layout)
+
+
+def loss_axis_rule(losses, minimum_loss: float):
+    """The loss axis's rule, shared by loss_curve and the view's per-η axis: (floor, ceiling,
+    the finite losses above the floor capped at the ceiling, log?, shift, decades spanned)."""
+    floor = float(minimum_loss) if np.isfinite(minimum_loss) else 0.0
+    losses = [np.asarray(l, dtype=np.float64) for l in losses]
+    # A diverging run's losses climb to 1e30 and beyond; the axis stops at a million times the
+    # highest starting loss, and what lies above is drawn at that ceiling.
+    starts = [float(l[0]) - floor for l in losses if len(l) and np.isfinite(l[0])]
+    ceiling = 1e6 * max(max(starts, default=1.0), 1e-12)
+    finite = [l[np.isfinite(l)] for l in losses]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    gap = np.minimum(values - floor, ceiling)
+    positive = gap[gap > 0]
+    # Log only when every value can be drawn on it: a loss that goes negative (a surface with no
+    # minimum, such as the saddle) keeps a linear axis rather than vanishing from the plot.
+    use_log = bool(positive.size and positive.size == gap.size
+                   and positive.max() / max(positive.min(), 1e-300) > 100)
+    shift = floor if (use_log or floor != 0.0) else 0.0
+    decades = float(np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
+    return floor, ceiling, gap, use_log, shift, decades
 
 
 def log_dtick(decades: float, presenter: bool = False) -> int:

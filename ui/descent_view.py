@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from figures.descent import log_dtick
+from figures.descent import log_dtick, loss_axis_rule
 from lab.config import SPEEDS
 
 VIEWS = ("surface3d", "contour", "loss")
@@ -393,18 +393,7 @@ def loss_axis(losses: list[np.ndarray], minimum_loss: float, presenter: bool = F
     """The loss curve's y axis for these runs, by figures.descent.loss_curve's rule: log when
     every loss above the minimum is positive and they span more than two decades (then the axis
     shows loss − min), capped a million times above the highest start."""
-    floor = float(minimum_loss) if np.isfinite(minimum_loss) else 0.0
-    losses = [np.asarray(l, dtype=np.float64) for l in losses]
-    starts = [float(l[0]) - floor for l in losses if len(l) and np.isfinite(l[0])]
-    ceiling = 1e6 * max(max(starts, default=1.0), 1e-12)
-    finite = [l[np.isfinite(l)] for l in losses]
-    values = np.concatenate(finite) if finite else np.zeros(0)
-    gap = np.minimum(values - floor, ceiling)
-    positive = gap[gap > 0]
-    use_log = bool(positive.size and positive.size == gap.size
-                   and positive.max() / max(positive.min(), 1e-300) > 100)
-    shift = floor if (use_log or floor != 0.0) else 0.0
-    decades = float(np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
+    _, ceiling, _, use_log, shift, decades = loss_axis_rule(losses, minimum_loss)
     return {"log": use_log, "shift": shift, "ceiling": ceiling,
             "title": "loss" if shift == 0.0 else "loss − min",
             "dtick": log_dtick(decades, presenter) if use_log else None,
