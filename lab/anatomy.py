@@ -222,3 +222,39 @@ def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None
         f"This was step {step.index + 1} of {steps_per_epoch} in epoch {step.epoch} "
         f"(batch size {batch_size} of {n}); each epoch shuffles the samples and visits all of them."]))
     return sections
+
+
+@dataclass(frozen=True)
+class CurvaturePoint:
+    """A point where the curvature panel judges a learning rate: `eta` is the η the inspected
+    run itself used there (its own or the shared one, through its schedule), `whose` says so."""
+
+    where: str
+    params: np.ndarray
+    eta: float
+    whose: str
+
+
+def epoch_lr(base_lr: float, schedule, epoch: int) -> float:
+    """The η the engine uses during `epoch` (1-based), as engine.train asks the schedule."""
+    return float(base_lr) if schedule is None else float(schedule(max(epoch, 1) - 1, base_lr))
+
+
+def curvature_points(start, label: str | None, base_lr: float, schedule,
+                     step: Step | None) -> list[CurvaturePoint]:
+    """The start and, when a step is inspected, its epoch, each with the η of the inspected run
+    (`label`, whose η is `base_lr` before its `schedule`): the η of epoch 1 at the start and
+    the η the engine used in the inspected step at that epoch. Without a run (label None) it is
+    the page's shared η."""
+    if label is None:
+        return [CurvaturePoint("the start", np.asarray(start, dtype=float), float(base_lr),
+                               "The shared η")]
+    scheduled = schedule is not None
+    first = epoch_lr(base_lr, schedule, 1)
+    points = [CurvaturePoint("the start", np.asarray(start, dtype=float), first,
+                             f"The η of {label}" + (" in epoch 1 (by its schedule)" if scheduled else ""))]
+    if step is not None:
+        points.append(CurvaturePoint(f"epoch {step.epoch} ({label})", np.asarray(step.params),
+                                     float(step.lr), f"The η of {label}"
+                                     + (f" in epoch {step.epoch} (by its schedule)" if scheduled else "")))
+    return points

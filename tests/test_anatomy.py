@@ -95,3 +95,45 @@ def test_the_panel_prints_the_engines_numbers(surface_name, preset):
 def test_replay_past_a_divergence_returns_none():
     s = surfaces.get("rosenbrock")
     assert replay_step(s, optimizers.create("sgd", lr=10.0), epoch=50, epochs=60) is None
+
+
+def test_curvature_points_carry_the_runs_own_eta_through_its_schedule():
+    from lab.anatomy import curvature_points
+    from lab.config import Config, RunChoice
+    from lab.runs import make_schedule
+
+    config = Config(surface="bowl", runs=(RunChoice("sgd", (("lr", 0.002),)),), learning_rate=0.1,
+                    epochs=40, schedule="cosine")
+    choice = config.runs[0]
+    schedule = make_schedule(config, choice)
+    s = surfaces.get("bowl")
+    step = replay_step(s, choice.make(config.learning_rate), epoch=30, epochs=40, start=s.start,
+                       schedule=schedule)
+    start, inspected = curvature_points(s.start, choice.label, choice.lr(0.1), schedule, step)
+    assert start.eta == schedule(0, 0.002) and inspected.eta == step.lr
+    assert inspected.eta < 0.002 and 0.1 not in (start.eta, inspected.eta)
+    assert "epoch 30 (by its schedule)" in inspected.whose and "SGD" in inspected.whose
+    (shared,) = curvature_points(s.start, None, 0.1, None, None)
+    assert shared.eta == 0.1 and shared.whose == "The shared η"
+
+
+def test_the_curvature_panel_judges_the_inspected_runs_own_eta():
+    """An SGD run at its own η = 0.002 on the bowl (2/λ_max = 0.08) is 0.025 times the limit,
+    not the shared η = 0.1's 1.25 times."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=90)
+    for k, v in {"surface": "bowl", "opt": "sgd", "lr": "0.1", "sgd.lr": "0.002",
+                 "epochs": "20"}.items():
+        at.query_params[k] = v
+    at.session_state["panel"] = "Curvature and η"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(l.value for l in at.latex)
+    assert r"\eta = 0.002" in text and r"\eta = 0.1\quad" not in text
+    bars = [p.proto.text for p in at.get("progress")]
+    assert bars and all("0.025 times" in t for t in bars), bars
+    assert not any("Above the limit" in c.value for c in at.caption)

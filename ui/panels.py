@@ -88,12 +88,17 @@ def five_steps(config: Config, surface, ran: list) -> None:
 
 
 def curvature_and_lr(config: Config, surface, ran: list) -> None:
-    points = [("the start", np.asarray(config.start_point(), dtype=float))]
+    # Judge the η the inspected run used, not the shared one: a run may have its own η and schedule.
     chosen, step = inspected_step(config, surface, ran, draw_controls=False)
-    if step is not None:
-        points.append((f"epoch {step.epoch} ({chosen.choice.label})", step.params))
+    if chosen is None:
+        points = anatomy.curvature_points(config.start_point(), None, config.learning_rate, None, None)
+    else:
+        points = anatomy.curvature_points(
+            config.start_point(), chosen.choice.label, chosen.choice.lr(config.learning_rate),
+            lab_runs.make_schedule(config, chosen.choice), step)
     cols = st.columns(len(points))
-    for col, (where, w) in zip(cols, points):
+    for col, point in zip(cols, points):
+        where, w, eta = point.where, point.params, point.eta
         c = curvature(surface, w)
         with col:
             st.markdown(f"**At {where}**, w = ({w[0]:.4g}, {w[1]:.4g})")
@@ -103,11 +108,11 @@ def curvature_and_lr(config: Config, surface, ran: list) -> None:
             st.latex(rf"\lambda = {anatomy.num(c.eigenvalues[0])},\ {anatomy.num(c.eigenvalues[1])}"
                      rf"\qquad \kappa = {anatomy.num(c.condition)}")
             if np.isfinite(c.lr_limit):
-                ratio = config.learning_rate / c.lr_limit
-                st.latex(rf"\eta = {anatomy.num(config.learning_rate)}\quad\text{{vs}}\quad "
+                ratio = eta / c.lr_limit
+                st.latex(rf"\eta = {anatomy.num(eta)}\quad\text{{vs}}\quad "
                          rf"2/\lambda_{{max}} = {anatomy.num(c.lr_limit)}")
-                st.progress(min(1.0, ratio / 2), text=f"η is {ratio:.3g} times the stability limit of "
-                                                      f"plain gradient descent here")
+                st.progress(min(1.0, ratio / 2), text=f"{point.whose} is {ratio:.3g} times the "
+                                                      f"stability limit of plain gradient descent here")
                 if ratio > 1:
                     st.caption("Above the limit: along the steepest direction each plain gradient step "
                                "overshoots by more than it corrects, so the error grows.")
