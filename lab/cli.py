@@ -12,9 +12,9 @@ export, configuration included, to that run.
 Exit status:
   0  the export was written;
   1  the link holds something the page would not use, or a run could not be built: the page's
-     message is printed on standard error. The page then carries on with defaults in place of
-     what it ignored, and so does this command: whatever can be exported is still written, so
-     the output is what the page would offer for that link;
+     messages are printed on standard error and NOTHING is written to standard output (the page
+     carries on with defaults in place of what it ignored, but a script that pipes the output
+     on must not mistake the defaults' export for the export of its link);
   2  a usage error: an unknown format, a --run that the link does not have, or a network-mode
      link asked for json or csv (the page exports network runs only as PyTorch).
 """
@@ -112,8 +112,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
         "export", help="write the export of a page link to standard output",
         description="Write the export of a page link to standard output: the page's CSV or JSON "
                     "of its runs, or a PyTorch script of one run. Exit status 1: the link holds "
-                    "something the page would ignore (its message is on standard error; the "
-                    "export uses the defaults, as the page does); 2: a usage error.")
+                    "something the page would ignore (its message is on standard error and "
+                    "nothing is written to standard output); 2: a usage error.")
     exp.add_argument("link", help="the page's link: its query string, with or without '?', or "
                                   "the whole URL (quote it in the shell)")
     exp.add_argument("--format", choices=FORMATS, default="json",
@@ -133,9 +133,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
         return USAGE
     for message in messages:
         print(f"descent-lab: {message}", file=stderr)
-    if text is not None:
-        stdout.write(text if text.endswith("\n") else text + "\n")
-    return BAD_LINK if messages or text is None else OK
+    if messages or text is None:
+        print("descent-lab: nothing written; fix the link and run the command again.", file=stderr)
+        return BAD_LINK
+    stdout.write(text if text.endswith("\n") else text + "\n")
+    return OK
 
 
 if __name__ == "__main__":

@@ -110,10 +110,9 @@ def to_json(config: Config, results: list[RunResult]) -> str:
 
 
 def to_csv(config: Config, results: list[RunResult]) -> str:
-    """One row per run and epoch; the first line holds the configuration as a link query."""
+    """One row per run and epoch under one header row: plain CSV that any reader (csv,
+    pandas.read_csv, a spreadsheet) takes as it is. The settings are in the JSON export."""
     out = io.StringIO()
-    query = "&".join(f"{k}={v}" for k, v in to_query(config).items())
-    out.write(f"# descent-lab config: {query}\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["optimizer", "epoch", "w1", "w2", "loss", "grad_norm", "lr", "status"])
     for result in results:

@@ -4,6 +4,7 @@ the page's messages for a bad link, and output that parses as the export. No tor
 from __future__ import annotations
 
 import ast
+import csv
 import io
 import json
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lab import export
-from lab.cli import main, query_of
+from lab.cli import FORMATS, main, query_of
 from lab.link import from_query
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +57,30 @@ def test_json_is_the_default_and_a_full_url_works():
     assert json.loads(out)["format"] == export.FORMAT
 
 
-def test_csv_export_has_the_config_line_and_one_row_per_run_and_epoch():
+def test_csv_export_is_a_plain_rectangular_table_with_a_header():
     code, out, err = run("export", "?" + LINK, "--format", "csv")
     assert code == 0 and err == ""
-    lines = out.splitlines()
-    assert lines[0].startswith("# descent-lab config: ")
-    assert lines[1].split(",")[:2] == ["optimizer", "epoch"]
-    assert len(lines) == 2 + 2 * 5
+    rows = list(csv.reader(io.StringIO(out)))
+    header, body = rows[0], rows[1:]
+    assert header == ["optimizer", "epoch", "w1", "w2", "loss", "grad_norm", "lr", "status"]
+    assert len(body) == 2 * 5  # one row per run and epoch, nothing else (no comment line)
+    assert all(len(row) == len(header) for row in body)
+    assert [row[0] for row in body] == ["Adam"] * 5 + ["SGD"] * 5
+    assert all(float(row[4]) >= 0 for row in body)  # every loss cell is a number
+    import pandas  # what a practitioner opens it with (a dependency of streamlit)
+
+    frame = pandas.read_csv(io.StringIO(out))
+    assert list(frame.columns) == header and frame.shape == (10, 8)
+    assert frame["loss"].dtype == float and frame["epoch"].tolist() == [0, 1, 2, 3, 4] * 2
+
+
+def test_the_settings_are_in_the_json_export():
+    code, out, _ = run("export", LINK + "&seed=7&batch=8&surface=linear_regression", "--format", "json")
+    assert code == 0
+    config = json.loads(out)["config"]
+    assert config["surface"] == "linear_regression" and config["opt"] == "adam,sgd"
+    assert config["lr"] == "0.05" and config["epochs"] == "4"
+    assert config["seed"] == "7" and config["batch"] == "8"
 
 
 def test_run_narrows_json_and_csv_to_that_run():
@@ -96,23 +114,23 @@ def test_a_run_number_the_link_does_not_have_exits_2(k):
     assert f"--run {k} is out of range: this link has 2 runs (1 Adam, 2 SGD); choose 1 to 2." in err
 
 
-def test_a_bad_link_exits_1_with_the_pages_notices_and_the_pages_export():
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_bad_link_exits_1_with_the_pages_notices_and_nothing_on_stdout(fmt):
     link = "surface=nowhere&lr=abc&epochs=3"
-    code, out, err = run("export", link, "--format", "json")
+    code, out, err = run("export", link, "--format", fmt)
     _, notices = from_query(query_of(link))
     assert code == 1
+    assert out == ""  # not the defaults' export: a pipe must not take it for this link's
     assert len(notices) == 2
     for notice in notices:  # the same words the page shows
         assert f"descent-lab: {notice}" in err
-    doc = json.loads(out)  # and, as the page does, the defaults in their place
-    assert doc["config"]["surface"] == "rosenbrock"
-    assert len(doc["runs"][0]["epochs"]) == 4
+    assert "nothing written" in err
 
 
 def test_garbage_is_a_bad_link():
-    code, _, err = run("export", "hello", "--format", "csv")
+    code, out, err = run("export", "hello", "--format", "csv")
     _, notices = from_query(query_of("hello"))
-    assert code == 1
+    assert code == 1 and out == ""
     assert notices and all(notice in err for notice in notices) and "hello" in err
 
 
@@ -144,7 +162,10 @@ def test_the_module_runs_as_a_command():
     assert "out of range" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "lab.cli", "export", LINK, "--format", "csv"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 0 and proc.stdout.startswith("# descent-lab config: ")
+    assert proc.returncode == 0 and proc.stdout.startswith("optimizer,epoch,")
+    proc = subprocess.run([sys.executable, "-m", "lab.cli", "export", "lr=abc", "--format", "torch"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 1 and proc.stdout == "" and "lr=abc" in proc.stderr
 
 
 def test_the_installed_command():
