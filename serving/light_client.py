@@ -127,6 +127,7 @@ class LightClient:
     # widget id → its kind ("slider", "selectbox", ...) and the user key at its end
     widgets: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+    options: dict[str, list[str]] = field(default_factory=dict)  # a choice widget's options
     # every state set so far, sent again with each rerun as the browser sends them all
     states: dict[str, WidgetState] = field(default_factory=dict)
     texts: list[str] = field(default_factory=list)  # markdown/text/caption bodies of the last run
@@ -201,17 +202,29 @@ class LightClient:
 
     def _absorb(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
-        if kind == "new_session":
+        if kind == "page_info_changed":
+            # the page rewrote its address (st.query_params): a browser's next rerun sends it
+            self.query = msg.page_info_changed.query_string
+        elif kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
             wid = element_id(element)
             if wid is not None:
+                self.options[wid] = list(getattr(getattr(element, element.WhichOneof("type")),
+                                                 "options", []))
                 self.widgets[wid] = wid.rsplit("-", 1)[-1] if wid.startswith("$$ID-") else wid
                 self.kinds[wid] = element.WhichOneof("type")
             body_kind = element.WhichOneof("type")
             if body_kind in ("markdown", "text", "caption", "alert"):
                 self.texts.append(getattr(element, body_kind).body)
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+            # a widget that is a block: st.tabs(key=...) and expanders with a key
+            block = msg.delta.add_block
+            bid = element_id(block)
+            if bid is not None and bid.startswith("$$ID-"):
+                self.widgets[bid] = bid.rsplit("-", 1)[-1]
+                self.kinds[bid] = block.WhichOneof("type")
 
     async def rerun(self, query: str | None = None, changed: dict[str, WidgetState] | None = None,
                     *, started: float | None = None) -> Result:
