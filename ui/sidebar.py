@@ -134,11 +134,15 @@ def _on_lesson_change() -> None:
 
 
 def keep_widget_state() -> None:
-    """Keep the values of widgets that this run does not draw (presenter mode hides some):
-    Streamlit forgets a widget's value when the widget is not drawn."""
+    """Keep the values of widgets that this run may not draw: presenter mode hides some, and a
+    run that stops early (an error) draws none after it. Streamlit forgets a widget's value when
+    the widget is not drawn, and the next run would then silently take the widget's own default
+    (epochs 1, speed instant). Every setting of the field table is kept, with the run settings
+    (hp.*) and the sidebar's other keyed settings."""
     ss = st.session_state
+    kept = set(HIDDEN_IN_PRESENTER) | {f.widget for f in FIELDS} | {"optimizers", "lesson"}
     for key in list(ss.keys()):
-        if isinstance(key, str) and (key.startswith("hp.") or key in HIDDEN_IN_PRESENTER):
+        if isinstance(key, str) and (key.startswith("hp.") or key in kept):
             ss[key] = ss[key]
 
 
@@ -289,7 +293,9 @@ def _run_option_label(key: str) -> str:
 def _own_setting(run: str, name: str, options: list, presenter: bool, **widget) -> Any:
     """One of a run's own training settings (SHARED: the page's), drawn unless in presenter mode."""
     key = hyper_key(run, name)
-    if st.session_state.get(key, SHARED) not in options:
+    # A run just added has no value yet: it follows the page. Presenter mode draws no widget
+    # that would create the key, so set it here rather than read a key that is not there.
+    if key not in st.session_state or st.session_state[key] not in options:
         st.session_state[key] = SHARED
     if presenter:
         return st.session_state[key]
