@@ -320,7 +320,10 @@ class PathSet {
         z[e] = inside && Number.isFinite(zz) ? zz : NaN;
         ex[e] = e;
         let v = Number.isFinite(loss) ? Math.min(loss - axis.shift, axis.ceiling) : NaN;
-        if (axis.log && !(v > 0)) v = NaN;
+        // below the axis's bottom (a surface with no minimum, off the map): drawn at the bottom;
+        // an exact 0 on a log axis: drawn at its zero level, so the line does not stop short
+        if (axis.bottom != null && v < axis.bottom) v = axis.bottom;
+        if (axis.log && !(v > 0)) v = Number.isFinite(v) && axis.zero ? axis.zero : NaN;
         ly[e] = v;
       }
       const key = String(r);
@@ -349,6 +352,11 @@ function lossLayout(axis, paths) {
     }
   }
   if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+  // a level the axis must reach (the dotted "within tolerance" line whose legend is shown)
+  if (axis.include != null && (!axis.log || axis.include > 0)) {
+    const w = axis.log ? Math.log10(axis.include) : axis.include;
+    lo = Math.min(lo, w); hi = Math.max(hi, w);
+  }
   const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 0.5;
   return {
     "yaxis.type": axis.log ? "log" : "linear",
