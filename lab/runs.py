@@ -4,6 +4,7 @@ slice and decision-boundary frames). Plain Python: the page adds caching and pro
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, Iterator
@@ -14,7 +15,7 @@ from engine import landscape, schedules
 from engine.compare import Summary, summarize
 from engine.network import MLP
 from engine.train import Step, Trajectory, collect, trace, train
-from lab.config import Config, RunChoice, clip_parts, network_data, network_layers
+from lab.config import Config, RunChoice, clip_parts, is_uploaded, network_data, network_layers
 
 # The loss within this of the best minimum's loss counts as "reached" in the summary table.
 TOLERANCE = 1e-3
@@ -72,6 +73,33 @@ def batch_size(config: Config, choice: RunChoice | None = None) -> int | None:
     return config.batch_size
 
 
+_DIGESTS: dict[str, tuple[object, str]] = {}  # an uploaded surface's name → (its data, digest)
+
+
+def surface_key(config: Config) -> tuple:
+    """What identifies the config's surface in a cache key: its name, a typed surface's text and
+    box, and an uploaded surface's content (a hash of the rows it is made of and its model), so
+    that results cached for one session's data are never handed to another's (the page's cache
+    is shared by every session of the server)."""
+    key = config.surface_key()
+    if not is_uploaded(config.surface):
+        return key
+    try:
+        surface = config.surface_obj()
+    except KeyError:  # not held by this process: nothing can be trained on it either
+        return key + (None,)
+    data = getattr(surface, "data", None)
+    memo = _DIGESTS.get(config.surface)
+    if memo is None or memo[0] is not data:
+        digest = hashlib.sha256(getattr(getattr(surface, "model", None), "name", "").encode())
+        for column in data or ():
+            digest.update(np.ascontiguousarray(column, dtype=np.float64).tobytes() + b"\x1f")
+        memo = _DIGESTS[config.surface] = (data, digest.hexdigest())
+        while len(_DIGESTS) > 64:
+            _DIGESTS.pop(next(iter(_DIGESTS)))
+    return key + (memo[1],)
+
+
 def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
     """Everything a result depends on: the cache key of one surface run (`choice`), or of a whole
     network-mode result (no choice: every run, the data set and the layers)."""
@@ -79,7 +107,7 @@ def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
                 config.clip_limit if config.clip != "off" else None, config.schedule, config.warmup)
     if choice is None:
         return ("network", config.dataset, config.hidden, config.activation, config.runs) + training
-    return (config.surface_key(), choice, config.start_point()) + training
+    return (surface_key(config), choice, config.start_point()) + training
 
 
 def stream_run(config: Config, choice: RunChoice, model=None, start=None,

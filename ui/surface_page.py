@@ -13,7 +13,7 @@ import streamlit as st
 from figures import descent as figures
 from lab import export, lessons
 from lab import runs as lab_runs
-from lab.config import LR_OPTIONS, PRESETS, Config, surface_for, to_torch_hyper
+from lab.config import LR_OPTIONS, PRESETS, Config, to_torch_hyper
 from lab.link import code
 from ui import cache, explore_panels, panels, sidebar
 from ui.descent_view import PathRun, PathSet, loss_axis, show_lr_views, show_views
@@ -37,35 +37,40 @@ def _on_upload() -> None:
         st.session_state[_UPLOAD_MESSAGE] = ("error", f"Could not load {code(upload.name)}: {err}")
         return
     sidebar.load_config(config)
-    for key, result in results.items():
-        cache.put("run", key, result)
+    for key, result in results.items():  # this session's own: a file is not shared
+        cache.put_session("run", key, result)
     st.session_state[_UPLOAD_MESSAGE] = ("success", f"Loaded {code(upload.name)}: the saved runs are shown.")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def surface_grid(name: str, expression: str, bounds: tuple, points: int) -> figures.Grid:
-    with np.errstate(all="ignore"):  # a typed surface may be undefined on part of its box: gaps
-        xs, ys, Z = surface_for(name, expression, bounds).grid(points)
-    return figures.Grid(np.asarray(xs), np.asarray(ys), np.asarray(Z))
+def surface_grid(config: Config, points: int) -> figures.Grid:
+    """The surface's loss on a points × points grid, computed once per server process (shared)."""
+    def make() -> figures.Grid:
+        with np.errstate(all="ignore"):  # a typed surface may be undefined on part of its box: gaps
+            xs, ys, Z = config.surface_obj().grid(points)
+        return figures.Grid(np.asarray(xs), np.asarray(ys), np.asarray(Z))
+
+    return cache.cached("grid", (lab_runs.surface_key(config), points), make)
 
 
 def results_for(config: Config) -> list[lab_runs.RunResult]:
-    """Every run of the config, from the session cache or trained now with a progress bar."""
+    """Every run of the config, from the server's cache or trained now with a progress bar (a
+    session asking for a run another session is training waits for that run)."""
     keys = [lab_runs.run_key(config, choice) for choice in config.runs]
-    missing = [(k, c) for k, c in zip(keys, config.runs) if not cache.has("run", k)]
+    found = [cache.get("run", k) for k in keys]
+    missing = [(i, k, c) for i, (k, c, r) in enumerate(zip(keys, config.runs, found)) if r is None]
     if missing:
         total = len(missing) * config.epochs
         bar = st.progress(0.0, text="Training…") if total >= 400 else None
         every = max(1, config.epochs // 50)
-        for done, (key, choice) in enumerate(missing):
+        for done, (i, key, choice) in enumerate(missing):
             def on_epoch(epoch: int, done=done, choice=choice) -> None:
                 if bar is not None and epoch % every == 0:
                     bar.progress(min(1.0, (done * config.epochs + epoch) / total),
                                  text=f"Training {choice.label}: epoch {epoch} of {config.epochs}")
-            cache.put("run", key, lab_runs.run_one(config, choice, on_epoch))
+            found[i] = cache.cached("run", key, lambda: lab_runs.run_one(config, choice, on_epoch))
         if bar is not None:
             bar.empty()
-    return [cache.get("run", k) for k in keys]
+    return found
 
 
 def plain_text(text: str) -> str:
@@ -237,7 +242,7 @@ def render(config: Config, query: dict) -> None:
 
     # --- Views: one browser component draws and animates all three. -------------------------
     ran = [r for r in results if r.trajectory is not None]
-    grid = surface_grid(config.surface, config.expression, config.expr_bounds, lab_runs.GRID_POINTS)
+    grid = surface_grid(config, lab_runs.GRID_POINTS)
     log = config.use_log()
 
     def make_figures() -> dict:
