@@ -1,6 +1,6 @@
 """Panels that explore at scale on the current surface: the learning-rate sweep with the
 stability limit, basins of attraction, and a fair race. Each computation is one vectorized
-batch per optimizer, cached for the session on what it depends on."""
+batch per optimizer, cached for the server (every session) on what it depends on."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import streamlit as st
 
 from engine import sweep
 from figures import explore
-from lab.runs import TOLERANCE, sweep_settings
+from lab.runs import TOLERANCE, surface_key, sweep_settings
 from ui import cache
 from ui.sidebar import SHARED, hyper_key, learning_rate_key
 from lab.config import LR_OPTIONS, PRESETS, Config, RunChoice, snap_learning_rate, to_torch_hyper
@@ -49,7 +49,7 @@ def _sweeps(config: Config, surface) -> dict:
                 out[_name(choice)] = str(err)
         return out
 
-    key = (config.surface_key(), config.runs, _training(config))
+    key = (surface_key(config), config.runs, _training(config))
     return cache.cached("sweep", key, make)
 
 
@@ -133,7 +133,7 @@ def basins_panel(config: Config, surface) -> None:
         choice = config.runs[labels.index(label)]
         name, hyper = _spec(choice)
         lr = choice.lr(config.learning_rate)
-        key = (config.surface_key(), choice, lr, epochs, _training(config))
+        key = (surface_key(config), choice, lr, epochs, _training(config))
         settings = sweep_settings(config, choice)
         try:
             result = cache.cached("basins", key, lambda: sweep.basins(
@@ -155,7 +155,7 @@ def _apply_tuned(tuned: dict) -> None:
 
 def race_panel(config: Config, surface) -> None:
     specs = [sweep.OptimizerSpec(_name(c), *_spec(c)) for c in config.runs]
-    key = (config.surface_key(), config.runs, _training(config))
+    key = (surface_key(config), config.runs, _training(config))
     # The race takes one set of training settings for every optimizer: the page's.
     settings = sweep_settings(config)
     if any(c.own_settings() for c in config.runs):

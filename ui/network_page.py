@@ -24,10 +24,16 @@ LIVE_AFTER_S = 1.0  # a live loss chart only for training that takes longer than
 
 
 def _train(config: Config) -> runs.NetworkResult:
-    """Train with a progress bar and a live loss curve, or take the session's cached result."""
+    """Train with a progress bar and a live loss curve, or take the server's cached result (a
+    session asking while another trains the same network waits for that result)."""
     key = runs.run_key(config)
-    if cache.has("network", key):
-        return cache.get("network", key)
+    result = cache.get("network", key)
+    if result is not None:
+        return result
+    return cache.cached("network", key, lambda: _train_now(config))
+
+
+def _train_now(config: Config) -> runs.NetworkResult:
     total = max(1, len(config.runs) * config.epochs)
     bar = st.progress(0.0, text="Training…")
     chart = st.empty()
@@ -50,7 +56,7 @@ def _train(config: Config) -> runs.NetworkResult:
     result = runs.network_result(config, on_epoch)
     bar.empty()
     chart.empty()
-    return cache.put("network", key, result)
+    return result
 
 
 def render(config: Config, query: dict) -> None:
@@ -136,8 +142,13 @@ def _sharpness_curves(config: Config, trained) -> list:
     """Each trained run's sharpness per measured epoch (cached with the network result): the run
     is replayed with its own settings and checked against the trajectory already shown."""
     key = runs.run_key(config) + ("sharpness",)
-    if cache.has("sharpness", key):
-        return cache.get("sharpness", key)
+    curves = cache.get("sharpness", key)
+    if curves is not None:
+        return curves
+    return cache.cached("sharpness", key, lambda: _measure_sharpness(config, trained))
+
+
+def _measure_sharpness(config: Config, trained) -> list:
     mlp = runs.build_mlp(config)
     curves = []
     with st.spinner("Measuring the sharpness (largest Hessian eigenvalue) per epoch…"):
@@ -152,7 +163,7 @@ def _sharpness_curves(config: Config, trained) -> list:
             except ValueError:
                 continue
             curves.append((i, curve))
-    return cache.put("sharpness", key, curves)
+    return curves
 
 
 def _edge_of_stability(config: Config, trained, colors, uirevision: str) -> None:
