@@ -12,6 +12,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 
+import pytest
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -83,3 +85,40 @@ def redis_server(persist: bool = False) -> Iterator[RedisServer]:
             yield server
         finally:
             server.stop()
+
+
+def skip_or_fail(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"Redis tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# Fixtures, imported by the test modules that use them.
+@pytest.fixture(scope="module")
+def redis_url():
+    reason = available()
+    if reason:
+        skip_or_fail(reason)
+    with redis_server() as server:
+        yield server.url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def make_store(request, tmp_path):
+    """A factory over both backends: make_store(ttl=None) opens a fresh store (Redis: the
+    module's server, emptied after the test)."""
+    from classroom.store import RedisStore, SQLiteStore
+
+    made = []
+
+    def make(ttl=None):
+        if request.param == "sqlite":
+            store = SQLiteStore(tmp_path / "classes.sqlite3", ttl=ttl)
+        else:
+            store = RedisStore(request.getfixturevalue("redis_url"), ttl=ttl)
+        made.append(store)
+        return store
+    yield make
+    for store in made:
+        if isinstance(store, RedisStore):
+            store.r.flushdb()

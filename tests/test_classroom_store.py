@@ -4,46 +4,13 @@ one interface (classroom.store)."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 
 import pytest
 
 import classroom_redis
+from classroom_redis import make_store, redis_url  # noqa: F401  (fixtures)
 from classroom.store import RedisStore, SQLiteStore, StoreUnavailable, open_store
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Redis tests cannot run under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    reason = classroom_redis.available()
-    if reason:
-        _skip_or_fail(reason)
-    with classroom_redis.redis_server() as server:
-        yield server.url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def make_store(request, tmp_path):
-    """A factory: make_store(ttl=None) opens a fresh store of the parametrized backend."""
-    made = []
-
-    def make(ttl=None):
-        if request.param == "sqlite":
-            store = SQLiteStore(tmp_path / "classes.sqlite3", ttl=ttl)
-        else:
-            store = RedisStore(request.getfixturevalue("redis_url"), ttl=ttl)
-        made.append(store)
-        return store
-    yield make
-    for store in made:
-        if isinstance(store, RedisStore):
-            store.r.flushdb()
 
 
 def test_create_load_and_compare_and_set(make_store):
