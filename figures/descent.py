@@ -240,22 +240,23 @@ def equal_scale_axes(xaxis: dict, yaxis: dict) -> tuple[dict, dict, list]:
 
 
 def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
-               tolerance: float | None = None) -> go.Figure:
+               tolerance: float | None = None, bottom: float | None = None) -> go.Figure:
     """Loss against epoch, one line per run. The y axis turns logarithmic when the losses span
     more than two decades; it then shows the loss above the best minimum. With a `tolerance`
     and a known minimum, a dotted line (named in the legend) marks "within tolerance of the
-    minimum": where a curve crosses it, that run has got there. It does not depend on the
-    learning rate, so the view can swap paths under it."""
-    floor, ceiling, gap_values, use_log, shift, decades = loss_axis_rule(
-        [run.loss for run in runs], minimum_loss)
-    positive = gap_values[gap_values > 0]
+    minimum": where a curve crosses it, that run has got there, and the axis always reaches it.
+    `bottom` (a surface with no minimum: its lowest plotted loss) is where the axis stops below;
+    lower losses, off the map, are drawn there. It does not depend on the learning rate, so the
+    view can swap paths under it."""
+    losses = [run.loss for run in runs]
+    axis = _axis(losses, minimum_loss, bottom)
+    level = tolerance_level(losses, minimum_loss, tolerance)
     traces, shapes = [], []
+    drawn = []
     for r, run in enumerate(runs):
         epochs = np.arange(len(run.loss), dtype=np.float32)
-        with np.errstate(all="ignore"):
-            y = np.where(np.isfinite(run.loss), np.minimum(run.loss - shift, ceiling), np.nan)
-            if use_log:
-                y = np.where(y > 0, y, np.nan) if positive.size else y
+        y = axis.plotted(run.loss)
+        drawn.append(y)
         traces.append(go.Scatter(
             x=epochs, y=f32(y), mode="lines", name=run.label, line=dict(color=run.color, width=3),
             meta={"role": "path", "run": r},
@@ -268,14 +269,7 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
             shapes.append(dict(type="line", xref="x", yref="paper", x0=run.diverged_epoch,
                                x1=run.diverged_epoch, y0=0, y1=1,
                                line=dict(color=run.color, dash="dot", width=2)))
-    annotations = []
-    # Drawn where a run comes near it (within ten times): farther below, it would lie outside
-    # the axis the view chooses and only its legend entry would show.
-    near = bool(gap_values.size) and float(np.min(gap_values)) <= 10 * (tolerance or 0.0)
-    if tolerance is not None and np.isfinite(minimum_loss) and shift == floor and near:
-        # On the plotted scale "within tolerance of the minimum" is the height `tolerance`
-        # (loss − min), or minimum + tolerance on a plain loss axis.
-        level = tolerance + (floor - shift)
+    if level is not None:
         # A dotted line across the plot, named in the legend (a label on the plot would cover
         # the curves or the epoch marks).
         last = max((len(run.loss) - 1 for run in runs), default=1)
@@ -283,45 +277,147 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
             x=[0, max(last, 1)], y=[level, level], mode="lines", name=f"within {tolerance:g} of the minimum",
             line=dict(color="#111827", dash="dot", width=1.5), meta={"role": "tolerance"},
             hoverinfo="skip", showlegend=True))
-    ytitle = "loss" if shift == 0.0 else "loss − min"
+    ytitle = "loss" if axis.shift == 0.0 else "loss − min"
     max_epoch = max((len(run.loss) - 1 for run in runs), default=1)
+    yrange = axis.range(drawn, level)
     layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
         xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)], tickformat="d",
                    **epoch_ticks(max_epoch)),
-        yaxis=dict(title=ytitle, type="log" if use_log else "linear", exponentformat="power",
+        yaxis=dict(title=ytitle, type="log" if axis.log else "linear", exponentformat="power",
                    # log axis: a label per decade (or per few), never the 2s and 5s between,
                    # and always one at 10⁻³, where "within 0.001 of the minimum" lies
-                   dtick=log_dtick(decades) if use_log else None,
-                   tick0=-3 if use_log else None),
+                   dtick=log_dtick(axis.decades) if axis.log else None,
+                   tick0=-3 if axis.log else None,
+                   range=yrange, autorange=yrange is None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
-        showlegend=len(runs) > 1 or any((t.meta or {}).get("role") == "tolerance" for t in traces),
+        showlegend=len(runs) > 1 or level is not None,
         paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
-        annotations=annotations, meta={"decades": float(decades)},
+        annotations=[], meta={"decades": float(axis.decades)},
     )
     return go.Figure(data=traces, layout=layout)
 
 
-def loss_axis_rule(losses, minimum_loss: float):
-    """The loss axis's rule, shared by loss_curve and the view's per-η axis: (floor, ceiling,
-    the finite losses above the floor capped at the ceiling, log?, shift, decades spanned)."""
+# A run whose loss climbs this many times above its start is running away (diverging); beside
+# a run that does not, the axis is fitted to the runs that stay, so their descent can be read.
+RUNAWAY = 1e3
+
+
+@dataclass(frozen=True)
+class LossAxis:
+    """The loss axis of a set of runs: what is plotted is min(loss − shift, ceiling), not below
+    `bottom`; on a log axis a value at or below 0 (an exact hit of the minimum, or one that
+    float32 rounds to it) is drawn at `zero`, a decade below the lowest positive value."""
+
+    floor: float
+    ceiling: float
+    gap: np.ndarray  # every finite value as plotted (before the zero level)
+    log: bool
+    shift: float
+    decades: float
+    bottom: float | None
+    zero: float | None
+
+    def plotted(self, loss) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            loss = np.asarray(loss, dtype=np.float64)
+            y = np.where(np.isfinite(loss), np.minimum(loss - self.shift, self.ceiling), np.nan)
+            if self.bottom is not None:
+                y = np.where(np.isfinite(y), np.maximum(y, self.bottom), np.nan)
+            if self.log:
+                # float32 on the wire: anything below its smallest normal number would be 0
+                y = np.where(y > 0, np.maximum(y, F32_TINY), np.where(np.isfinite(y), self.zero, np.nan))
+        return y
+
+    def range(self, drawn: list, include: float | None = None) -> list[float] | None:
+        """The y range over the drawn values and `include`, padded 5% (as the view does)."""
+        values = [np.asarray(y, dtype=np.float64) for y in drawn]
+        v = np.concatenate(values) if values else np.zeros(0)
+        v = v[np.isfinite(v)]
+        if include is not None:
+            v = np.append(v, include)
+        if self.log:
+            v = np.log10(v[v > 0])
+        if not v.size:
+            return None
+        lo, hi = float(v.min()), float(v.max())
+        pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 0.5
+        return [lo - pad, hi + pad]
+
+
+F32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def _axis(losses, minimum_loss: float, bottom: float | None = None) -> LossAxis:
     floor = float(minimum_loss) if np.isfinite(minimum_loss) else 0.0
     losses = [np.asarray(l, dtype=np.float64) for l in losses]
     # A diverging run's losses climb to 1e30 and beyond; the axis stops at a million times the
-    # highest starting loss, and what lies above is drawn at that ceiling.
+    # highest starting loss, and what lies above is drawn at that ceiling. Beside a run that
+    # stays, it stops at twice that run's highest loss instead (the clipping lesson's clipped
+    # run, 12.5 down to 4.9, would read as flat under an axis up to 10⁷).
     starts = [float(l[0]) - floor for l in losses if len(l) and np.isfinite(l[0])]
     ceiling = 1e6 * max(max(starts, default=1.0), 1e-12)
-    finite = [l[np.isfinite(l)] for l in losses]
+    finite = [l[np.isfinite(l)] - floor for l in losses]
+    tame = [g for g, l in zip(finite, losses) if g.size and len(l) and np.isfinite(l[0])
+            and g.max() <= RUNAWAY * max(float(l[0]) - floor, 1e-12) and np.all(np.isfinite(l))]
+    if tame and len(tame) < len(losses):
+        top = max(float(g.max()) for g in tame)
+        if top > 0:
+            ceiling = min(ceiling, 2.0 * top)
     values = np.concatenate(finite) if finite else np.zeros(0)
-    gap = np.minimum(values - floor, ceiling)
+    gap = np.minimum(values, ceiling)
+    low = None if bottom is None or not np.isfinite(bottom) else float(bottom) - floor
+    if low is not None:
+        gap = np.maximum(gap, low)
     positive = gap[gap > 0]
     # Log only when every value can be drawn on it: a loss that goes negative (a surface with no
-    # minimum, such as the saddle) keeps a linear axis rather than vanishing from the plot.
-    use_log = bool(positive.size and positive.size == gap.size
+    # minimum, such as the saddle) keeps a linear axis rather than vanishing from the plot. An
+    # exact hit of the minimum (0) is drawn at the zero level, a decade below the lowest value.
+    use_log = bool(positive.size and np.all(gap >= 0)
                    and positive.max() / max(positive.min(), 1e-300) > 100)
     shift = floor if (use_log or floor != 0.0) else 0.0
-    decades = float(np.log10(positive.max()) - np.log10(positive.min())) if use_log else 0.0
-    return floor, ceiling, gap, use_log, shift, decades
+    zero = None
+    decades = 0.0
+    if use_log:
+        lowest = max(float(positive.min()), F32_TINY)
+        zero = lowest / 10 if positive.size < gap.size else lowest
+        decades = float(np.log10(positive.max()) - np.log10(zero))
+    return LossAxis(floor, ceiling, gap, use_log, shift, decades,
+                    None if low is None else low + floor - shift, zero)
+
+
+def loss_axis_rule(losses, minimum_loss: float, bottom: float | None = None):
+    """The loss axis's rule, shared by loss_curve and the view's per-η axis: (floor, ceiling,
+    the finite losses above the floor capped at the ceiling, log?, shift, decades spanned)."""
+    a = _axis(losses, minimum_loss, bottom)
+    return a.floor, a.ceiling, a.gap, a.log, a.shift, a.decades
+
+
+def tolerance_level(losses, minimum_loss: float, tolerance: float | None) -> float | None:
+    """Where the dotted "within tolerance of the minimum" line lies on the plotted scale
+    (loss − min), or None when it is not drawn: no tolerance, no known minimum, or no run within
+    ten times of it (the axis is then stretched to reach it, so it must be worth the room)."""
+    if tolerance is None or not np.isfinite(minimum_loss):
+        return None
+    gaps = [np.asarray(l, dtype=np.float64) - float(minimum_loss) for l in losses]
+    gaps = [g[np.isfinite(g)] for g in gaps]
+    gaps = np.concatenate(gaps) if gaps else np.zeros(0)
+    if not gaps.size or float(np.min(gaps)) > 10 * tolerance:
+        return None
+    return float(tolerance)
+
+
+def view_loss_axis(losses, minimum_loss: float, *, presenter: bool = False,
+                   bottom: float | None = None, include: float | None = None) -> dict:
+    """The view's loss axis for one η stop (assets/descent_view: `at` and `lossLayout`), by the
+    same rule as loss_curve: type, shift, ceiling, bottom, zero level, title, ticks, and a
+    level the range must reach (the tolerance line, when the figure draws it)."""
+    a = _axis(losses, minimum_loss, bottom)
+    return {"log": a.log, "shift": a.shift, "ceiling": a.ceiling, "bottom": a.bottom,
+            "zero": a.zero, "include": include,
+            "title": "loss" if a.shift == 0.0 else "loss − min",
+            "dtick": log_dtick(a.decades, presenter) if a.log else None,
+            "tick0": -3 if a.log else None}
 
 
 def log_dtick(decades: float, presenter: bool = False) -> int:

@@ -9,7 +9,7 @@ import pytest
 
 import surfaces
 from engine import collect, optimizers, train
-from figures.descent import RUN_COLORS, Grid, RunView, contour_map, loss_curve, surface_3d
+from figures.descent import RUN_COLORS, Grid, RunView, contour_map, loss_curve, surface_3d, view_loss_axis
 
 
 def _grid(name, n=40):
@@ -128,7 +128,10 @@ def test_a_diverging_run_does_not_stretch_the_loss_axis():
     fig = loss_curve([good, bad], 0.0, uirevision="u")
     ys = np.concatenate([np.asarray(t.y, dtype=float) for t in fig.data if (t.meta or {}).get("role") == "path"])
     assert np.nanmax(ys) <= 1e6 * max(good.loss[0], bad.loss[0]) * (1 + 1e-6)
-    assert fig.layout.yaxis.dtick <= 3  # a handful of decade labels, not dozens
+    # beside a run that stays, the runaway one is drawn up to twice that run's highest loss
+    assert np.nanmax(ys) <= 2 * np.nanmax(good.loss) * (1 + 1e-6)
+    alone = loss_curve([bad], 0.0, uirevision="u")
+    assert alone.layout.yaxis.type == "log" and alone.layout.yaxis.dtick <= 3  # a handful of labels
 
 
 def fig_is_linear_when_losses_go_negative() -> bool:
@@ -232,3 +235,60 @@ def test_the_decision_boundary_map_is_at_equal_scale():
     fig = boundary_figure(result, X, y, title="t", uirevision="u")
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
     assert list(fig.layout.xaxis.range) == pytest.approx([result.boundary["xs"][0], result.boundary["xs"][-1]])
+
+
+def test_the_clipping_lessons_clipped_descent_fills_the_loss_axis():
+    """Beside the run that diverges at epoch 4, the clipped run's fall from 12.5 to 4.9 must
+    read on the axis (it was flat under an axis that went up to 10⁶)."""
+    from lab.lessons import LESSONS
+    from lab.runs import run_one
+
+    config = LESSONS["clipping"].config
+    views = [RunView(r.choice.label, RUN_COLORS[i], r.trajectory.params, r.trajectory.loss,
+                     r.trajectory.status, r.trajectory.diverged_epoch)
+             for i, r in enumerate(run_one(config, c) for c in config.runs)]
+    fig = loss_curve(views, 0.0, uirevision="u", tolerance=1e-3)
+    lo, hi = fig.layout.yaxis.range
+    clipped = views[0].loss
+    if fig.layout.yaxis.type == "log":
+        share = (np.log10(clipped.max()) - np.log10(clipped.min())) / (hi - lo)
+    else:
+        share = (clipped.max() - clipped.min()) / (hi - lo)
+    assert share > 0.25, share
+
+
+def test_the_tolerance_line_is_inside_the_axis_whenever_its_legend_shows():
+    s = surfaces.get("rosenbrock")
+    near = _run("rosenbrock", "adam", 0.1, epochs=500)  # ends near 0.0094: within ten times
+    assert 1e-3 < np.min(near.loss) <= 1e-2
+    fig = loss_curve([near], s.minimum_loss, uirevision="u", tolerance=1e-3)
+    assert [t for t in fig.data if (t.meta or {}).get("role") == "tolerance"]
+    lo, hi = fig.layout.yaxis.range
+    assert fig.layout.yaxis.type == "log" and lo < -3 < hi
+    axis = view_loss_axis([near.loss], s.minimum_loss, include=1e-3)
+    assert axis["include"] == 1e-3
+
+
+def test_an_exact_hit_of_the_minimum_keeps_the_log_line_going_to_the_end():
+    loss = np.array([10.0, 1.0, 1e-2, 1e-4, 1e-6, 0.0, 0.0])
+    run = RunView("exact", RUN_COLORS[0], np.zeros((7, 2)), loss, "converged")
+    fig = loss_curve([run], 0.0, uirevision="u")
+    y = np.asarray(fig.data[0].y, dtype=float)
+    assert fig.layout.yaxis.type == "log"
+    assert np.all(np.isfinite(y)) and np.all(y > 0) and y[-1] < 1e-6  # drawn below the lowest
+    axis = view_loss_axis([loss], 0.0)
+    assert axis["log"] and 0 < axis["zero"] < 1e-6
+    # a loss so small that float32 would send it as 0 is drawn too
+    tiny = RunView("tiny", RUN_COLORS[0], np.zeros((3, 2)), np.array([1.0, 1e-3, 1e-50]), "finished")
+    y = np.asarray(loss_curve([tiny], 0.0, uirevision="u").data[0].y, dtype=np.float32)
+    assert np.all(y > 0)
+
+
+def test_a_surface_without_a_minimum_stops_its_axis_at_the_lowest_plotted_loss():
+    run = _run("saddle", "sgd", 0.06, epochs=110, start=(-1.5, 0.001))
+    assert np.nanmin(run.loss) < -1000
+    fig = loss_curve([run], float("nan"), uirevision="u", bottom=-4.0)
+    lo, hi = fig.layout.yaxis.range
+    assert fig.layout.yaxis.type == "linear" and -5 < lo < -4 and hi < 3
+    y = np.asarray(fig.data[0].y, dtype=float)
+    assert np.all(np.isfinite(y)) and y.min() == -4.0

@@ -16,7 +16,7 @@ from lab import runs as lab_runs
 from lab.config import LR_OPTIONS, PRESETS, Config, to_torch_hyper
 from lab.link import code
 from ui import cache, explore_panels, panels, sidebar
-from ui.descent_view import PathRun, PathSet, loss_axis, show_lr_views, show_views
+from ui.descent_view import PathRun, PathSet, show_lr_views, show_views
 from ui.link_state import show_link_notices
 
 PANELS = ["Summary table", "The five steps", "Curvature and η", "Learning-rate sweep", "Basins",
@@ -153,11 +153,20 @@ def _figures(config: Config, surface, ran, grid, log: bool) -> dict:
         "contour": figures.contour_map(grid, run_views, surface.minima, config.start_point(), log=log,
                                        uirevision=uirevision),
         "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision,
-                                   tolerance=lab_runs.TOLERANCE),
+                                   tolerance=lab_runs.TOLERANCE, bottom=_loss_bottom(surface, grid)),
     }
     if config.presenter:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
     return figs
+
+
+def _loss_bottom(surface, grid) -> float | None:
+    """Where the loss axis stops below on a surface with no minimum (the saddle): its lowest
+    loss on the plotted box, since a dot below it is off the map (the axis ran to −1000)."""
+    if np.isfinite(surface.minimum_loss):
+        return None
+    finite = grid.Z[np.isfinite(grid.Z)]
+    return float(finite.min()) if finite.size else None
 
 
 def _scene(grid, log: bool) -> dict:
@@ -221,12 +230,17 @@ def _build_path_set(config, surface, ran, grid, log, key, fits: bool) -> PathSet
         runs.append(PathRun(batch.params, batch.loss, np.asarray(batch.stop_epoch),
                             np.asarray(batch.diverged_epoch)))
     axes: list = [None] * len(LR_OPTIONS)
+    bottom = _loss_bottom(surface, grid)
+    # the figure's dotted tolerance line is static: every stop's axis reaches it when drawn
+    include = figures.tolerance_level([r.trajectory.loss for r in ran], surface.minimum_loss,
+                                      lab_runs.TOLERANCE)
     for i, stop in enumerate(rows):
         losses = []
         for run in runs:
             row = 0 if run.fixed else i
             losses.append(run.loss[row, :int(run.last[row]) + 1])
-        axes[stop] = loss_axis(losses, surface.minimum_loss, config.presenter)
+        axes[stop] = figures.view_loss_axis(losses, surface.minimum_loss, presenter=config.presenter,
+                                            bottom=bottom, include=include)
     note = "" if fits else (
         "The view's η slider reruns the page on release: every η ahead would take too long here "
         "(too many optimizers × epochs × mini-batches).")
