@@ -28,7 +28,9 @@ from engine.train import collect
 from lab import runs as lab_runs
 from lab import user_data
 from lab.config import TYPED, Config, RunChoice, network_defaults
-from lab.torch_script import TOLERANCE, expression_to_torch, torch_script
+from lab.link import from_query
+from lab.torch_script import SELF_FACTOR, TOLERANCE, expression_to_torch, torch_script
+from urllib.parse import parse_qsl
 from surfaces.expression import ExpressionError, parse
 
 
@@ -139,10 +141,17 @@ for _name in surfaces.names():
                                            learning_rate=0.01, epochs=40)
 
 # Amplified rounding, not a different rule (OPTIMIZER_RULES.md, "Numerics"): the script reports
-# the disagreement and exits 1; the 1e-10 limit is not loosened for it.
+# the disagreement and exits 1; the 1e-10 limit is not loosened for it. (torch against itself,
+# one ulp apart, passes 1e-10 here too, but 9 epochs after ours and 3,700 times less far.)
 DRIFTS = {
     "adadelta_rho095_rosenbrock_300": replace(ROSEN, runs=(R("adadelta", rho=0.95),), learning_rate=1.0,
                                               epochs=300),
+}
+# Chaotic runs: torch trained from a start one ulp away leaves itself by more than 1e-10, and our
+# run leaves torch no sooner and no further (within SELF_FACTOR): the script passes and says so.
+EDGE_OF_STABILITY_LINK = "mode=network&data=noisy_sine&act=tanh&opt=sgd&lr=0.1&epochs=300&batch=full"
+CHAOTIC = {
+    "edge_of_stability_readme": from_query(dict(parse_qsl(EDGE_OF_STABILITY_LINK)))[0],
     "nadam_rosenbrock_300": replace(ROSEN, runs=(R("nadam"),), learning_rate=0.05, epochs=300),
 }
 
@@ -194,8 +203,19 @@ def torch_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("torch_scripts")
     jobs = []
     scripts = {}
-    for name, config in {**CASES, **DRIFTS}.items():
+    for name, config in {**CASES, **DRIFTS, **CHAOTIC}.items():
         scripts[name] = torch_script(config, 0)
+    # A chaotic run whose embedded trajectory leaves torch sooner (1e-9 off at epoch 30, where
+    # torch's own one-ulp gap is ~1e-15) or further (0.01 off from epoch 200, where torch's own
+    # gap stays below 1e-4): each must fail.
+    nadam = _ours(CHAOTIC["nadam_rosenbrock_300"])
+    for name, epochs, shift in (("chaotic_sooner", slice(30, 31), 1e-9),
+                                ("chaotic_further", slice(200, None), 0.01)):
+        params = nadam.params.copy()
+        params[epochs, 0] += shift
+        result = lab_runs.RunResult(CHAOTIC["nadam_rosenbrock_300"].runs[0],
+                                    nadam._replace(params=params), None)
+        scripts[name] = torch_script(CHAOTIC["nadam_rosenbrock_300"], result)
     # One script with a wrong embedded weight: the script must notice.
     tampered = scripts["sgd"].replace("OUR_PARAMS = [\n    [-1.5, 2.0],", "OUR_PARAMS = [\n    [-1.5, 2.000000001],")
     assert tampered != scripts["sgd"]
@@ -268,6 +288,40 @@ def test_a_wrong_embedded_weight_fails_the_script(torch_runs):
     code, stdout, _ = torch_runs["tampered"]
     assert code == 1
     assert "DO NOT agree" in stdout and "(epoch 0)" in stdout
+    # an ordinary run keeps the strict limit: torch against itself stays within 1e-10
+    assert "the run is not chaotic, so the strict limit holds" in stdout
+
+
+@needs_torch
+@pytest.mark.parametrize("name", list(CHAOTIC))
+def test_a_chaotic_run_is_judged_against_torch_leaving_itself(torch_runs, name):
+    """Past the edge of stability torch, one ulp apart, leaves itself; ours leaves torch no
+    sooner and no further (within SELF_FACTOR), so the script says so and exits 0."""
+    code, stdout, theirs = torch_runs[name]
+    assert code == 0, stdout
+    assert "the run is chaotic" in stdout and "They agree as far as float64 allows." in stdout
+    ours = _ours(CHAOTIC[name])
+    gap = np.max(np.abs(np.array(theirs["params"]) - ours.params), axis=1)
+    assert gap.max() > TOLERANCE  # the strict limit alone would fail this run
+    agree_to = int(np.argmax(gap > TOLERANCE)) - 1
+    assert f"Descent Lab agrees with torch to 1e-10 up to epoch {agree_to} and passes it" in stdout
+    assert "Descent Lab's difference over torch's own: at most " in stdout
+    assert f"within the factor {SELF_FACTOR:g}" in stdout
+
+
+def test_the_readme_carries_the_edge_of_stability_link():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"?{EDGE_OF_STABILITY_LINK}" in readme
+
+
+@needs_torch
+@pytest.mark.parametrize("name, words", [("chaotic_sooner", "sooner (epoch 30)"),
+                                         ("chaotic_further", "further (epoch 200)")])
+def test_a_chaotic_run_that_leaves_torch_sooner_or_further_fails(torch_runs, name, words):
+    code, stdout, _ = torch_runs[name]
+    assert code == 1, stdout
+    assert "the run is chaotic" in stdout
+    assert f"Descent Lab leaves torch {words} than torch leaves itself: they DO NOT agree." in stdout
 
 
 @needs_torch

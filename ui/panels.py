@@ -161,7 +161,8 @@ def share_and_export(config: Config, query: dict, results: list, figs: dict, sur
         return
     st.markdown("**Copy as PyTorch**: one Python file that trains this run with torch.optim, with "
                 "the same loss, settings and mini-batches, and checks that every epoch's weights "
-                "agree with this page to 1e-10.")
+                "agree with this page to 1e-10 (on a chaotic run, past the edge of stability: no "
+                "further than torch agrees with itself from a start one ulp away).")
     labels = [r.choice.label for r in ran]
     chosen = ran[0]
     if len(ran) > 1:
