@@ -1,6 +1,7 @@
 """The `descent-lab` command: the page's exports for a page link, on standard output.
 
     descent-lab export LINK [--format json|csv|torch] [--run K]
+    descent-lab serve [--replicas N] [--port P] [--backend HOST:PORT]   (serving/launcher.py)
 
 LINK is the page's address: the query string with or without its leading '?', or the whole URL.
 The link is read exactly as the page reads it (lab.link.from_query), the runs are computed by
@@ -34,6 +35,8 @@ from lab.runs import build_mlp, run_one
 from lab.torch_script import torch_script
 
 FORMATS = ("json", "csv", "torch")
+SERVING = {"serve": "serve a class: N replicas behind HAProxy (descent-lab serve --help)",
+           "replica": "one replica for another machine's `serve --backend`"}
 OK, BAD_LINK, USAGE = 0, 1, 2
 
 
@@ -104,10 +107,18 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in SERVING:
+        # The class server (processes, HAProxy) lives in serving/; imported only for it, and
+        # plain Python (no Streamlit in this process).
+        from serving import launcher
+        return launcher.main(words, stdout)
     parser = argparse.ArgumentParser(
         prog="descent-lab",
         description="Descent Lab on the command line: the page's exports for a page link.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in SERVING.items():  # listed in --help; handled above
+        commands.add_parser(name, help=text)
     exp = commands.add_parser(
         "export", help="write the export of a page link to standard output",
         description="Write the export of a page link to standard output: the page's CSV or JSON "
