@@ -12,12 +12,27 @@ from lab.config import Config, RunChoice
 
 
 @dataclass(frozen=True)
+class Question:
+    """A class-mode question about one of the lesson's runs (`run`: its index). The answer's
+    truth is read from the engine's run of the lesson (classroom.questions), never written here.
+    about: "position" (a point on the map at `epoch`, or at the end when None), "outcome"
+    (converges / diverges / stalls), "minimum" (which of the surface's minima it ends in),
+    "tolerance" (the epoch its loss first comes within the tolerance), "divergence" (the epoch
+    it diverges)."""
+    about: str
+    prompt: str
+    run: int = 0
+    epoch: int | None = None
+
+
+@dataclass(frozen=True)
 class Lesson:
     key: str
     title: str
     explanation: str
     watch_for: str
     config: Config
+    questions: tuple[Question, ...] = ()
 
 
 def _lesson(key, title, explanation, watch_for, **config) -> Lesson:
@@ -106,6 +121,34 @@ LESSONS = {lesson.key: lesson for lesson in (
         runs=(RunChoice("sgd", schedule="constant"), RunChoice("sgd", schedule="cosine", copy=1)),
         learning_rate=0.1, epochs=200, batch_size=2, schedule="cosine"),
 )}
+
+
+# "Where will it end?": the question a teacher can ask on any page.
+WHERE_WILL_IT_END = Question("position", "Where will the blue run end? Click the map.")
+
+# Each lesson's questions for class mode (predict, then watch). Kept beside LESSONS rather than
+# in each lesson's call so the settings above read as before.
+_QUESTIONS = {
+    "lr-too-small": (Question("outcome", "In 100 epochs, what will the blue run do?"),
+                     Question("position", "Where will the blue run be at epoch 50? Click the map.",
+                              epoch=50)),
+    "lr-just-right": (Question("tolerance", "At which epoch will the loss first reach the dotted "
+                                            "0.001 line?"),
+                      Question("position", "Where will the run be at epoch 10? Click the map.",
+                               epoch=10)),
+    "lr-too-large": (Question("outcome", "With η = 0.09, what will the run do?"),
+                     Question("divergence", "At which epoch will the page report the divergence?")),
+    "momentum-valley": (Question("tolerance", "At which epoch will Momentum's loss reach the "
+                                              "dotted 0.001 line?", run=1),),
+    "adam-vs-sgd": (Question("position", "Where will Adam be at epoch 50? Click the map.", run=1,
+                             epoch=50),),
+    "saddle": (Question("position", "Where will the run be at epoch 60? Click the map.", epoch=60),),
+    "local-minima": (Question("minimum", "Which of the four minima will the run end in?"),
+                     Question("position", "Where will the run end? Click the map.")),
+    "clipping": (Question("divergence", "At which epoch will the unclipped orange run diverge?",
+                          run=1),),
+}
+LESSONS = {key: replace(lesson, questions=_QUESTIONS.get(key, ())) for key, lesson in LESSONS.items()}
 
 
 def get(key: str) -> Lesson:
