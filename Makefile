@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: setup run test bench clean
+.PHONY: setup run serve test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,15 @@ setup: $(STAMP)
 
 run: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+# A class on one link: REPLICAS (default: one per core) behind HAProxy on PORT; Ctrl-C stops it.
+# HAProxy comes from Debian (apt-get, when it is missing and this is root), as .ci/run's Chromium.
+serve: setup
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	  else echo "haproxy is missing: sudo apt-get install haproxy" >&2; exit 1; fi; }
+	$(VENV)/bin/descent-lab serve --port $(PORT) $(if $(REPLICAS),--replicas $(REPLICAS))
 
 test: setup
 	$(PY) -m pytest -q
