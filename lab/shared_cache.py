@@ -125,7 +125,7 @@ class SharedCache:
         self._flights: dict[Hashable, _Flight] = {}
         self._bytes = 0
         # Counters for benchmarks and tests: what was served, computed, waited for, evicted.
-        self.hits = self.misses = self.computations = self.waits = self.evictions = 0
+        self.hits = self.misses = self.computations = self.waits = self.evictions = self.puts = 0
 
     # --- the store ------------------------------------------------------------------------------
 
@@ -159,6 +159,7 @@ class SharedCache:
         """Keep `value` under `key` (unless it alone is larger than the bound) and return it."""
         size = int(self._sizer(value))
         with self._lock:
+            self.puts += 1
             self._insert(key, value, size)
         return value
 

@@ -216,3 +216,86 @@ def test_a_computation_asking_for_its_own_key_is_an_error_not_a_deadlock():
     with pytest.raises(RuntimeError, match="computed by this thread"):
         cache.get_or_compute("k", lambda: cache.get_or_compute("k", lambda: 1))
     assert cache.get_or_compute("k", lambda: 2) == 2
+
+
+# --- through the page: sessions share the configuration's results, never a user's data -------------
+
+
+def _app(query=None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _view_runs(at) -> list[np.ndarray]:
+    """Each run's weights at the η on screen, from the view's message (its path set)."""
+    import base64
+    import json as _json
+
+    from ui import descent_view
+
+    (element,) = [e for e in at.get("bidi_component") if e.proto.bytes]
+    header = descent_view.decode(element.proto.bytes)
+    out = []
+    for run in header["paths"]["runs"]:
+        ref = run["params"]
+        flat = np.frombuffer(base64.b64decode(ref["bdata"]), dtype="<f4")
+        out.append(flat)
+    return out
+
+
+def _regression_csv(slope: float, n: int = 120, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(2.0, 1.5, n)
+    y = slope * x + 1.0 + rng.normal(0, 0.5, n)
+    return ("x,y\n" + "\n".join(f"{float(a)!r},{float(b)!r}" for a, b in zip(x, y)) + "\n").encode()
+
+
+def _config(at):
+    """The session's config: its link (which names no upload: a link cannot carry data) with the
+    session's uploaded surface."""
+    from dataclasses import replace
+
+    from lab.link import from_query
+
+    config = from_query({k: at.query_params[k] for k in at.query_params})[0]
+    return replace(config, surface=at.session_state["surface"])
+
+
+def test_two_sessions_uploading_different_data_under_one_file_name_get_their_own_results():
+    from lab import runs as lab_runs
+
+    first, second = _app(), _app()
+    first.file_uploader(key="user_csv").set_value(("data.csv", _regression_csv(-1.5), "text/csv")).run()
+    second.file_uploader(key="user_csv").set_value(("data.csv", _regression_csv(2.5), "text/csv")).run()
+    for at in (first, second):
+        assert not at.exception, [e.value for e in at.exception]
+    name_1, name_2 = first.session_state["surface"], second.session_state["surface"]
+    assert name_1 != name_2  # the same file name, other rows: another surface
+    runs_1, runs_2 = _view_runs(first), _view_runs(second)
+    assert not np.array_equal(runs_1[0], runs_2[0], equal_nan=True)
+    # each session's view shows the runs trained on its own rows
+    for at, shown in ((first, runs_1), (second, runs_2)):
+        config = _config(at)
+        own = lab_runs.run_one(config, config.runs[0]).trajectory.params.astype(np.float32).ravel()
+        assert np.isin(own, shown[0]).all()
+    # and the cache keys hold the content: same name, other rows → another key
+    assert lab_runs.surface_key(_config(first))[-1] != lab_runs.surface_key(_config(second))[-1]
+    # the first session, run again after the second uploaded, still sees its own data
+    first.run()
+    assert np.array_equal(_view_runs(first)[0], runs_1[0], equal_nan=True)
+
+
+def test_a_second_session_opening_the_same_lesson_trains_nothing():
+    from ui import cache
+
+    shared = cache.shared()
+    _app({"lesson": "momentum-valley"})
+    before = shared.computations, shared.puts
+    second = _app({"lesson": "momentum-valley"})
+    assert not second.exception
+    assert (shared.computations, shared.puts) == before  # runs, grid, η set and the view's message: all shared
+    assert shared.hits > 0

@@ -71,8 +71,8 @@ from lab.config import SPEEDS
 VIEWS = ("surface3d", "contour", "loss")
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "descent_view"
 STATIC_HINT = (
-    "Turn on Streamlit's static file serving: put `[server]` `enableStaticServing = true` in "
-    ".streamlit/config.toml next to app.py, or run with --server.enableStaticServing true."
+    "Start the page with `make run` (streamlit run serving/web.py), which serves Plotly itself; "
+    "a script run on its own needs Streamlit's static file serving (--server.enableStaticServing true)."
 )
 
 
@@ -144,7 +144,13 @@ def _main_script_dir() -> Path:
 
 
 def _plotly_url() -> tuple[str | None, str]:
-    """The URL the browser loads Plotly from, or None with the reason it cannot."""
+    """The URL the browser loads Plotly from, or None with the reason it cannot: the app entry's
+    own route (serving/web.py: versioned, cached for a year, fetched from the page's top) when
+    the page runs under it, else a copy in Streamlit's static folder (a script run on its own)."""
+    from serving import bundle
+
+    if bundle.is_served():
+        return bundle.url_path(st.get_option("server.baseUrlPath") or ""), ""
     if not st.get_option("server.enableStaticServing"):
         return None, "Streamlit's static file serving is off. " + STATIC_HINT
     try:
@@ -546,23 +552,34 @@ def show_views(figs: dict, run_identity, height: int, epochs: int, speed: str, *
 
 
 def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr_index: int,
-                  height: int, speed: str, *, cache_get: Callable, cache_put: Callable,
+                  height: int, speed: str, *, cache_get: Callable | None = None,
+                  cache_put: Callable | None = None, cached: Callable | None = None,
                   on_click=None, on_epoch=None, on_lr=None, key: str = "descent_view") -> None:
     """The views with the learning rate in the browser. `view_key` is everything the figures and
     `paths` depend on but η: under the same key the wire message is built once (the figures
-    are not even made) and a change of η alone sends the same data with another lr_index."""
+    are not even made) and a change of η alone sends the same data with another lr_index.
+    `cached(key, make)` (a cache that computes a missing key once, however many sessions ask)
+    or cache_get/cache_put keep the built message."""
     token = hashlib.sha1(repr(view_key).encode()).hexdigest()[:12]
     state = st.session_state.get(key) or {}
     rows = paths.rows if state.get("full") == paths.key else first_rows(paths, lr_index)
     if rows != paths.rows and not set(rows) >= {lr_index} & set(paths.rows):
         rows = paths.rows
     cache_key = (view_key, paths.key, rows)
-    prepared = cache_get(cache_key)
-    if prepared is None:
+
+    def build() -> tuple[Wire, dict]:
         wire = Wire()
-        prepared = (wire, {"figures": _encoded_figures(make_figures(), wire, True),
-                           "paths": _paths_header(paths, rows, wire)})
-        cache_put(cache_key, prepared)
+        return (wire, {"figures": _encoded_figures(make_figures(), wire, True),
+                       "paths": _paths_header(paths, rows, wire)})
+
+    if cached is not None:
+        prepared = cached(cache_key, build)
+    else:
+        prepared = cache_get(cache_key) if cache_get is not None else None
+        if prepared is None:
+            prepared = build()
+            if cache_put is not None:
+                cache_put(cache_key, prepared)
     epochs = max((int(run.last.max()) for run in paths.runs), default=0)
     descent_view({view: {"data": []} for view in VIEWS},
                  {"epochs": epochs, "speed": speed, "token": token}, key=key, height=height,

@@ -275,8 +275,7 @@ def render(config: Config, query: dict) -> None:
     height = max(420, 560 - 66 * messages) if config.presenter else 600
     if paths is not None and index is not None:
         show_lr_views(make_figures, view_key, paths, index, height, config.speed,
-                      cache_get=lambda k: cache.get("view-wire", k),
-                      cache_put=lambda k, v: cache.put("view-wire", k, v),
+                      cached=lambda k, make: cache.cached("view-wire", k, make),
                       # the epoch the user settles on (pause, slider released) becomes the five
                       # steps' epoch; the view's η, released, becomes the page's
                       on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, on_lr=_on_view_lr)
