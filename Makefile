@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run serving/web.py --server.port $(PORT)
 
 # A class on one link: REPLICAS (default: one per core) behind HAProxy on PORT; Ctrl-C stops it.
 # HAProxy comes from Debian (apt-get, when it is missing and this is root), as .ci/run's Chromium.

@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ROOMS = ("engine", "surfaces", "lab", "figures", "ui", "classroom")
+ROOMS = ("engine", "surfaces", "lab", "figures", "ui", "classroom", "serving")
 
 
 def _modules() -> dict[str, Path]:
@@ -68,7 +68,21 @@ def test_engine_and_surfaces_import_no_page_room():
 def test_only_ui_and_app_import_streamlit():
     for mod, path in MODULES.items():
         if "streamlit" in {_top(n) for n in _imports(path)}:
-            assert _top(mod) in ("ui", "app"), f"{mod} imports streamlit"
+            # serving/ is the entry point around the page (st.App, Streamlit's own protocol).
+            assert _top(mod) in ("ui", "app", "serving"), f"{mod} imports streamlit"
+
+
+def test_serving_reaches_the_page_only_through_app_py():
+    """The entry point serves app.py; it imports no page code (ui/), and the page takes from
+    serving/ only the bundle's URL (serving.bundle, plain Python)."""
+    for mod, path in MODULES.items():
+        tops = {_top(n) for n in _imports(path)}
+        if _top(mod) == "serving":
+            assert not tops & {"ui", "app"}, f"{mod} imports {tops & {'ui', 'app'}}"
+        elif _top(mod) in ("ui", "app") and "serving" in tops:
+            used = {n for n in _imports(path) if _top(n) == "serving"} - {"serving"}
+            assert used <= {"serving.bundle"}, f"{mod} imports {used}"
+    assert "streamlit" in {_top(n) for n in _imports(MODULES["serving.web"])}
 
 
 def test_figures_import_no_ui():

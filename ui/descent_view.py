@@ -71,8 +71,8 @@ from lab.config import SPEEDS
 VIEWS = ("surface3d", "contour", "loss")
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "descent_view"
 STATIC_HINT = (
-    "Turn on Streamlit's static file serving: put `[server]` `enableStaticServing = true` in "
-    ".streamlit/config.toml next to app.py, or run with --server.enableStaticServing true."
+    "Start the page with `make run` (streamlit run serving/web.py), which serves Plotly itself; "
+    "a script run on its own needs Streamlit's static file serving (--server.enableStaticServing true)."
 )
 
 
@@ -144,7 +144,13 @@ def _main_script_dir() -> Path:
 
 
 def _plotly_url() -> tuple[str | None, str]:
-    """The URL the browser loads Plotly from, or None with the reason it cannot."""
+    """The URL the browser loads Plotly from, or None with the reason it cannot: the app entry's
+    own route (serving/web.py: versioned, cached for a year, fetched from the page's top) when
+    the page runs under it, else a copy in Streamlit's static folder (a script run on its own)."""
+    from serving import bundle
+
+    if bundle.is_served():
+        return bundle.url_path(st.get_option("server.baseUrlPath") or ""), ""
     if not st.get_option("server.enableStaticServing"):
         return None, "Streamlit's static file serving is off. " + STATIC_HINT
     try:

@@ -34,6 +34,10 @@ const PLOT_CONFIG = {
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!url) return Promise.reject(new Error("no URL was given for plotly.min.js"));
+  // The page shell (serving/web.py) began fetching this very URL before the script ran.
+  if (window.__descentLabPlotlyStart && window.__descentLabPlotlyUrl === url) {
+    return window.__descentLabPlotlyStart();
+  }
   if (!window.__descentLabPlotly) {
     window.__descentLabPlotly = new Promise((resolve, reject) => {
       const script = document.createElement("script");

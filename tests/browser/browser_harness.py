@@ -35,9 +35,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def entry_for(script: str | os.PathLike[str]) -> str:
+    """The file to `streamlit run`: app.py is started through the app's entry point
+    (serving.ENTRY, as `make run` and `make serve` start it); a test page as itself."""
+    if Path(script) == Path("app.py") or Path(script).resolve() == ROOT / "app.py":
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from serving import ENTRY
+
+        return str(ENTRY)
+    return str(script)
+
+
 def streamlit_command(script: str | os.PathLike[str], port: int, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(script),
+        sys.executable, "-m", "streamlit", "run", entry_for(script),
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",

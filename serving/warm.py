@@ -1,0 +1,96 @@
+"""Warming the server at start, in a thread, so that the first student is not the one who pays:
+Plotly's bundle gzipped, the heavy imports done, and the default page opened once over loopback
+(its own script run, through the page's own code and caches)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+import urllib.request
+
+from streamlit.logger import get_logger
+
+LOG = get_logger("descent_lab.warm")
+
+# What a first page view would otherwise import on its script run or its first dataframe:
+# Streamlit's component data and st.dataframe use pandas and pyarrow (0.5–0.7 s together).
+IMPORTS = ("numpy", "pandas", "pyarrow", "plotly.graph_objects", "engine", "engine.sweep",
+           "surfaces", "lab.runs", "figures.descent", "figures.explore")
+HEALTH_WAIT_S = 60.0
+
+
+def warm_imports(names=IMPORTS) -> list[str]:
+    """Import each module; returns the ones that failed (logged, never raised)."""
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # a warm-up must never stop the server
+            LOG.warning("warm-up: could not import %s: %s", name, err)
+            failed.append(name)
+    return failed
+
+
+def _wait_healthy(base: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+async def _open_page(host: str, base_path: str, query: str, timeout: float) -> str:
+    """One session of the page: rerun with `query`, read until the script has finished; the
+    script_finished status's name."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.asyncio.client import connect
+
+    url = f"ws://{host}{base_path}/_stcore/stream"
+    async with connect(url, subprotocols=["streamlit"], origin=f"http://{host}",
+                       ping_interval=None, max_size=None, open_timeout=timeout) as ws:
+        back = BackMsg()
+        back.rerun_script.query_string = query
+        back.rerun_script.page_script_hash = ""
+        await ws.send(back.SerializeToString())
+        while True:
+            raw = await asyncio.wait_for(ws.recv(), timeout)
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            if msg.WhichOneof("type") == "script_finished":
+                return ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+
+
+def warm_page(port: int, base_url_path: str = "", query: str = "", timeout: float = 120.0) -> str:
+    """Open the page once on this server (loopback) and wait for its script run to finish."""
+    host = f"127.0.0.1:{port}"
+    base_path = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    if not _wait_healthy(f"http://{host}{base_path}", HEALTH_WAIT_S):
+        return "server did not answer"
+    return asyncio.run(_open_page(host, base_path, query, timeout))
+
+
+def warm_up(port: int, base_url_path: str = "", *, gzip_bundle=None) -> dict:
+    """The whole warm-up, in order of what a first visitor needs first; timings for the log."""
+    out: dict[str, float | str] = {}
+    t0 = time.perf_counter()
+    if gzip_bundle is not None:
+        gzip_bundle()
+        out["bundle_gzip_s"] = round(time.perf_counter() - t0, 2)
+    t1 = time.perf_counter()
+    warm_imports()
+    out["imports_s"] = round(time.perf_counter() - t1, 2)
+    t2 = time.perf_counter()
+    try:
+        out["default_page"] = warm_page(port, base_url_path)
+    except Exception as err:  # noqa: BLE001 - a warm-up must never stop the server
+        out["default_page"] = f"failed: {err}"
+    out["default_page_s"] = round(time.perf_counter() - t2, 2)
+    LOG.info("warm-up done: %s", out)
+    return out

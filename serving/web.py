@@ -1,0 +1,160 @@
+"""The app's entry point: `streamlit run serving/web.py` serves app.py through st.App, with the
+app's own routes (Plotly's bundle at a versioned URL, the page shell that starts fetching it
+before the script runs) and a lifespan hook that warms the server in a thread.
+
+`streamlit run` imports this file as the module `web` (it puts serving/ on sys.path, not the
+repository), so the repository is put on sys.path here, and app.py is named by absolute path.
+
+To add a route, append Starlette routes to ROUTES before `app` is built, e.g.
+    from classroom.routes import ROUTES as CLASS_ROUTES
+    ROUTES += CLASS_ROUTES
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import HTMLResponse, Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+from serving import bundle, warm  # noqa: E402
+
+SCRIPT = ROOT / "app.py"
+
+
+def _base_url_path() -> str:
+    return (st.get_option("server.baseUrlPath") or "").strip("/")
+
+
+# --- Plotly's bundle ------------------------------------------------------------------------
+
+
+async def plotly_bundle(request: Request) -> Response:
+    """The bundle, gzipped once (at start, by the warm-up) and kept: a year in the browser's cache."""
+    found = bundle.load()
+    headers = {"Cache-Control": bundle.CACHE_CONTROL, "ETag": found.etag, "Vary": "Accept-Encoding"}
+    if found.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = found.gzipped() if found.ready else await run_in_threadpool(found.gzipped)
+        headers["Content-Encoding"] = "gzip"
+    else:
+        body = found.raw
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+# --- The page shell ---------------------------------------------------------------------------
+
+# Runs in the page's <head>, before Streamlit's own code. The bundle is fetched at once (preload)
+# and evaluated (about a second of main thread) only when the websocket's first message arrives:
+# Streamlit has booted and asked for the script run, so the evaluation overlaps the server's
+# script run instead of delaying Streamlit's start. The descent view takes the result through
+# window.__descentLabPlotlyStart (assets/descent_view/plotly_loader.js), and starts it itself if
+# the view mounts first.
+SHELL_SNIPPET = """<link rel="preload" href="{url}" as="script">
+<script>
+(function () {{
+  var url = {url_js}, started = null;
+  window.__descentLabPlotlyUrl = url;
+  window.__descentLabPlotlyStart = function () {{
+    if (started) return started;
+    started = new Promise(function (resolve, reject) {{
+      var script = document.createElement("script");
+      script.src = url;
+      script.async = true;
+      script.onload = function () {{
+        window.Plotly ? resolve(window.Plotly) : reject(new Error(url + " loaded but did not define Plotly"));
+      }};
+      script.onerror = function () {{
+        started = null;
+        script.remove();
+        reject(new Error("could not load " + url));
+      }};
+      document.head.appendChild(script);
+    }});
+    started.catch(function () {{}});
+    return started;
+  }};
+  var Socket = window.WebSocket;
+  if (Socket) {{
+    window.WebSocket = class extends Socket {{
+      constructor(address, protocols) {{
+        super(address, protocols);
+        if (!started && String(address).indexOf("_stcore/stream") >= 0) {{
+          this.addEventListener("message", function () {{ setTimeout(window.__descentLabPlotlyStart, 0); }}, {{ once: true }});
+        }}
+      }}
+    }};
+  }}
+  // Should the websocket never speak (an error page), the bundle is still evaluated once idle.
+  window.addEventListener("load", function () {{ setTimeout(window.__descentLabPlotlyStart, 3000); }});
+}})();
+</script>
+"""
+
+
+def shell_html(index_html: str, url: str) -> str:
+    """Streamlit's index.html with the bundle's preload and loader before its first script."""
+    snippet = SHELL_SNIPPET.format(url=html.escape(url, quote=True), url_js=repr(url))
+    match = re.search(r"<script\b", index_html)
+    if match is None:
+        return index_html.replace("</head>", snippet + "</head>", 1)
+    return index_html[:match.start()] + snippet + index_html[match.start():]
+
+
+def _index_html() -> str:
+    from streamlit import file_util
+
+    return (Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
+
+
+_SHELL = {}
+
+
+async def page_shell(request: Request) -> Response:
+    """The page's HTML: Streamlit's own, with the bundle's fetch started at the top (no-cache, as
+    Streamlit serves it, so a new version of the app is picked up at once)."""
+    if "html" not in _SHELL:
+        _SHELL["html"] = shell_html(_index_html(), bundle.url_path(_base_url_path()))
+    return HTMLResponse(_SHELL["html"], headers={"Cache-Control": "no-cache"})
+
+
+def own_routes(base: str) -> list[Route]:
+    prefix = f"/{base}" if base else ""
+    return [
+        Route(f"{prefix}/{bundle.PREFIX}/{bundle.load().name}", plotly_bundle, methods=["GET", "HEAD"]),
+        Route(f"{prefix}/", page_shell, methods=["GET", "HEAD"]),
+    ]
+
+
+# --- Start-up ---------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """Warm the server in a thread: it answers at once, and the first visitor finds the bundle
+    compressed, the imports done and the default page's results in the cache."""
+    port = int(st.get_option("server.port"))
+    thread = threading.Thread(
+        target=warm.warm_up, args=(port, _base_url_path()),
+        kwargs={"gzip_bundle": bundle.load().gzipped}, name="descent-lab-warm-up", daemon=True)
+    thread.start()
+    yield {"warm_up": thread}
+
+
+ROUTES: list = own_routes(_base_url_path())
+bundle.mark_served()
+
+app = st.App(str(SCRIPT), routes=ROUTES, lifespan=lifespan)
