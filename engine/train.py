@@ -37,6 +37,12 @@ class Record:
     lr: float  # learning rate used during this epoch (the scheduled one)
     status: str  # running, converged, diverged or finished
     steps: int  # optimizer steps taken so far
+    # Gradient evaluations so far: one per step for the gradient-only rules, every closure call
+    # for LBFGS (its line search evaluates the loss and gradient several times per step).
+    evals: int = 0
+    probes: np.ndarray | None = None  # (m, d) every point LBFGS evaluated during the epoch
+    probe_loss: np.ndarray | None = None  # (m,) the mini-batch loss at each probe
+    averaged: np.ndarray | None = None  # (d,) ASGD's averaged iterate ax at the end of the epoch
 
 
 class Trajectory(NamedTuple):
@@ -48,6 +54,7 @@ class Trajectory(NamedTuple):
     lr: np.ndarray
     status: str
     diverged_epoch: int | None
+    evals: np.ndarray | None = None  # gradient evaluations so far at each record
 
 
 def check_batch_size(surface, batch_size) -> int | None:
@@ -152,10 +159,40 @@ class EpochEnd(NamedTuple):
     grad_norm: np.ndarray  # (...)
     left: np.ndarray  # (...) bool: the run left the far box (far_limits) during the epoch
     steps: int  # optimizer steps taken: all of the epoch's, or up to where every run had left
+    evals: int = 0  # gradient evaluations (objective calls, summed over runs, for LBFGS)
+    probes: tuple = ()  # (point, loss) of every objective call, for a single run's picture
+
+
+class Objective:
+    """The loss of one mini-batch as torch's closure computes it: ``objective(w) -> (loss,
+    grad)`` with the gradient clipped as a training step would, and ``objective.hessian(w)``
+    (the surface's full-batch Hessian) for Newton. It counts its calls and keeps every point
+    it was asked about (``probes``), so a run can show where LBFGS's line search looked."""
+
+    def __init__(self, loss_fn, grad_fn, idx, clip_fn=None, hess_fn=None, keep=False):
+        self._loss, self._grad, self._idx, self._clip, self._hess = loss_fn, grad_fn, idx, clip_fn, hess_fn
+        self.calls, self.keep, self.probes = 0, keep, []
+        self.first_grad = None
+
+    def __call__(self, w):
+        loss, grad = self._loss(w, self._idx), self._grad(w, self._idx)
+        if self._clip is not None:
+            grad = self._clip(grad)
+        self.calls += 1 if np.ndim(w) == 1 else len(w)
+        if self.first_grad is None:
+            self.first_grad = grad
+        if self.keep:
+            self.probes.append((np.array(w, dtype=np.float64), float(np.sum(loss))))
+        return loss, grad
+
+    def hessian(self, w):
+        if self._hess is None:
+            raise ValueError("newton needs the surface's exact Hessian, and this surface has none")
+        return self._hess(w)
 
 
 def step_epoch(loss_fn, grad_fn, opt, params, state, grad, lr, batches, clip_fn, limits,
-               on_step=None) -> EpochEnd:
+               on_step=None, hess_fn=None, keep_probes=False) -> EpochEnd:
     """One epoch of training for the runs in `params`, (d,) or (k, d), all on the same `batches`.
 
     Each step is gradient on the mini-batch -> clipping -> ``opt.update`` with `lr` (a float, or
@@ -164,14 +201,26 @@ def step_epoch(loss_fn, grad_fn, opt, params, state, grad, lr, batches, clip_fn,
     weights stay those of the step that took it out (its state is no longer meaningful), and the
     epoch ends once every run has left. Then the full-batch loss and gradient at the weights.
     ``on_step(index, idx, params, grad, clipped, state, new_state, new_params)`` sees each step.
+    An optimizer with ``step`` (LBFGS, Newton) is given the batch's Objective instead of a
+    gradient; ``hess_fn`` is the Hessian Newton asks it for; with ``keep_probes`` every point
+    the objective evaluated comes back in ``probes``.
     Call it inside ``np.errstate(all="ignore")``."""
     lo, hi = limits
     left = held = None
     steps = 0
+    evals, probes = 0, []
     for index, idx in enumerate(batches):
-        g = grad if idx is None else grad_fn(params, idx)
-        clipped = g if clip_fn is None else clip_fn(g)
-        new_params, new_state = opt.update(params, clipped, state, lr=lr)
+        if opt.step is None:
+            g = grad if idx is None else grad_fn(params, idx)
+            clipped = g if clip_fn is None else clip_fn(g)
+            new_params, new_state = opt.update(params, clipped, state, lr=lr)
+            evals += 1 if params.ndim == 1 else len(params)
+        else:
+            objective = Objective(loss_fn, grad_fn, idx, clip_fn, hess_fn, keep_probes)
+            new_params, new_state = opt.step(params, objective, state, lr=lr)
+            g = clipped = objective.first_grad
+            evals += objective.calls
+            probes += objective.probes
         if on_step is not None:
             on_step(index, idx, params, g, clipped, state, new_state, new_params)
         params, state = new_params, new_state
@@ -188,7 +237,8 @@ def step_epoch(loss_fn, grad_fn, opt, params, state, grad, lr, batches, clip_fn,
     else:
         left = np.zeros(params.shape[:-1], dtype=bool)
     grad = grad_fn(params, None)
-    return EpochEnd(params, state, loss_fn(params, None), grad, _norm(grad), left, steps)
+    return EpochEnd(params, state, loss_fn(params, None), grad, _norm(grad), left, steps, evals,
+                    tuple(probes))
 
 
 def epoch_status(left, loss, grad_norm) -> tuple[np.ndarray, np.ndarray]:
@@ -246,11 +296,13 @@ def _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, with_ste
     rng = np.random.default_rng(seed)
     limits = far_limits(surface)
     state = opt.init(params)
-    steps = 0
+    steps = evals = 0
+    hess_fn = getattr(surface, "hessian", None)
     with np.errstate(all="ignore"):
         grad = surface.grad(params)
         yield Record(0, params, float(surface.loss(params)), float(_norm(grad)),
-                     scheduled_lr(schedule, 0, opt.lr), RUNNING, 0)
+                     scheduled_lr(schedule, 0, opt.lr), RUNNING, 0, 0, None, None,
+                     _averaged(state, params))
         for epoch in range(1, epochs + 1):
             lr = scheduled_lr(schedule, epoch - 1, opt.lr)
             taken = []
@@ -260,9 +312,10 @@ def _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, with_ste
 
             end = step_epoch(surface.loss, surface.grad, opt, params, state, grad, lr,
                              epoch_batches(rng, n, batch_size), clip_fn, limits,
-                             on_step if with_steps else None)
+                             on_step if with_steps else None, hess_fn, opt.step is not None)
             yield from taken
             params, state, grad, steps = end.params, end.state, end.grad, steps + end.steps
+            evals += end.evals
             diverged, converged = epoch_status(end.left, end.loss, end.grad_norm)
             if diverged:
                 status = DIVERGED
@@ -272,9 +325,20 @@ def _run(surface, opt, epochs, batch_size, start, seed, clip, schedule, with_ste
                 status = FINISHED
             else:
                 status = RUNNING
-            yield Record(epoch, params, float(end.loss), float(end.grad_norm), lr, status, steps)
+            probes = (np.array([p for p, _ in end.probes]).reshape(-1, params.shape[-1]),
+                      np.array([f for _, f in end.probes], dtype=np.float64)) if end.probes else (None, None)
+            yield Record(epoch, params, float(end.loss), float(end.grad_norm), lr, status, steps,
+                         evals, *probes, _averaged(state, params))
             if status in (DIVERGED, CONVERGED):
                 return
+
+
+def _averaged(state, params) -> np.ndarray | None:
+    """ASGD's averaged iterate ax (before its first step, the start itself); None for others."""
+    ax = getattr(state, "ax", None)
+    if ax is None:
+        return None
+    return params.copy() if getattr(state, "count", 0) == 0 else ax.copy()
 
 
 def collect(records) -> Trajectory:
@@ -288,4 +352,5 @@ def collect(records) -> Trajectory:
         lr=np.array([r.lr for r in records]),
         status=last.status,
         diverged_epoch=last.epoch if last.status == DIVERGED else None,
+        evals=np.array([r.evals for r in records], dtype=np.int64),
     )
