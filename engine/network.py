@@ -377,10 +377,12 @@ class MLP:
         vectorised) and agrees with float64 to about 1e-7 relative: enough for a picture, while
         numbers shown as numbers should come from float64.
         """
-        W = self._weights(W)
+        X, y = self._batch(idx)
+        return self._loss_many_on(self._weights(W), X, y, chunk, dtype)
+
+    def _loss_many_on(self, W, X, y, chunk, dtype) -> np.ndarray:
         lead = W.shape[:-1]
         W = W.reshape(-1, self.d)
-        X, y = self._batch(idx)
         if chunk is None:
             chunk = max(1, CHUNK_VALUES // (X.shape[0] * max(self.layers)))
         # Inputs as columns with a row of ones beneath, so each layer's bias rides in its matmul.
@@ -523,6 +525,38 @@ class MLP:
             raise ValueError("accuracy is for classification; regression reports its loss (MSE)")
         X, y = self._batch(idx)
         return (self.predict(w, X) == y).mean(axis=-1)
+
+
+    def held_out(self, W, data) -> tuple[np.ndarray, np.ndarray | None]:
+        """The mean loss (float64) and, for classification, the accuracy (None for regression)
+        of every weight vector W (..., d) on samples the network does not train on, `data` =
+        (X, y) shaped like its training data: two arrays of shape (...)."""
+        X, y = self._samples_like_training(data)
+        W = self._weights(W)
+        loss = self._loss_many_on(W, X, y, None, np.float64)
+        if self.task != "classification":
+            return loss, None
+        return loss, (self.predict(W, X) == y).mean(axis=-1)
+
+    def _samples_like_training(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """Other samples (X, y) checked and shaped as the training data is (a held-out set may
+        lack a class, so the number of classes is the training data's)."""
+        X, y = data
+        X = np.asarray(X, dtype=np.float64)
+        X = X[:, None] if X.ndim == 1 else X
+        if X.ndim != 2 or X.shape[1] != self.layers[0] or not np.all(np.isfinite(X)):
+            raise ValueError(f"Held-out inputs must be finite, of shape (n, {self.layers[0]}); "
+                             f"got shape {X.shape}")
+        y = np.asarray(y)
+        if self.task == "classification":
+            if y.shape != (X.shape[0],) or y.size and not (0 <= y.min() and y.max() < self.n_classes):
+                raise ValueError(f"Held-out labels must be {X.shape[0]} classes 0 to "
+                                 f"{self.n_classes - 1}; got shape {y.shape}")
+            return X, y.astype(np.int64)
+        y = np.asarray(y, dtype=np.float64).reshape(X.shape[0], -1)
+        if y.shape[1] != self.layers[-1] or not np.all(np.isfinite(y)):
+            raise ValueError(f"Held-out targets must be finite, {self.layers[-1]} per sample")
+        return X, y
 
 
 def _one_hot(y, n_classes):

@@ -293,6 +293,7 @@ class Config:
     dataset: str = NETWORK_DEFAULTS["dataset"]  # network mode: the data set
     hidden: str = "-".join(map(str, NETWORK_DEFAULTS["layers"][1:-1]))  # network mode: hidden sizes
     activation: str = NETWORK_DEFAULTS["activation"]  # network mode
+    test_share: float = 0.2  # network mode: the held-out share of all samples (0: none)
 
     def surface_obj(self):
         return surface_for(self.surface, self.expression, self.expr_bounds)
@@ -327,6 +328,14 @@ def network_data(config: Config):
     from surfaces import datasets
 
     return datasets.load(config.dataset, seed=config.seed), datasets.get(config.dataset)
+
+
+def network_test_data(config: Config):
+    """The network mode's held-out samples (X, y), never trained on; None at a share of 0."""
+    from surfaces import datasets
+
+    n_train = len(datasets.load(config.dataset, seed=config.seed)[1])
+    return datasets.held_out(config.dataset, n_train, config.test_share, seed=config.seed)
 
 
 def network_layers(config: Config) -> list[int]:

@@ -118,6 +118,9 @@ FIELDS = (
     Field("hidden", "hidden", "net_hidden", str, _hidden_ok,
           "write the hidden layer sizes as e.g. 16-16", network=True),
     Field("act", "activation", "net_act", ACTIVATIONS, network=True),
+    Field("test", "test_share", "net_test", float, lambda v: v in datasets.TEST_SHARES,
+          "the held-out share must be one of " + ", ".join(f"{v:g}" for v in datasets.TEST_SHARES),
+          network=True),
     Field("lr", "learning_rate", "learning_rate", float, lambda v: MIN_LR <= v <= MAX_LR,
           f"the learning rate must be between {MIN_LR:g} and {MAX_LR:g}"),
     Field("epochs", "epochs", "epochs", int, lambda v: 1 <= v <= MAX_EPOCHS,
@@ -397,7 +400,7 @@ def _read_run(key: str, q: Mapping[str, str], bad, n_samples: int) -> RunChoice:
         sizes = batch_options(n_samples)
         if text == "full" or text == str(n_samples):
             own["batch"] = 0
-        elif text.isdigit() and int(text) in sizes:
+        elif text.isdigit() and len(text) <= 9 and int(text) in sizes:  # int() refuses 4,300+ digits
             own["batch"] = int(text)
         else:
             bad(f"{key}.batch", f"batch size must be full or one of {', '.join(map(str, sizes[:-1]))}")

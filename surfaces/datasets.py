@@ -168,3 +168,30 @@ def load(name: str, n: int | None = None, noise: float | None = None, seed: int 
     if noise is not None:
         kwargs["noise"] = noise
     return make(**kwargs)
+
+
+# The held-out share of all samples (training + held out) a page may choose.
+TEST_SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+# The held-out samples come from their own random stream, named by the seed and this tag, so no
+# seed's held-out points are another seed's training points.
+HELD_OUT_STREAM = 1
+
+
+def held_out_size(n_train: int, share: float) -> int:
+    """How many held-out samples make `share` of all samples beside n_train training samples."""
+    if not 0 <= share < 1:
+        raise ValueError(f"Invalid held-out share: {share!r} (need 0 <= share < 1)")
+    return int(round(n_train * share / (1 - share)))
+
+
+def held_out(name: str, n_train: int, share: float, seed: int = 0):
+    """Held-out samples (X, y) of the named data set: fresh draws from the same distribution
+    (same generator and noise) from a stream of their own, seeded by `seed`, sized so that they
+    are `share` of all samples. The training set (load(name, seed=seed)) is left exactly as it
+    is. None when the share is 0. At least 4 samples, and at least one per class."""
+    n = held_out_size(n_train, share)
+    if n == 0:
+        return None
+    d = get(name)
+    n = max(n, 4, 2 * d.classes)
+    return d.make(n=n, seed=(int(seed), HELD_OUT_STREAM))

@@ -24,7 +24,7 @@ VALID = {
     "clip_limit": ["1e-6", "2.5", "1e6"], "schedule": ["constant", "step", "cosine"],
     "warmup": ["0", "3"], "speed": ["instant", "fast"], "log_scale": ["auto", "on"],
     "present": ["0", "1"], "mode": ["surface", "network"], "data": ["two_moons", "spirals"],
-    "hidden": ["", "8", "16-16"], "act": ["relu", "tanh"],
+    "hidden": ["", "8", "16-16"], "act": ["relu", "tanh"], "test": ["0", "0.2", "0.5"],
     "surface": ["rosenbrock", "himmelblau", "typed", "logistic_regression", "bowl"],
     "f": ["x^2 + y^2", " sin(x)*cos(y) ", "(1-x)^2 + 100*(y-x^2)^2"],
     "fx": ["-3,3", "-3.636,-3.6350000000000002", "0,1e-3"], "fy": ["-2,2", "1,9999"],
@@ -109,3 +109,8 @@ def test_garbage_links_never_raise_and_every_bad_value_is_named_in_words(seed):
             unknown = key not in known if "." not in key else preset not in PRESETS
             if unknown:
                 assert named(key, quoted) or capped, (key, notices)
+
+
+def test_a_run_batch_of_thousands_of_digits_is_a_notice_not_a_crash():
+    config, notices = from_query({"opt": "sgd", "sgd.batch": "9" * 5000})
+    assert config.runs[0].batch is None and len(notices) == 1 and "sgd.batch" in notices[0]
