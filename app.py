@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import network_page, sidebar, surface_page
+from ui import class_mode, network_page, sidebar, surface_page
 from ui.link_state import read_link_once, sync_link
 
 st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
@@ -16,10 +16,14 @@ st.set_page_config(page_title="Descent Lab", page_icon="📉", layout="wide",
 # Less empty space above the views, so the whole picture fits a 1280×720 projector.
 st.html("<style>.block-container{padding:1.2rem 2.2rem 1rem 2.2rem}</style>")
 
+class_mode.read_class_link()  # ?class=…: out of the address bar before the link is read
 read_link_once()
+class_mode.follow_teacher()  # a student's widgets take the teacher's page
 config = sidebar.sidebar()
 query = sync_link(config)
-if config.mode == "network":
+if class_mode.render(config, query):
+    pass  # a question is open: the class panel shows the map without the run
+elif config.mode == "network":
     network_page.render(config, query)
 else:
     surface_page.render(config, query)

@@ -370,6 +370,9 @@ def sidebar() -> Config:
             with st.container(border=True):
                 st.markdown(f"**{lessons.get(lesson).title}.** {lessons.get(lesson).explanation}")
                 st.markdown(f"**Watch for:** {lessons.get(lesson).watch_for}")
+        # Class mode: ui/class_mode.py reads this button's value later on the same run.
+        st.button("Start a class", key="class_start", icon=":material/groups:",
+                  help="Students join with a code or a QR code, predict, then the run reveals who was right.")
         if ss.get("mode") not in MODES:
             ss["mode"] = "surface"
         mode = st.segmented_control("Mode", MODES, key=widget_key("mode"), format_func=MODE_LABEL.get,

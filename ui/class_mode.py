@@ -1,0 +1,428 @@
+"""Class mode on the page: the teacher's panel (codes, links, QR code, ask, reveal, next, export)
+and the student's page (the question, an answer, then the reveal), over classroom/. A store that
+cannot be reached leaves a normal page with a message; a student never sees the run before the
+reveal."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+import streamlit as st
+
+from classroom import classes, questions
+from classroom.classes import Classroom, NoClass, Refused
+from classroom.routes import PATH as STATE_PATH
+from classroom.store import StoreUnavailable, open_store
+from figures import classroom as class_figures
+from lab import lessons, link
+from lab import runs as lab_runs
+from ui import sidebar
+
+START_BUTTON = "class_start"  # the sidebar's "Start a class" button (ui/sidebar.py)
+_CODE, _SECRET, _STUDENT = "class_code", "class_secret", "class_student"
+_START, _SEEN_PAGE, _JOINED, _NOTICE = "class_start_asked", "class_seen_page", "class_joined", "class_notice"
+_SESSION, _ELAPSED = "class_session", "class_elapsed"
+POLL_MS = 1500
+ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "class_follow"
+
+_follow = st.components.v2.component(
+    "descent_lab_class_follow",
+    html='<span class="class-follow" hidden></span>',
+    js=(ASSET_DIR / "class_follow.js").read_text(encoding="utf-8"),
+)
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_classroom() -> Classroom:
+    # Not cached when the store fails (cache_resource keeps no exception): the next rerun retries.
+    return Classroom(open_store())
+
+
+def _room() -> Classroom:
+    return _shared_classroom()
+
+
+def _session_id() -> str:
+    ss = st.session_state
+    if _SESSION not in ss:
+        ss[_SESSION] = classes.new_student_id()
+    return ss[_SESSION]
+
+
+# --- The link ---------------------------------------------------------------------------------
+
+
+def read_class_link() -> None:
+    """Before the page's link is read: take ?class=CODE (&t=SECRET) or ?class=new out of the
+    address bar into the session, so the link's parser does not see them."""
+    params = st.query_params
+    if "class" not in params and "t" not in params:
+        return
+    ss = st.session_state
+    asked, secret = params.get("class", ""), params.get("t", "")
+    if asked.strip().lower() == "new":
+        ss[_START] = True
+    elif asked:
+        code = classes.clean_code(asked)
+        if code is None:
+            ss[_NOTICE] = "That link's class code is not one: the page opens as usual."
+        elif code != ss.get(_CODE) or secret != ss.get(_SECRET, ""):
+            ss[_CODE], ss[_SECRET] = code, secret if secret and len(secret) < 200 else ""
+            ss.pop(_SEEN_PAGE, None)
+            ss.pop(_JOINED, None)
+    for key in ("class", "t"):
+        if key in params:
+            del params[key]
+
+
+def _keep_class_link() -> None:
+    """The class's parameters back in the address bar (the page's link is rewritten on each
+    run), so a reload stays in the class."""
+    ss = st.session_state
+    want = {"class": ss[_CODE]}
+    if ss.get(_SECRET):
+        want["t"] = ss[_SECRET]
+    for key, value in want.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def _base_url() -> str:
+    url = st.context.url or ""
+    return url.split("?")[0].rstrip("/") + "/" if url else "/"
+
+
+def student_link(code: str) -> str:
+    return f"{_base_url()}?{urlencode({'class': code})}"
+
+
+def teacher_link(code: str, secret: str) -> str:
+    return f"{_base_url()}?{urlencode({'class': code, 't': secret})}"
+
+
+def _state_url(code: str) -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base + '/' if base else ''}{STATE_PATH}/{code}"
+
+
+# --- Following --------------------------------------------------------------------------------
+
+
+def follow_teacher() -> None:
+    """A student's page takes the teacher's page (lesson and settings) into its widgets whenever
+    the teacher changed it; before the sidebar draws them."""
+    ss = st.session_state
+    if not ss.get(_CODE) or ss.get(_SECRET):
+        return
+    try:
+        view = _room().view(ss[_CODE])
+    except (Refused, StoreUnavailable):
+        return
+    if ss.get(_SEEN_PAGE) != view.page:
+        config, _ = link.from_query(view.page)
+        sidebar.load_config(config)
+        ss[_SEEN_PAGE] = view.page
+
+
+def _follower(code: str, seen: str, watch: str) -> None:
+    _follow(key="class_follow", data={"url": _state_url(code), "seen": seen, "watch": watch,
+                                      "interval_ms": POLL_MS}, on_changed_change=lambda: None,
+            height=0)
+
+
+# --- The page ---------------------------------------------------------------------------------
+
+
+def render(config, query: dict) -> bool:
+    """The class's part of the page. True when it replaced the views (a question is open, or a
+    student waits for the reveal): the caller then draws no run."""
+    ss = st.session_state
+    ss.pop(_ELAPSED, None)
+    if ss.pop(_NOTICE, None):
+        st.info("That link's class code is not a class code; the page opens as usual.",
+                icon=":material/group:")
+    if ss.pop(_START, False) or ss.get(START_BUTTON):
+        _start(query)
+    if not ss.get(_CODE):
+        return False
+    _keep_class_link()
+    try:
+        room = _room()
+        if ss.get(_SECRET):
+            if not room.is_teacher(ss[_CODE], ss[_SECRET]):
+                st.warning("This link's teacher key does not belong to that class: you are a student here.",
+                           icon=":material/lock:")
+                ss[_SECRET] = ""
+                return _student(room, config)
+            return _teacher(room, config, query)
+        return _student(room, config)
+    except NoClass as err:
+        st.info(f"{err} The page works as usual.", icon=":material/group_off:")
+        for key in (_CODE, _SECRET, _SEEN_PAGE, _JOINED):
+            ss.pop(key, None)
+        return False
+    except StoreUnavailable as err:
+        _unavailable(err)
+        return False
+
+
+def _unavailable(err: Exception) -> None:
+    st.error(f"Class mode is not available right now: {err} The page works as usual; try "
+             "again in a moment.", icon=":material/cloud_off:")
+
+
+def _start(query: dict) -> None:
+    ss = st.session_state
+    try:
+        started = _room().start(query, session=_session_id())
+    except StoreUnavailable as err:
+        _unavailable(err)
+        return
+    except Refused as err:
+        st.warning(str(err))
+        return
+    ss[_CODE], ss[_SECRET] = started.code, started.secret
+    ss.pop(_JOINED, None)
+
+
+def _pretty(code: str) -> str:
+    return f"{code[:3]}-{code[3:6]}-{code[6:]}"
+
+
+def _qr_png(text: str) -> bytes:
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=6, border=2)
+    return buffer.getvalue()
+
+
+def _askable(config) -> list[lessons.Question]:
+    own = lessons.get(config.lesson).questions if config.lesson in lessons.LESSONS else ()
+    return [*own, lessons.WHERE_WILL_IT_END]
+
+
+def _teacher(room: Classroom, config, query: dict) -> bool:
+    ss = st.session_state
+    code, secret = ss[_CODE], ss[_SECRET]
+    view = room.view(code)
+    if view.phase == "waiting" and view.page != query:
+        view = room.set_page(code, secret, query)
+    _follower(code, f"{view.version}:{view.joined}:{view.answered}", "counts")
+    with st.container(border=True, key="class_panel"):
+        left, right = st.columns([1, 2])
+        with left:
+            st.markdown(f"#### Class {_pretty(code)}")
+            st.metric("Joined", view.joined, border=False)
+            st.image(_qr_png(student_link(code)), width=180, caption="Students: scan, or open the link")
+            st.code(student_link(code), language=None)
+            with st.expander("Teacher link (keep it to yourself)"):
+                st.caption("It opens this teacher's screen on another device.")
+                st.code(teacher_link(code, secret), language=None)
+        with right:
+            if config.mode == "network":
+                st.info("Questions are asked on the surface pages (Loss surface mode).")
+                return False
+            if view.phase == "asking":
+                st.markdown(f"**Asked:** {view.question['prompt']}")
+                st.metric("Answers", f"{view.answered} of {view.joined}", border=False)
+                if st.button("Reveal", key="class_reveal", type="primary"):
+                    room.reveal(code, secret)
+                    st.rerun()
+            elif view.phase == "revealed":
+                _show_results(room, code, config)
+                if st.button("Next question", key="class_next", type="primary"):
+                    room.next_question(code, secret)
+                    st.rerun()
+            else:
+                _ask_controls(room, code, secret, config, query)
+            st.download_button("Answers as CSV (no names)", data=room.export_csv(code, secret),
+                               file_name=f"class-{code}.csv", mime="text/csv", key="class_csv",
+                               on_click="ignore")
+    if view.phase == "asking":
+        _board(config, None)
+        return True
+    if view.phase == "revealed":
+        _revealed(view)
+    return False
+
+
+def _ask_controls(room: Classroom, code: str, secret: str, config, query: dict) -> None:
+    options = _askable(config)
+    chosen = st.selectbox("Question", range(len(options)), key="class_question",
+                          format_func=lambda i: options[i].prompt)
+    if st.button("Ask the class", key="class_ask", type="primary"):
+        question = options[min(int(chosen or 0), len(options) - 1)]
+        try:
+            spec = questions.resolve(question, config, _cached_result(config, question))
+        except ValueError as err:
+            st.warning(f"That question does not fit this page: {err}.")
+            return
+        room.ask(code, secret, spec, page=query)
+        st.rerun()
+    st.caption("While a question is open, the run is hidden here and on every student's screen; "
+               "Reveal plays it on all of them at once.")
+
+
+def _cached_result(config, question):
+    from ui import cache
+
+    if not 0 <= question.run < len(config.runs):
+        return None
+    return cache.get("run", lab_runs.run_key(config, config.runs[question.run]))
+
+
+def _board(config, question: dict | None, clickable: bool = False, mine=None):
+    """The map without the run: what the room looks at while it predicts."""
+    from ui.surface_page import surface_grid
+
+    surface = config.surface_obj()
+    grid = surface_grid(config.surface, config.expression, config.expr_bounds, lab_runs.GRID_POINTS)
+    fig = class_figures.answer_map(grid, np.asarray(surface.minima).reshape(-1, 2), config.start_point(),
+                                   log=config.use_log(), clickable=clickable, mine=mine)
+    key = f"class_map_{question['id']}" if question else "class_map"
+    if clickable:
+        return st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
+                               config={"displayModeBar": False})
+    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+    return None
+
+
+def _show_results(room: Classroom, code: str, config, mine=None) -> None:
+    results = room.results(code)
+    question, truth = results.question, results.truth
+    n = len(results.answers)
+    st.markdown(f"**Asked:** {question['prompt']}")
+    st.markdown(f"**{results.n_right} of {n} right.** {question.get('note', '')}")
+    if question["kind"] == "point":
+        from ui.surface_page import surface_grid
+
+        surface = config.surface_obj()
+        grid = surface_grid(config.surface, config.expression, config.expr_bounds, lab_runs.GRID_POINTS)
+        fig = class_figures.answer_map(grid, np.asarray(surface.minima).reshape(-1, 2),
+                                       config.start_point(), log=config.use_log(),
+                                       answers=results.answers, truth=truth,
+                                       radius=question.get("radius"), mine=mine)
+    elif question["kind"] == "choice":
+        fig = class_figures.choice_bars(question["choices"], results.answers, truth)
+    else:
+        fig = class_figures.number_answers(results.answers, truth, question["lo"], question["hi"],
+                                           question.get("tolerance", 0))
+    st.plotly_chart(fig, key="class_results", config={"displayModeBar": False})
+
+
+def _student(room: Classroom, config) -> bool:
+    ss = st.session_state
+    code = ss[_CODE]
+    if _STUDENT not in ss:
+        ss[_STUDENT] = classes.new_student_id()
+    if not ss.get(_JOINED):
+        try:
+            room.join(code, ss[_STUDENT])
+            ss[_JOINED] = True
+        except NoClass:
+            raise
+        except Refused as err:
+            st.warning(str(err))
+    view = room.view(code)
+    _follower(code, str(view.version), "version")
+    mine_key = f"class_mine_{view.question['id']}" if view.question else None
+    with st.container(border=True, key="class_student_panel"):
+        st.markdown(f"#### Class {_pretty(code)}")
+        if view.phase == "waiting":
+            st.info("You have joined. Wait for the teacher's question; the run stays hidden until "
+                    "the reveal.", icon=":material/hourglass_top:")
+        elif view.phase == "asking":
+            st.markdown(f"**{view.question['prompt']}**")
+            _answer_controls(room, code, view.question, config, mine_key)
+        else:
+            mine = ss.get(mine_key)
+            _show_results(room, code, config, mine=mine if view.question["kind"] == "point" else None)
+            if mine is not None:
+                right = classes.is_right(view.question, room_truth(room, code), mine)
+                shown = _answer_text(view.question, mine)
+                (st.success if right else st.info)(
+                    f"Your answer, {shown}, was {'right' if right else 'not right this time'}.")
+    if view.phase == "revealed":
+        _revealed(view)
+        return False
+    if view.phase == "waiting":
+        _board(config, None)
+    return True
+
+
+def room_truth(room: Classroom, code: str):
+    return room.results(code).truth
+
+
+def _answer_text(question: dict, value) -> str:
+    """A student's answer in words (numbers formatted here; a choice is one of the offered)."""
+    if question["kind"] == "point":
+        return f"({value[0]:.3g}, {value[1]:.3g})"
+    if question["kind"] == "number":
+        return f"{value:g}"
+    return str(value)
+
+
+def _send(room: Classroom, code: str, question: dict, value, mine_key: str) -> None:
+    ss = st.session_state
+    try:
+        ss[mine_key] = room.answer(code, ss[_STUDENT], question["id"], value)
+    except Refused as err:
+        ss["class_refused"] = str(err)
+
+
+def _answer_controls(room: Classroom, code: str, question: dict, config, mine_key: str) -> None:
+    ss = st.session_state
+    qid = question["id"]
+    if question["kind"] == "point":
+        event = _board(config, question, clickable=True, mine=ss.get(mine_key))
+        points = (event or {}).get("selection", {}).get("points", []) if event else []
+        if points:
+            point = [float(points[0]["x"]), float(points[0]["y"])]
+            if point != ss.get(mine_key):
+                _send(room, code, question, point, mine_key)
+                st.rerun()
+        (x0, x1), (y0, y1) = question["box"]
+        with st.form(f"class_form_{qid}", border=False):
+            cx, cy, go = st.columns([2, 2, 1], vertical_alignment="bottom")
+            x = cx.number_input("x (w1)", min_value=float(x0), max_value=float(x1),
+                                value=float((x0 + x1) / 2), key=f"class_x_{qid}", format="%.3f")
+            y = cy.number_input("y (w2)", min_value=float(y0), max_value=float(y1),
+                                value=float((y0 + y1) / 2), key=f"class_y_{qid}", format="%.3f")
+            if go.form_submit_button("Send", type="primary"):
+                _send(room, code, question, [x, y], mine_key)
+        st.caption("Click the map where you think it will be, or type the point.")
+    elif question["kind"] == "choice":
+        with st.form(f"class_form_{qid}", border=False):
+            choice = st.radio("Your answer", question["choices"], index=None, key=f"class_choice_{qid}")
+            if st.form_submit_button("Send", type="primary") and choice is not None:
+                _send(room, code, question, choice, mine_key)
+    else:
+        with st.form(f"class_form_{qid}", border=False):
+            number = st.number_input("Your answer (epoch)", min_value=float(question["lo"]),
+                                     max_value=float(question["hi"]), value=None, step=1.0,
+                                     key=f"class_number_{qid}", format="%g")
+            if st.form_submit_button("Send", type="primary") and number is not None:
+                _send(room, code, question, number, mine_key)
+    refused = ss.pop("class_refused", None)
+    if refused:
+        st.warning(refused)
+    if ss.get(mine_key) is not None:
+        st.success(f"Your answer: {_answer_text(question, ss[mine_key])}. You can change it until "
+                   "the reveal.", icon=":material/check:")
+
+
+def _revealed(view) -> None:
+    """Seconds since the reveal (the store's clock), for every screen's view to show the same
+    epoch: each starts its playback that far in."""
+    st.session_state[_ELAPSED] = max(0.0, time.time() - (view.revealed_at or time.time()))
+
+
+def playback_elapsed() -> float | None:
+    """Seconds since the reveal on this run of the page, else None (a normal page)."""
+    return st.session_state.get(_ELAPSED)
