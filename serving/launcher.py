@@ -127,6 +127,9 @@ defaults
     # a dead replica's students are sent to another (they start a new session there)
     option redispatch
     retries 3
+    # also when a replica died with a kept-alive connection open to it: the request was sent
+    # and nothing came back; it is retried on another replica instead of a 502
+    retry-on all-retryable-errors
 
 frontend class
     bind {bind}:{port}
@@ -141,6 +144,8 @@ backend replicas
     # Host passes through unchanged (HAProxy does not rewrite it): Streamlit refuses a
     # websocket whose Origin does not match Host
     option forwardfor
+    # which replica answered, for the tests and the bench (the SRV cookie says it only once)
+    http-response set-header X-Replica %[srv_name]
 {servers}
 """
 

@@ -131,6 +131,10 @@ class LightClient:
     # every state set so far, sent again with each rerun as the browser sends them all
     states: dict[str, WidgetState] = field(default_factory=dict)
     texts: list[str] = field(default_factory=list)  # markdown/text/caption bodies of the last run
+    elements: list[Any] = field(default_factory=list)  # every new_element of the last run
+    # the replica that answered each kind of request ("health", "stream", "upload"), from the
+    # X-Replica header serving.launcher's HAProxy adds (absent without the proxy)
+    served_by: dict[str, str] = field(default_factory=dict)
     _ws: Any = None
     _request: int = 0
 
@@ -156,6 +160,7 @@ class LightClient:
                                            headers={"Cookie": self._cookie_header()} if self.cookies else None,
                                            timeout=self.timeout)
         self._keep_cookies(headers)
+        self._note("health", headers)
         if status != 200:
             raise ClientError(f"GET /_stcore/health: {status} {body[:200]!r}")
         extra = {"Cookie": self._cookie_header()} if self.cookies else {}
@@ -164,6 +169,12 @@ class LightClient:
             origin=f"http://{self.host}", additional_headers=extra, proxy=None,
             ping_interval=None, ping_timeout=None, open_timeout=self.timeout, max_size=None,
             max_queue=None, user_agent_header="descent-lab light client")
+        self._note("stream", list(self._ws.response.headers.raw_items()))
+
+    def _note(self, what: str, headers) -> None:
+        for name, value in headers:
+            if name.lower() == "x-replica":
+                self.served_by[what] = value
 
     async def close(self) -> None:
         if self._ws is not None:
@@ -209,6 +220,7 @@ class LightClient:
             self.session_id = msg.new_session.initialize.session_id or self.session_id
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
+            self.elements.append(element)
             wid = element_id(element)
             if wid is not None:
                 self.options[wid] = list(getattr(getattr(element, element.WhichOneof("type")),
@@ -243,7 +255,7 @@ class LightClient:
             if state.WhichOneof("value") not in ("trigger_value", "string_trigger_value",
                                                  "json_trigger_value"):
                 self.states[wid] = state  # a trigger fires once; a value stays
-        self.texts = []
+        self.texts, self.elements = [], []
         got, size = await self._read_run(msg)
         exceptions = [m.delta.new_element.exception.message for m in got
                       if m.WhichOneof("type") == "delta"
@@ -307,8 +319,9 @@ class LightClient:
         ctype, body = _multipart(filename, data, content_type)
         headers = {"Cookie": self._cookie_header(), "Content-Type": ctype,
                    "X-Xsrftoken": self.cookies.get(XSRF_COOKIE, "")}
-        status, _, text = await http(self.host, "PUT", path, headers=headers, body=body,
-                                     timeout=self.timeout)
+        status, answer_headers, text = await http(self.host, "PUT", path, headers=headers,
+                                                  body=body, timeout=self.timeout)
+        self._note("upload", answer_headers)
         if status not in (200, 204):
             raise ClientError(f"PUT {path}: {status} {text[:300]!r}")
         state = WidgetState(id=wid)
