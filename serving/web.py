@@ -155,6 +155,10 @@ async def lifespan(_app):
 
 
 ROUTES: list = own_routes(_base_url_path())
+# Class mode's small JSON state, polled by the students' follower component (with an ETag).
+from classroom.routes import routes as class_routes  # noqa: E402
+
+ROUTES += class_routes(_base_url_path())
 bundle.mark_served()
 
 app = st.App(str(SCRIPT), routes=ROUTES, lifespan=lifespan)
