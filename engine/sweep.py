@@ -34,6 +34,10 @@ TIE_RTOL = 1e-9
 # jobs shared the 2 cores (a mini-batch step 75-85 µs idle), so a batch that fits takes about
 # 300 ms or less at ~120 µs a step (make bench: lr_stops.step_of_61_runs_us).
 LR_BATCH_BUDGET = 150_000
+# Above LR_BATCH_BUDGET and up to this, the page draws the η on screen first and computes the
+# other stops once the browser has drawn it (it asks for them): the mini-batch lessons (2 runs ×
+# 61 stops × 100-200 epochs × 16-32 steps) are 0.2-0.9 M; beyond it each new η reruns the page.
+LR_SET_LATER_BUDGET = 1_500_000
 # A data surface's full-batch loss and gradient of 61 runs cost about one step per this many
 # samples (logistic regression, the dearest model here: a full-batch epoch on its 64 samples
 # took 6 times a Rosenbrock epoch).
@@ -357,6 +361,14 @@ def lr_batch_cost(n_optimizers: int, epochs: int, steps_per_epoch: int,
     end count as one step per SAMPLES_PER_STEP samples. Runs that stop early only make it cheaper."""
     per_epoch = int(steps_per_epoch) + math.ceil(int(data_samples) / SAMPLES_PER_STEP)
     return int(n_optimizers) * int(n_stops) * int(epochs) * per_epoch
+
+
+def lr_set_cost(steps_per_epoch: Sequence[int], epochs: int, n_stops: int = len(DEFAULT_LRS), *,
+                data_samples: int = 0) -> int:
+    """lr_batch_cost of several optimizers, each with its own steps per epoch (1 for the full
+    batch, ceil(n / batch_size) otherwise): their sum, in optimizer steps × runs."""
+    return sum(lr_batch_cost(1, epochs, steps, n_stops, data_samples=data_samples)
+               for steps in steps_per_epoch)
 
 
 def lr_batch_fits(n_optimizers: int, epochs: int, steps_per_epoch: int,

@@ -110,6 +110,30 @@ def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
     return (surface_key(config), choice, config.start_point()) + training
 
 
+AHEAD, AFTER_PAINT, RERUN = "ahead", "after-paint", "rerun"
+
+
+def lr_set_plan(config: Config, choices) -> str:
+    """How the view's η set is made for the runs `choices` that follow the shared η, by the work
+    it takes (engine.sweep.lr_set_cost, counted in steps, not timed): AHEAD, every stop before the
+    first paint; AFTER_PAINT, the η on screen first (the runs already trained) and the other
+    stops when the browser, having drawn, asks for them; RERUN, too much work, so each new η
+    reruns the page. A data surface's end-of-epoch pass over its samples counts too."""
+    from engine import sweep
+
+    choices = list(choices)
+    if not choices:
+        return RERUN
+    surface = config.surface_obj()
+    steps = [1 if batch_size(config, c) is None else -(-surface.n_samples // batch_size(config, c))
+             for c in choices]
+    samples = surface.n_samples if surface.kind == "data" else 0
+    cost = sweep.lr_set_cost(steps, config.epochs, data_samples=samples)
+    if cost <= sweep.LR_BATCH_BUDGET:
+        return AHEAD
+    return AFTER_PAINT if cost <= sweep.LR_SET_LATER_BUDGET else RERUN
+
+
 def stream_run(config: Config, choice: RunChoice, model=None, start=None,
                with_steps: bool = False) -> Iterator:
     """The engine's generator for one run of the page (raises ValueError on a bad setting), on

@@ -21,9 +21,11 @@ animation frame; on release it reports the stop to Python (`on_lr`), which moves
 element of its own (assets/descent_view/lr_echo.js), so that rerun produces a byte-identical
 view message: Streamlit sends only a reference to the message the browser already has (its
 ForwardMsg cache) and the browser redraws nothing. When computing every stop ahead would be too
-slow (engine.sweep.lr_batch_fits), the set holds only the η on screen and the slider reruns the
+slow (lab.runs.lr_set_plan), the set holds only the η on screen and the slider reruns the
 page on release, as the quiet note under the views says. A large set is sent as the chosen stop
-and its neighbours first; the browser asks for the rest (state "full") once it has drawn.
+and its neighbours first; the browser asks for the rest (state "full") once it has drawn. A set
+that is dear to compute (`pending`: the mini-batch lessons) is first sent as the η on screen
+alone, and its other stops are computed when the browser asks for them.
 
 The wire: the component's data is one bytes object (Streamlit passes top-level bytes through
 as they are, without scanning a dict for dataframes, which would import pandas and pyarrow):
@@ -340,7 +342,9 @@ class PathSet:
     and the height map of the 3D view (see figures.descent.surface_3d): floor, hmin, hmax, lift,
     log, box = [x0, x1, y0, y1]. loss_axes: per stop, the loss curve's axis (log, shift,
     ceiling, title, dtick), as figures.descent.loss_curve chooses it for the runs at that stop.
-    key: what the set depends on, η excepted. note: one quiet line under the views, or ""."""
+    key: what the set depends on, η excepted. note: one quiet line under the views, or "".
+    pending: the other stops are not computed yet; the browser asks for them (state "full")
+    once it has drawn, and gets the whole set under the same key."""
 
     stops: tuple[float, ...]
     rows: tuple[int, ...]
@@ -349,6 +353,7 @@ class PathSet:
     loss_axes: tuple[dict | None, ...]
     key: str
     note: str = ""
+    pending: bool = False
 
     def nbytes(self, rows=None) -> int:
         rows = self.rows if rows is None else rows
@@ -364,8 +369,8 @@ FIRST_PAINT_NEIGHBOURS = 2
 
 
 def first_rows(paths: PathSet, index: int) -> tuple[int, ...]:
-    """The stops the first message sends: all when the set is small, else index ± 2."""
-    if paths.nbytes() <= FIRST_PAINT_LIMIT:
+    """The stops the first message sends: all when the set is small (or pending), else index ± 2."""
+    if paths.pending or paths.nbytes() <= FIRST_PAINT_LIMIT:
         return paths.rows
     near = set(range(index - FIRST_PAINT_NEIGHBOURS, index + FIRST_PAINT_NEIGHBOURS + 1))
     return tuple(r for r in paths.rows if r in near)
@@ -385,7 +390,7 @@ def _paths_header(paths: PathSet, rows: tuple[int, ...], wire: Wire) -> dict:
             "diverged": [int(v) for v in run.diverged[pick]],
         })
     return {"key": paths.key, "stops": list(paths.stops), "rows": [r for r in rows if r in where],
-            "complete": len(rows) == len(paths.rows), "runs": runs, "scene": paths.scene,
+            "complete": len(rows) == len(paths.rows) and not paths.pending, "runs": runs, "scene": paths.scene,
             "lossAxes": [paths.loss_axes[r] for r in rows if r in where]}
 
 

@@ -191,34 +191,44 @@ def _padded(trajectory, epochs: int) -> PathRun:
 
 
 def _path_set(config: Config, surface, ran, grid, log: bool, view_key) -> PathSet | None:
-    """Every run at every η stop (one vectorized batch per optimizer), when the batch is cheap
-    enough by engine.sweep.lr_batch_fits; else only the runs on screen, and each new η reruns."""
-    from engine import sweep
-
+    """Every run at every η stop (one vectorized batch per optimizer), as lab.runs.lr_set_plan
+    says: all before the first paint when that is cheap; when it is dearer, first the runs on
+    screen (already trained) and the other stops once the browser has drawn and asks for them
+    (its state "full" names the set); else only the runs on screen, and each new η reruns."""
     if not ran or _stop_index(config.learning_rate) is None:
         return None
-    shared = [r for r in ran if r.choice.own_lr is None]
-    steps = max((1 if lab_runs.batch_size(config, r.choice) is None else
-                 -(-surface.n_samples // lab_runs.batch_size(config, r.choice)) for r in shared),
-                default=1)
-    # A data surface also evaluates its whole data set at the end of every epoch.
-    samples = surface.n_samples if surface.kind == "data" else 0
-    fits = bool(shared) and sweep.lr_batch_fits(len(shared), config.epochs, steps,
-                                                data_samples=samples)
-    # Without the whole batch the set holds the η on screen only, so it depends on η.
-    key = (view_key, fits, None if fits else config.learning_rate)
+    plan = lab_runs.lr_set_plan(config, [r.choice for r in ran if r.choice.own_lr is None])
+    fits = plan != lab_runs.RERUN
+    # The whole set does not depend on η (view_key's last part, there for the figures' step
+    # dots); without it, the set holds the η on screen only, so it depends on η.
+    key = (view_key[:-1], fits, None if fits else config.learning_rate)
+    if plan == lab_runs.AFTER_PAINT and cache.get("lr-paths", key) is None:
+        asked = (st.session_state.get("descent_view") or {}).get("full")
+        if asked != _set_name(key):
+            index = _stop_index(config.learning_rate)
+            return cache.cached("lr-paths", key + ("first", index), lambda: _build_path_set(
+                config, surface, ran, grid, log, key, fits, pending=True))
     return cache.cached("lr-paths", key, lambda: _build_path_set(
         config, surface, ran, grid, log, key, fits))
 
 
-def _build_path_set(config, surface, ran, grid, log, key, fits: bool) -> PathSet:
+def _set_name(key) -> str:
+    """The path set's name for the browser: the same for a pending set and the whole one."""
+    return hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+
+
+def _build_path_set(config, surface, ran, grid, log, key, fits: bool,
+                    pending: bool = False) -> PathSet:
+    """The η set of `key`: every stop (fits), or only the η on screen, from the runs already
+    trained (not fits: each new η reruns; pending: the other stops come when the browser asks)."""
     from engine import sweep
 
     index = _stop_index(config.learning_rate)
-    rows = tuple(range(len(LR_OPTIONS))) if fits else (index,)
+    whole = fits and not pending
+    rows = tuple(range(len(LR_OPTIONS))) if whole else (index,)
     runs = []
     for r in ran:
-        if r.choice.own_lr is not None or not fits:
+        if r.choice.own_lr is not None or not whole:
             run = _padded(r.trajectory, config.epochs)
             runs.append(PathRun(run.params, run.loss, run.last, run.diverged, fixed=r.choice.own_lr is not None))
             continue
@@ -245,7 +255,7 @@ def _build_path_set(config, surface, ran, grid, log, key, fits: bool) -> PathSet
         "The view's η slider reruns the page on release: every η ahead would take too long here "
         "(too many optimizers × epochs × mini-batches).")
     return PathSet(tuple(LR_OPTIONS), rows, tuple(runs), _scene(grid, log), tuple(axes),
-                   hashlib.sha1(repr(key).encode()).hexdigest()[:16], note)
+                   _set_name(key), note, pending=pending)
 
 
 def render(config: Config, query: dict) -> None:
