@@ -192,7 +192,7 @@ def test_mini_batch_steps_are_small_lighter_dots_between_the_epoch_dots():
     # the last step of each epoch is that epoch's dot
     assert np.array_equal(noisy.steps[15::16], noisy.trajectory.params[1:])
     s = config.surface_obj()
-    grid = _grid("linear_regression")
+    grid = _grid(config.surface)
     views = [RunView(r.choice.label, RUN_COLORS[i], r.trajectory.params, r.trajectory.loss,
                      r.trajectory.status, None, r.steps, r.step_loss) for i, r in enumerate((full, noisy))]
     for fig in (surface_3d(grid, views, s.minima, log=False, uirevision="u"),
