@@ -15,7 +15,8 @@ from engine import landscape, schedules
 from engine.compare import Summary, summarize
 from engine.network import MLP
 from engine.train import Step, Trajectory, collect, trace, train
-from lab.config import Config, RunChoice, clip_parts, is_uploaded, network_data, network_layers
+from lab.config import (Config, RunChoice, clip_parts, is_uploaded, network_data, network_layers,
+                        network_test_data)
 
 # The loss within this of the best minimum's loss counts as "reached" in the summary table.
 TOLERANCE = 1e-3
@@ -106,7 +107,8 @@ def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
     training = (config.learning_rate, config.epochs, config.batch_size, config.seed, config.clip,
                 config.clip_limit if config.clip != "off" else None, config.schedule, config.warmup)
     if choice is None:
-        return ("network", config.dataset, config.hidden, config.activation, config.runs) + training
+        return ("network", config.dataset, config.hidden, config.activation, config.runs,
+                config.test_share) + training
     return (surface_key(config), choice, config.start_point()) + training
 
 
@@ -315,8 +317,14 @@ def _num(value: float) -> str:
 class NetRun:
     choice: RunChoice
     trajectory: Trajectory | None
-    accuracy: float | None
+    accuracy: float | None  # training accuracy at the last epoch (classification)
     error: str | None = None
+    # Per epoch (one value per trajectory row): the training accuracy, and the loss and accuracy
+    # on the held-out samples, never trained on. None where there is none (regression has no
+    # accuracy; a held-out share of 0 has no held-out set).
+    accuracy_curve: np.ndarray | None = None
+    test_loss: np.ndarray | None = None
+    test_accuracy: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -347,6 +355,7 @@ def network_result(config: Config, on_epoch: Callable[[str, int, float], None] |
         mlp = build_mlp(config)
     except ValueError as err:
         return NetworkResult([], info.task, [], None, None, None, None, [], None, str(err))
+    held_out = network_test_data(config)
     runs = []
     for choice in config.runs:
         report = on_epoch and (lambda record, label=choice.label: on_epoch(label, record.epoch, record.loss))
@@ -358,7 +367,8 @@ def network_result(config: Config, on_epoch: Callable[[str, int, float], None] |
         accuracy = None
         if info.task == "classification" and np.all(np.isfinite(trajectory.params[-1])):
             accuracy = float(mlp.accuracy(trajectory.params[-1]))
-        runs.append(NetRun(choice, trajectory, accuracy))
+        runs.append(NetRun(choice, trajectory, accuracy, None,
+                           *_per_epoch_scores(mlp, info.task, trajectory, held_out)))
     trained = [r for r in runs if r.trajectory is not None]
     if not trained:
         return NetworkResult(list(mlp.layers), info.task, runs, None, None, None, None, [], None)
@@ -378,6 +388,67 @@ def network_result(config: Config, on_epoch: Callable[[str, int, float], None] |
                                          true_loss=run.trajectory.loss[:len(kept)]))
     boundary = _boundary_frames(mlp, info.task, X, y, landscape.before_divergence(trained[0].trajectory))
     return NetworkResult(list(mlp.layers), info.task, runs, plane, alphas, betas, Z, reports, boundary)
+
+
+REGRESSION_WORD = "— (regression)"  # accuracy on a regression task: there is none
+NO_HELD_OUT_WORD = "— (none held out)"
+
+
+def _last_finite(values) -> float:
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else float("nan")
+
+
+def network_summary_rows(result: NetworkResult) -> list[dict]:
+    """The network mode's table: one row per trained run, every cell text (a word where a
+    number does not apply: no accuracy for regression, no held-out column without a held-out
+    set). Values are the last epoch's (before a divergence, the last finite one)."""
+    rows = []
+    regression = result.task != "classification"
+    for run, report in zip(result.runs, result.reports):
+        t = run.trajectory
+        if t is None:
+            continue
+
+        def accuracy(values):
+            if regression:
+                return REGRESSION_WORD
+            if values is None:
+                return NO_HELD_OUT_WORD
+            last = _last_finite(values)
+            return f"{last:.1%}" if np.isfinite(last) else "—"
+
+        gap = np.abs(report.plane_loss - report.true_loss) if report is not None else np.array([np.nan])
+        rows.append({
+            "optimizer": run.choice.label,
+            "training loss": _num(_last_finite(t.loss)),
+            "held-out loss": NO_HELD_OUT_WORD if run.test_loss is None else _num(_last_finite(run.test_loss)),
+            "training accuracy": accuracy(run.accuracy_curve if not regression else None),
+            "held-out accuracy": accuracy(run.test_accuracy),
+            "movement in the slice": "—" if report is None else f"{report.explained:.0%}",
+            "largest gap, true vs slice loss": _num(float(np.nanmax(gap))) if np.any(np.isfinite(gap)) else "—",
+            "diverged at epoch": "—" if t.diverged_epoch is None else str(t.diverged_epoch),
+        })
+    return rows
+
+
+def _per_epoch_scores(mlp: MLP, task: str, trajectory: Trajectory, held_out) -> tuple:
+    """(training accuracy, held-out loss, held-out accuracy) at every epoch's weights; NaN where
+    the weights are not finite (after a divergence)."""
+    params = trajectory.params
+    finite = np.all(np.isfinite(params), axis=1)
+    safe = np.where(finite[:, None], params, 0.0)
+
+    def masked(values):
+        return None if values is None else np.where(finite, values, np.nan)
+
+    with np.errstate(all="ignore"):
+        train_acc = masked(mlp.accuracy(safe)) if task == "classification" else None
+        if held_out is None:
+            return train_acc, None, None
+        test_loss, test_acc = mlp.held_out(safe, held_out)
+    return train_acc, masked(test_loss), masked(test_acc)
 
 
 def _frame_epochs(n_epochs: int) -> np.ndarray:
