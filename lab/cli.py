@@ -16,8 +16,10 @@ Exit status:
      messages are printed on standard error and NOTHING is written to standard output (the page
      carries on with defaults in place of what it ignored, but a script that pipes the output
      on must not mistake the defaults' export for the export of its link);
-  2  a usage error: an unknown format, a --run that the link does not have, or a network-mode
-     link asked for json or csv (the page exports network runs only as PyTorch).
+  2  a usage error: an unknown format, or a --run that the link does not have.
+
+A network-mode link's json and csv are the network page's: per run and epoch the training and
+held-out loss and accuracy, gradient norm, learning rate, status and place on the slice.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 from lab import export
 from lab.config import Config
 from lab.link import from_query
-from lab.runs import build_mlp, run_one
+from lab.runs import build_mlp, network_result, run_one
 from lab.torch_script import torch_script
 
 FORMATS = ("json", "csv", "torch")
@@ -90,11 +92,17 @@ def export_text(link: str, fmt: str, run: int | None = None) -> tuple[str | None
         except ValueError as err:
             choice = config.runs[0 if index is None else index]
             return None, messages + [f"{choice.label}: {err}"]
-    if config.mode == "network":
-        raise UsageError("A network-mode link has no CSV or JSON export on the page; "
-                         "use --format torch for a PyTorch script of one of its runs.")
     if index is not None:
         config = replace(config, runs=(config.runs[index],))
+    if config.mode == "network":
+        result = network_result(config)
+        if result.error:
+            return None, messages + [result.error]
+        messages += [r.error for r in result.runs if r.error]
+        if all(r.trajectory is None for r in result.runs):
+            return None, messages
+        writer = export.network_to_json if fmt == "json" else export.network_to_csv
+        return writer(config, result), messages
     results = [run_one(config, choice) for choice in config.runs]
     messages += [r.error for r in results if r.error]
     if all(r.trajectory is None for r in results):

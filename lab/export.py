@@ -47,7 +47,7 @@ import numpy as np
 from engine.compare import summarize
 from engine.train import CONVERGED_GRAD_NORM, DIVERGE_SPANS, HUGE_LOSS, Trajectory
 from lab import runs as lab_runs
-from lab.config import Config, RunChoice
+from lab.config import Config, RunChoice, network_test_data
 from lab.link import code, from_query, to_query
 from lab import user_data
 from lab.runs import TOLERANCE, RunResult, run_key
@@ -122,6 +122,80 @@ def to_csv(config: Config, results: list[RunResult]) -> str:
         for e, status in enumerate(_statuses(t)):
             writer.writerow([result.choice.label, e, repr(float(t.params[e, 0])), repr(float(t.params[e, 1])),
                              repr(float(t.loss[e])), repr(float(t.grad_norm[e])), repr(float(t.lr[e])), status])
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- network mode
+
+NETWORK_FORMAT = "descent-lab/network-runs"
+NETWORK_VERSION = 1
+NETWORK_COLUMNS = ("optimizer", "epoch", "loss", "held_out_loss", "accuracy", "held_out_accuracy",
+                   "grad_norm", "lr", "status", "slice_pca1", "slice_pca2")
+
+
+def _network_epochs(run, report) -> list[dict]:
+    """One record per epoch of a network run: the training loss, the held-out loss, both
+    accuracies (None where they do not apply), gradient norm, lr, status and the dot's place on
+    the slice (None after a divergence, where the slice has no dot)."""
+    t = run.trajectory
+    coords = None if report is None else report.coords
+
+    def at(values, e):
+        return None if values is None else _number_out(values[e])
+
+    out = []
+    for e, status in enumerate(_statuses(t)):
+        on_slice = coords is not None and e < len(coords)
+        out.append({
+            "epoch": e, "loss": _number_out(t.loss[e]), "held_out_loss": at(run.test_loss, e),
+            "accuracy": at(run.accuracy_curve, e), "held_out_accuracy": at(run.test_accuracy, e),
+            "grad_norm": _number_out(t.grad_norm[e]), "lr": _number_out(t.lr[e]), "status": status,
+            "slice_pca1": _number_out(coords[e, 0]) if on_slice else None,
+            "slice_pca2": _number_out(coords[e, 1]) if on_slice else None,
+        })
+    return out
+
+
+def network_to_json(config: Config, result) -> str:
+    """A network-mode result (lab.runs.NetworkResult) with its settings: per run and epoch the
+    training and held-out loss and accuracy, gradient norm, lr, status and place on the slice,
+    plus the shared start weights and each run's last weights (every epoch's weights would be
+    hundreds of numbers per epoch; the PyTorch script reproduces them). Non-finite numbers are
+    "inf", "-inf" or "nan"; null where a value does not apply (no accuracy for regression)."""
+    trained = [r for r in result.runs if r.trajectory is not None]
+    start = trained[0].trajectory.params[0] if trained else []
+    held = network_test_data(config) if any(r.test_loss is not None for r in trained) else None
+    runs = []
+    for run, report in zip(result.runs, result.reports or [None] * len(result.runs)):
+        if run.trajectory is None:
+            runs.append({"optimizer": run.choice.preset, "label": run.choice.label,
+                         "status": NOT_RUN, "error": run.error or ""})
+            continue
+        t = run.trajectory
+        runs.append({"optimizer": run.choice.preset, "label": run.choice.label, "status": t.status,
+                     "diverged_epoch": t.diverged_epoch,
+                     "final_weights": [_number_out(v) for v in t.params[-1]],
+                     "epochs": _network_epochs(run, report)})
+    doc = {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "config": to_query(config),
+           "layers": list(result.layers), "task": result.task,
+           "held_out_share": config.test_share if held is not None else 0.0,
+           "held_out_samples": 0 if held is None else len(held[1]),
+           "start_weights": [_number_out(v) for v in start], "runs": runs}
+    return json.dumps(doc, indent=1, allow_nan=False)
+
+
+def network_to_csv(config: Config, result) -> str:
+    """One row per network run and epoch under one header row (NETWORK_COLUMNS): plain CSV; an
+    empty cell where a value does not apply. The settings are in the JSON export."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(NETWORK_COLUMNS)
+    for run, report in zip(result.runs, result.reports or [None] * len(result.runs)):
+        if run.trajectory is None:
+            continue
+        for record in _network_epochs(run, report):
+            writer.writerow([run.choice.label] + ["" if record[c] is None else record[c]
+                                                  for c in NETWORK_COLUMNS[1:]])
     return out.getvalue()
 
 
@@ -203,6 +277,11 @@ def from_json(data: bytes | str) -> tuple[Config, dict[tuple, RunResult]]:
     """Read a saved file back: the configuration and each run's result, keyed like the page's
     run cache. Raises LoadError with a message for the page when anything is wrong."""
     doc = _parse(data)
+    if isinstance(doc, dict) and doc.get("format") == NETWORK_FORMAT:
+        raise LoadError("This is a Neural network mode export: its runs are a record to read, "
+                        "not loaded back (the link in its 'config' reopens that page, and the "
+                        "PyTorch script reproduces each run); this page loads runs on a surface "
+                        "of two weights.")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise LoadError("This is not a Descent Lab runs file (its 'format' field is missing or different).")
     version = doc.get("version")

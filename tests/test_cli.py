@@ -17,6 +17,7 @@ import pytest
 from lab import export
 from lab.cli import FORMATS, main, query_of
 from lab.link import from_query
+from surfaces import datasets
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK = "surface=booth&opt=adam,sgd&lr=0.05&epochs=4"
@@ -134,10 +135,21 @@ def test_garbage_is_a_bad_link():
     assert notices and all(notice in err for notice in notices) and "hello" in err
 
 
-def test_a_network_link_has_no_csv_or_json():
-    code, out, err = run("export", "mode=network", "--format", "csv")
-    assert code == 2 and out == ""
-    assert "use --format torch" in err
+def test_a_network_link_exports_the_network_pages_csv_and_json():
+    link = "mode=network&data=noisy_sine&opt=adam,sgd&epochs=3&test=0.3"
+    code, out, err = run("export", link, "--format", "csv")
+    assert code == 0 and err == ""
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == list(export.NETWORK_COLUMNS)
+    assert len(rows) == 1 + 2 * 4 and all(len(r) == len(rows[0]) for r in rows)
+    header = rows[0]
+    assert all(r[header.index("accuracy")] == "" for r in rows[1:])  # regression: no accuracy
+    assert all(float(r[header.index("held_out_loss")]) > 0 for r in rows[1:])
+    code, out, _ = run("export", link, "--format", "json", "--run", "2")
+    doc = json.loads(out)
+    assert code == 0 and doc["format"] == export.NETWORK_FORMAT
+    assert doc["config"]["test"] == "0.3" and doc["config"]["opt"] == "sgd"
+    assert [r["optimizer"] for r in doc["runs"]] == ["sgd"] and doc["held_out_samples"] == datasets.held_out_size(100, 0.3)
 
 
 def test_an_unknown_format_or_command_is_a_usage_error(capsys):

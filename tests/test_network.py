@@ -281,3 +281,113 @@ def test_data_set_errors_name_the_value():
         datasets.two_moons(n=-5)
     with pytest.raises(ValueError, match="noise"):
         datasets.circles(noise=-1.0)
+
+
+# --------------------------------------------------------------------------- the held-out set
+
+def test_held_out_set_is_seeded_new_samples_and_leaves_training_alone():
+    for name in datasets.names():
+        X, y = datasets.load(name, seed=3)
+        Xt, yt = datasets.held_out(name, len(y), 0.2, seed=3)
+        again = datasets.held_out(name, len(y), 0.2, seed=3)
+        assert np.array_equal(Xt, again[0]) and np.array_equal(yt, again[1])  # seeded
+        assert len(yt) == datasets.held_out_size(len(y), 0.2) == round(len(y) / 4)  # 20% of all
+        assert not np.array_equal(Xt, datasets.held_out(name, len(y), 0.2, seed=4)[0])
+        # no held-out point is a training point, and the training set is what it always was
+        distance = np.abs(X[:, None, :] - Xt[None, :, :]).sum(-1).min()
+        assert distance > 0
+        assert np.array_equal(datasets.load(name, seed=3)[0], X)
+        if datasets.get(name).classes:
+            assert set(np.unique(yt)) == set(range(datasets.get(name).classes))
+    assert datasets.held_out("two_moons", 200, 0.0) is None
+    with pytest.raises(ValueError, match="held-out share"):
+        datasets.held_out("two_moons", 200, 1.0)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_held_out_loss_and_accuracy_are_the_networks_on_those_samples(task):
+    net = small_net("tanh", task)
+    other = small_net("tanh", task, seed=9)  # the same shapes, other samples
+    W = net.start + 0.3 * np.random.default_rng(2).standard_normal((4, net.d))
+    loss, accuracy = net.held_out(W, (other.X, other.y))
+    on_other = MLP(net.layers, "tanh", task, data=(other.X, other.y))
+    np.testing.assert_allclose(loss, [float(on_other.loss(w)) for w in W], rtol=1e-12)
+    if task == "classification":
+        np.testing.assert_array_equal(accuracy, on_other.accuracy(W))
+    else:
+        assert accuracy is None
+    with pytest.raises(ValueError, match="Held-out"):
+        net.held_out(W, (other.X[:, :1], other.y))
+
+
+def test_a_network_run_has_held_out_curves_epoch_by_epoch():
+    from dataclasses import replace
+
+    from lab.config import network_defaults, network_test_data
+    from lab.runs import build_mlp, network_result, run_key
+
+    config = replace(network_defaults(), epochs=12, test_share=0.3)
+    result = network_result(config)
+    (run,) = result.runs
+    mlp = build_mlp(config)
+    Xt, yt = network_test_data(config)
+    assert len(yt) == datasets.held_out_size(mlp.n_samples, 0.3)
+    assert run.test_loss.shape == run.test_accuracy.shape == run.accuracy_curve.shape == (13,)
+    for e in (0, 7, 12):
+        w = run.trajectory.params[e]
+        assert run.test_loss[e] == pytest.approx(float(MLP(mlp.layers, "relu", data=(Xt, yt)).loss(w)),
+                                                 rel=1e-12)
+        assert run.accuracy_curve[e] == mlp.accuracy(w)
+    assert run.test_loss[-1] < run.test_loss[0] and run.test_accuracy[-1] > 0.8
+    assert run.accuracy_curve[-1] == run.accuracy
+    none = network_result(replace(config, test_share=0.0)).runs[0]
+    assert none.test_loss is None and none.test_accuracy is None
+    np.testing.assert_array_equal(none.trajectory.params, run.trajectory.params)  # same training
+    assert run_key(config) != run_key(replace(config, test_share=0.0))
+
+
+def test_the_network_table_has_words_not_none():
+    from dataclasses import replace
+
+    from lab.config import network_defaults
+    from lab.runs import NO_HELD_OUT_WORD, REGRESSION_WORD, network_result, network_summary_rows
+
+    sine = replace(network_defaults(), dataset="noisy_sine", activation="tanh", epochs=5)
+    (row,) = network_summary_rows(network_result(sine))
+    assert row["training accuracy"] == row["held-out accuracy"] == REGRESSION_WORD == "— (regression)"
+    assert float(row["held-out loss"]) > 0
+    assert all(isinstance(v, str) and v != "None" for v in row.values())
+    (row,) = network_summary_rows(network_result(replace(network_defaults(), epochs=5, test_share=0.0)))
+    assert row["held-out loss"] == row["held-out accuracy"] == NO_HELD_OUT_WORD
+    assert row["training accuracy"].endswith("%")
+
+
+def test_network_exports_are_plain_csv_and_json_with_the_settings():
+    import csv
+    import io
+    import json
+    from dataclasses import replace
+
+    import pandas
+
+    from lab import export
+    from lab.config import RunChoice, network_defaults
+    from lab.runs import network_result
+
+    config = replace(network_defaults(), epochs=6, runs=(RunChoice("adam"), RunChoice("sgd")))
+    result = network_result(config)
+    text = export.network_to_csv(config, result)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == list(export.NETWORK_COLUMNS) and len(rows) == 1 + 2 * 7
+    assert all(len(r) == len(rows[0]) for r in rows)
+    frame = pandas.read_csv(io.StringIO(text))
+    adam = frame[frame.optimizer == "Adam"]
+    np.testing.assert_array_equal(adam.held_out_loss, result.runs[0].test_loss)
+    np.testing.assert_array_equal(adam.loss, result.runs[0].trajectory.loss)
+    doc = json.loads(export.network_to_json(config, result))
+    assert doc["config"]["mode"] == "network" and doc["config"]["test"] == "0.2"
+    assert doc["config"]["opt"] == "adam,sgd" and doc["config"]["epochs"] == "6"
+    assert doc["runs"][1]["final_weights"] == result.runs[1].trajectory.params[-1].tolist()
+    assert doc["start_weights"] == result.runs[0].trajectory.params[0].tolist()
+    with pytest.raises(export.LoadError, match="Neural network mode export"):
+        export.from_json(export.network_to_json(config, result))
