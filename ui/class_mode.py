@@ -6,6 +6,7 @@ reveal."""
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ import streamlit as st
 from classroom import classes, questions
 from classroom.classes import Classroom, NoClass, Refused
 from classroom.routes import PATH as STATE_PATH
-from classroom.store import StoreUnavailable, open_store
+from classroom.store import StoreUnavailable, data_dir, open_store
 from figures import classroom as class_figures
 from lab import lessons, link
 from lab import runs as lab_runs
@@ -37,13 +38,13 @@ _follow = st.components.v2.component(
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_classroom() -> Classroom:
+def _shared_classroom(url: str, data: str) -> Classroom:
     # Not cached when the store fails (cache_resource keeps no exception): the next rerun retries.
-    return Classroom(open_store())
+    return Classroom(open_store(url))
 
 
 def _room() -> Classroom:
-    return _shared_classroom()
+    return _shared_classroom(os.environ.get("DESCENT_LAB_STORE", ""), str(data_dir()))
 
 
 def _session_id() -> str:
@@ -281,7 +282,7 @@ def _board(config, question: dict | None, clickable: bool = False, mine=None):
     from ui.surface_page import surface_grid
 
     surface = config.surface_obj()
-    grid = surface_grid(config.surface, config.expression, config.expr_bounds, lab_runs.GRID_POINTS)
+    grid = surface_grid(config, lab_runs.GRID_POINTS)
     fig = class_figures.answer_map(grid, np.asarray(surface.minima).reshape(-1, 2), config.start_point(),
                                    log=config.use_log(), clickable=clickable, mine=mine)
     key = f"class_map_{question['id']}" if question else "class_map"
@@ -302,7 +303,7 @@ def _show_results(room: Classroom, code: str, config, mine=None) -> None:
         from ui.surface_page import surface_grid
 
         surface = config.surface_obj()
-        grid = surface_grid(config.surface, config.expression, config.expr_bounds, lab_runs.GRID_POINTS)
+        grid = surface_grid(config, lab_runs.GRID_POINTS)
         fig = class_figures.answer_map(grid, np.asarray(surface.minima).reshape(-1, 2),
                                        config.start_point(), log=config.use_log(),
                                        answers=results.answers, truth=truth,

@@ -1,0 +1,112 @@
+"""Class mode's pages in AppTest (real Streamlit, real SQLite store): a teacher and three students
+go through ask → answer → reveal; a student never sees the run before the reveal; a forged
+teacher key is a student; an unreachable store leaves a normal page with a message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import classroom_redis
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DESCENT_LAB_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("DESCENT_LAB_STORE", raising=False)
+
+
+def _open(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _has_view(at) -> bool:
+    return any(e.proto.bytes for e in at.get("bidi_component"))
+
+
+def _texts(at) -> str:
+    return " ".join(str(e.value) for kind in ("markdown", "success", "info", "warning", "error")
+                    for e in getattr(at, kind))
+
+
+def _send(at, button_label="Send"):
+    [button] = [b for b in at.button if b.label == button_label]
+    button.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_teacher_and_three_students_ask_answer_reveal():
+    teacher = _open(lesson="lr-too-large", **{"class": "new"})
+    code, secret = teacher.session_state["class_code"], teacher.session_state["class_secret"]
+    assert f"Class {code[:3]}-{code[3:6]}-{code[6:]}" in _texts(teacher)
+    assert teacher.query_params["class"] == code and teacher.query_params["t"] == secret
+    assert len(teacher.get("image")) == 1, "the QR code for the projector"
+    assert _has_view(teacher), "no question open yet: the teacher's page is a normal page"
+
+    students = [_open(**{"class": code.lower()}) for _ in range(3)]
+    for s in students:
+        assert not _has_view(s), "a student never sees the run before the reveal"
+        assert "Reveal" not in [b.label for b in s.button]
+        assert s.session_state["lesson"] == "lr-too-large", "the student takes the teacher's page"
+    teacher.run()
+    assert teacher.metric[0].value == "3"
+
+    teacher.selectbox(key="class_question").set_value(0)
+    teacher.button(key="class_ask").click().run()
+    assert not _has_view(teacher), "while the class predicts, the projector hides the run too"
+    qid = "q1"
+    for s, answer in zip(students, ["diverges", "diverges", "stalls"]):
+        s.run()
+        assert "what will the run do" in _texts(s).lower()
+        s.radio(key=f"class_choice_{qid}").set_value(answer)
+        _send(s)
+        assert f"Your answer: {answer}" in _texts(s)
+        assert not _has_view(s)
+    teacher.run()
+    assert "3 of 3" in [m.value for m in teacher.metric]
+
+    teacher.button(key="class_reveal").click().run()
+    assert "2 of 3 right" in _texts(teacher) and "The run diverges" in _texts(teacher)
+    assert _has_view(teacher), "the reveal plays the run"
+    bars = teacher.get("plotly_chart")[-1].proto.spec
+    assert '"y":[0,2,1]' in bars.replace(" ", "") or "[0, 2, 1]" in bars
+    for s, right in zip(students, [True, True, False]):
+        s.run()
+        assert _has_view(s)
+        assert ("was right" in _texts(s)) == right
+    csv = teacher.session_state["class_code"]  # the export button exists for the teacher only
+    assert csv and any(e.proto.label.startswith("Answers as CSV") for e in teacher.get("download_button"))
+    assert not any(True for e in students[0].get("download_button")
+                   if e.proto.label.startswith("Answers as CSV"))
+
+
+def test_a_forged_teacher_key_is_a_student():
+    teacher = _open(lesson="lr-too-large", **{"class": "new"})
+    code = teacher.session_state["class_code"]
+    forged = _open(**{"class": code, "t": "not-the-secret"})
+    assert "does not belong to that class" in _texts(forged)
+    assert "class_ask" not in [b.key for b in forged.button]
+    assert not forged.session_state["class_secret"]
+
+
+def test_a_code_that_is_no_class_leaves_a_normal_page():
+    at = _open(lesson="lr-too-large", **{"class": "ZZZZZZZZZ"})
+    assert "There is no class ZZZZZZZZZ" in _texts(at) and _has_view(at)
+    at = _open(**{"class": "<b>x</b>"})
+    assert "not a class code" in _texts(at) and _has_view(at)
+
+
+def test_an_unreachable_store_tells_the_teacher_and_the_page_goes_on(monkeypatch):
+    monkeypatch.setenv("DESCENT_LAB_STORE", f"redis://127.0.0.1:{classroom_redis.free_port()}/0")
+    at = _open(lesson="lr-too-large", **{"class": "new"})
+    assert "Class mode is not available right now" in _texts(at)
+    assert _has_view(at), "the page goes on as a normal page"
