@@ -1,6 +1,7 @@
 """engine.sweep: many runs at once, checked against the same runs one by one."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +10,11 @@ import surfaces
 from engine import collect, optimizers, schedules, train
 from engine.compare import summarize
 from engine.sweep import (DEFAULT_LRS, DIVERGED_LABEL, ELSEWHERE, LR_BATCH_BUDGET, NOT_CONVERGED,
-                          OptimizerSpec, basins, lr_batch_cost, lr_batch_fits, lr_sweep,
-                          lr_trajectories, race, stability_limit, tuned_index)
+                          OptimizerSpec, basins, lr_batch_cost, lr_batch_fits, lr_set_cost,
+                          lr_sweep, lr_trajectories, race, stability_limit, tuned_index)
+from lab.lessons import LESSONS
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 SPECS = [
     ("sgd", {}),
@@ -333,3 +337,71 @@ def test_the_batch_budget_fits_the_default_page_but_not_six_optimizers_at_batch_
     # A data surface's full-batch measurement counts too: more samples, less fits.
     assert lr_batch_cost(1, 500, 1, data_samples=64) > lr_batch_cost(1, 500, 1)
     assert not lr_batch_fits(1, 500, 1, data_samples=10_000)
+
+
+# --------------------------------------------------------------------------- every lesson's η set
+
+
+def test_lr_set_cost_sums_each_optimizers_own_steps():
+    assert lr_set_cost([1, 16], 100) == lr_batch_cost(1, 100, 1) + lr_batch_cost(1, 100, 16)
+    assert lr_set_cost([1], 500, data_samples=64) == lr_batch_cost(1, 500, 1, data_samples=64)
+    assert lr_set_cost([], 100) == 0
+
+
+def _view_message(at) -> dict:
+    from ui import descent_view
+
+    (element,) = [e for e in at.get("bidi_component") if e.proto.bytes]  # the η echo is JSON
+    return descent_view.decode(element.proto.bytes)
+
+
+def _rows(header: dict, run: int, what: str) -> np.ndarray:
+    import base64
+
+    ref = header["runs"][run][what]
+    flat = np.frombuffer(base64.b64decode(ref["bdata"]), dtype="<f4")
+    return flat.reshape([int(n) for n in str(ref.get("shape", len(flat))).split(",")]
+                        if "shape" in ref else (len(flat),))
+
+
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_every_lesson_has_the_instant_eta_slider(key):
+    """Each lesson's link gets the view's own η slider with every stop of the sidebar's: at once,
+    or (a dear mini-batch set) the η on screen first and, when the browser asks after its first
+    paint, all 61 stops; never the fallback where each new η reruns the page. The stop on screen
+    is the same trajectory in the first message and in the whole set."""
+    from streamlit.testing.v1 import AppTest
+
+    from lab.config import LR_OPTIONS
+    from lab.runs import AFTER_PAINT, RERUN, lr_set_plan
+
+    config = LESSONS[key].config
+    plan = lr_set_plan(config, [c for c in config.runs if c.own_lr is None])
+    assert plan != RERUN
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lesson"] = key
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("reruns the page" in c.value for c in at.caption)
+    paths = _view_message(at)["paths"]
+    index = LR_OPTIONS.index(config.learning_rate)
+    assert len(paths["stops"]) == len(LR_OPTIONS) and index in paths["rows"]
+    if plan == AFTER_PAINT:
+        assert paths["rows"] == [index] and paths["complete"] is False
+    first = paths
+    if not paths["complete"]:
+        at.session_state["descent_view"] = {"full": paths["key"]}  # what the browser asks
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        paths = _view_message(at)["paths"]
+    assert paths["complete"] is True and paths["key"] == first["key"]
+    assert paths["rows"] == list(range(len(LR_OPTIONS)))
+    # the stop on screen: the same weights in the first message as in the whole set
+    at_first = first["rows"].index(index)
+    for run, whole in enumerate(paths["runs"]):
+        if whole["fixed"]:
+            continue
+        E = config.epochs + 1
+        got = _rows(paths, run, "params").reshape(len(paths["rows"]), E, 2)[index]
+        was = _rows(first, run, "params").reshape(len(first["rows"]), E, 2)[at_first]
+        np.testing.assert_array_equal(got, was)
