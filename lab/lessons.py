@@ -136,7 +136,7 @@ _QUESTIONS = {
                                             "0.001 line?"),
                       Question("position", "Where will the run be at epoch 10? Click the map.",
                                epoch=10)),
-    "lr-too-large": (Question("outcome", "With η = 0.09, what will the run do?"),
+    "lr-too-large": (Question("outcome", "At this η, what will the run do?"),
                      Question("divergence", "At which epoch will the page report the divergence?")),
     "momentum-valley": (Question("tolerance", "At which epoch will Momentum's loss reach the "
                                               "dotted 0.001 line?", run=1),),
