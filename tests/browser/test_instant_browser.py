@@ -208,8 +208,9 @@ def test_playback_moves_all_three_views_together_and_a_lr_change_keeps_playing(p
 
 
 def test_too_slow_a_batch_falls_back_to_a_rerun_and_says_so(page, app_url):
-    # 400 epochs × 8 mini-batches × 61 stops is above engine.sweep.lr_batch_fits's budget.
-    page.goto(app_url + "/?speed=instant&epochs=400&batch=4")
+    # 800 epochs × 32 mini-batches × 61 stops is above even the budget of a set computed after
+    # the first paint (lab.runs.lr_set_plan, engine.sweep.LR_SET_LATER_BUDGET).
+    page.goto(app_url + "/?speed=instant&epochs=800&batch=1")
     h.wait_idle(page, timeout=90_000)
     h.wait_drawn(page, timeout=90_000)
     page.get_by_text("The view's η slider reruns the page on release").wait_for(timeout=30_000)
