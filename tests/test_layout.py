@@ -85,6 +85,18 @@ def test_serving_reaches_the_page_only_through_app_py():
     assert "streamlit" in {_top(n) for n in _imports(MODULES["serving.web"])}
 
 
+def test_the_class_server_launcher_is_plain_python_and_lab_reaches_only_it():
+    """`descent-lab serve` starts Streamlit replicas and HAProxy; it is not one itself, so the
+    command stays light. lab/ (the command's home) imports from serving/ only the launcher."""
+    assert not {_top(n) for n in _imports(MODULES["serving.launcher"])} & {"streamlit", "plotly",
+                                                                          "ui", "app"}
+    for mod, path in MODULES.items():
+        if _top(mod) == "lab":
+            used = {n for n in _imports(path) if _top(n) == "serving"} - {"serving"}
+            assert used <= {"serving.launcher"}, f"{mod} imports {used}"
+    assert "serving.launcher" in _imports(MODULES["lab.cli"])
+
+
 def test_figures_import_no_ui():
     for mod, path in MODULES.items():
         if _top(mod) == "figures":
