@@ -608,7 +608,7 @@ def rprop(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), maximize=False) -> 
     """
     minus, plus = _pair("etas", etas)
     if not 0.0 < minus < 1.0 < plus < _INF:
-        raise ValueError(f"Invalid eta values: {minus}, {plus}")
+        raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
     low, high = _pair("step_sizes", step_sizes, 0.0)
     hyper = dict(lr=_check_lr(lr), etas=(minus, plus), step_sizes=(low, high),
                  maximize=_check_flag("maximize", maximize))
@@ -692,16 +692,15 @@ def adafactor(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0
     ρ·eps2, and the update's RMS is clipped to d.
     """
     try:
-        eps1, eps2 = eps
+        given1, given2 = eps
     except (TypeError, ValueError):
         raise ValueError(f"Invalid eps value: {eps!r}; eps must be a pair (eps1 or None, eps2)") from None
-    if eps1 is not None:
-        eps1 = _real("eps[0]", eps1)
-        if not 0.0 <= eps1 < _INF:
-            raise ValueError(f"epsilon1 should be >= 0 but is: {eps1}")
-    eps2 = _real("eps[1]", eps2)
+    eps1 = None if given1 is None else _real("eps[0]", given1)
+    if eps1 is not None and not 0.0 <= eps1 < _INF:
+        raise ValueError(f"epsilon1 should be >= 0 but is: {given1}")
+    eps2 = _real("eps[1]", given2)
     if not 0.0 <= eps2 < _INF:
-        raise ValueError(f"epsilon2 should be >= 0 but is: {eps2}")
+        raise ValueError(f"epsilon2 should be >= 0 but is: {given2}")
     x = _real("lr", lr)
     if not 0.0 < x < _INF:
         raise ValueError(f"Learning rate should be > 0 but is: {lr}")

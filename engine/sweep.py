@@ -225,7 +225,8 @@ def _run_batch(surface, opt, starts: np.ndarray, lr, epochs: int, tol: float,
         for epoch in range(1, epochs + 1):
             end = step_epoch(loss_fn, grad_fn, opt, params, state, grad,
                              scheduled_lr(training.schedule, epoch - 1, base_lr),
-                             epoch_batches(rng, n, training.batch_size), training.clip, limits)
+                             epoch_batches(rng, n, training.batch_size), training.clip, limits,
+                             hess_fn=getattr(surface, "hessian", None))  # Newton's Hessian
             params, state, loss, grad, gnorm = end.params, end.state, end.loss, end.grad, end.grad_norm
             diverged, converged = epoch_status(end.left, loss, gnorm)
             if record:

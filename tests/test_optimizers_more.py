@@ -101,3 +101,270 @@ def test_matches_torch_step_for_step(name, which, surface_name):
         assert [r.evals for r in records] == evals[:n].tolist()
     if name == "asgd":
         np.testing.assert_allclose(np.array([r.averaged for r in records]), averaged[:n], rtol=0, atol=tol)
+
+
+@needs_torch
+def test_lbfgs_probes_are_the_points_torch_evaluated():
+    surface = surfaces.get("rosenbrock")
+    torch.set_default_dtype(torch.float64)
+    w = torch.tensor(np.asarray(surface.start, dtype=np.float64), requires_grad=True)
+    opt = torch.optim.LBFGS([w], line_search_fn="strong_wolfe")
+    seen = []
+
+    def closure():
+        point = w.detach().numpy().copy()
+        seen.append(point)
+        w.grad = torch.tensor(surface.grad(point))
+        return torch.tensor(float(surface.loss(point)))
+
+    opt.step(closure)
+    first = engine_run("lbfgs", dict(line_search_fn="strong_wolfe"), surface, 1)[1]
+    np.testing.assert_array_equal(first.probes, np.array(seen))
+    np.testing.assert_array_equal(first.probe_loss, surface.loss(np.array(seen)))
+    assert first.evals == len(seen) > 2
+
+
+@needs_torch
+def test_newton_schulz_is_torchs_bfloat16_bit_for_bit():
+    from torch.optim._muon import _zeropower_via_newtonschulz
+    rng = np.random.default_rng(7)
+    u = rng.standard_normal((3000, 2)) * 10.0 ** rng.uniform(-6, 4, (3000, 1))
+    for coefficients, steps, eps in [((3.4445, -4.775, 2.0315), 5, 1e-7), ((2.0, -1.5, 0.5), 3, 1e-5)]:
+        ours = newton_schulz_row(u, coefficients, steps, eps)
+        theirs = np.stack([_zeropower_via_newtonschulz(torch.tensor(row[None, :]), coefficients, steps, eps)
+                           .double().numpy()[0] for row in u])
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@needs_torch
+@pytest.mark.parametrize("name, hyper, message", [
+    ("rprop", dict(etas=(0.5, 0.9)), "Invalid eta values: 0.5, 0.9"),
+    ("rprop", dict(etas=(1.5, 2.0)), "Invalid eta values: 1.5, 2.0"),
+    ("asgd", dict(weight_decay=-1.0), "Invalid weight_decay value: -1.0"),
+    ("adafactor", dict(beta2_decay=0.5), "beta2_decay should be <= 0 but is: 0.5"),
+    ("adafactor", dict(eps=(-1.0, 1e-3)), "epsilon1 should be >= 0 but is: -1.0"),
+    ("adafactor", dict(eps=(None, -2.0)), "epsilon2 should be >= 0 but is: -2.0"),
+    ("adafactor", dict(d=0.5), "Clipping threshold d should be >= 1 but is: 0.5"),
+    ("adafactor", dict(weight_decay=-0.1), "weight_decay should be >= 0 but is: -0.1"),
+    ("muon", dict(momentum=-0.5), "momentum should be >= 0 but is: -0.5"),
+    ("muon", dict(weight_decay=-0.5), "weight decay should be >= 0 but is: -0.5"),
+    ("muon", dict(adjust_lr_fn="fast"), "Adjust learning rate function fast is not supported"),
+    ("lbfgs", dict(lr=-1.0), "Invalid learning rate: -1.0"),
+])
+def test_validation_errors_are_named_like_torchs(name, hyper, message):
+    cls = {"rprop": torch.optim.Rprop, "asgd": torch.optim.ASGD, "adafactor": torch.optim.Adafactor,
+           "muon": torch.optim.Muon, "lbfgs": torch.optim.LBFGS}[name]
+    with pytest.raises(ValueError) as theirs:
+        cls([torch.zeros((1, 2), requires_grad=True)], **hyper)
+    assert str(theirs.value) == message
+    with pytest.raises(ValueError) as ours:
+        optimizers.create(name, **hyper)
+    assert str(ours.value) == message
+
+
+@pytest.mark.parametrize("name, hyper, match", [
+    ("muon", dict(ns_steps=100), "Number of steps must be less than 100"),
+    ("muon", dict(ns_coefficients=(1.0, 2.0)), "Coefficients must be a tuple of exactly 3 values"),
+    ("lbfgs", dict(line_search_fn="armijo"), "only 'strong_wolfe' is supported"),
+    ("lbfgs", dict(max_iter=0), "Invalid max_iter value: 0"),
+    ("lbfgs", dict(history_size=2.5), "Invalid history_size value: 2.5"),
+    ("rprop", dict(step_sizes=(1e-6,)), "Invalid step_sizes value"),
+    ("asgd", dict(lr=0.0), "Invalid learning rate: 0.0"),
+    ("newton", dict(damping=-1.0), "Invalid damping value: -1.0"),
+    ("newton", dict(lr=float("nan")), "Invalid learning rate: nan"),
+])
+def test_bad_values_are_refused_by_name(name, hyper, match):
+    with pytest.raises(ValueError, match=match):
+        optimizers.create(name, **hyper)
+
+
+def test_defaults_are_torchs():
+    assert optimizers.defaults("rprop") == dict(lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), maximize=False)
+    assert optimizers.defaults("asgd") == dict(lr=0.01, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0,
+                                               maximize=False)
+    assert optimizers.defaults("adafactor") == dict(lr=0.01, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+                                                    weight_decay=0.0, maximize=False)
+    assert optimizers.defaults("muon") == dict(lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+                                               ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7,
+                                               ns_steps=5, adjust_lr_fn=None)
+    assert optimizers.defaults("lbfgs") == dict(lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
+                                                tolerance_change=1e-9, history_size=100, line_search_fn=None)
+    assert optimizers.create("lbfgs", max_iter=8).hyper["max_eval"] == 10  # torch: max_iter * 5 // 4
+    assert "newton" in optimizers.NOT_TORCH and "newton" in optimizers.names()
+
+
+# --------------------------------------------------------------------------- hand-worked steps
+
+def steps(opt, w, grads):
+    state, out = opt.init(np.asarray(w, dtype=np.float64)), []
+    w = np.asarray(w, dtype=np.float64)
+    for g in grads:
+        w, state = opt.update(w, np.asarray(g, dtype=np.float64), state)
+        out.append(w)
+    return out, state
+
+
+def test_rprop_by_hand_sign_rule_and_clamp():
+    # Step sizes start at lr; a kept sign grows the size by 1.2, a flip shrinks it by 0.5 and the
+    # weight rests that step (prev becomes 0, so the step after counts as no sign: factor 1).
+    out, state = steps(optimizers.create("rprop", lr=0.1), [0.0, 0.0], [(1, -1), (-1, -1), (-1, 1)])
+    np.testing.assert_allclose(out[0], [-0.1, 0.1], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out[1], [-0.1, 0.1 + 0.12], rtol=0, atol=1e-15)  # x rests (flip)
+    np.testing.assert_allclose(out[2], [-0.1 + 0.05, 0.22], rtol=0, atol=1e-15)  # y rests (flip)
+    np.testing.assert_allclose(state.step_size, [0.05, 0.06], rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(state.prev, [-1.0, 0.0])
+    out, state = steps(optimizers.create("rprop", lr=0.1, step_sizes=(0.07, 0.11)), [0.0, 0.0],
+                       [(1, -1), (-1, -1)])
+    np.testing.assert_allclose(state.step_size, [0.07, 0.11], rtol=0, atol=1e-15)
+
+
+def test_asgd_by_hand_decay_step_and_average():
+    # f = |w|²/2 so g = w; lambd = 0.5, alpha = 1, t0 = 0: mu = 1 after step 1, 1/2 after step 2.
+    lr, lambd = 0.1, 0.5
+    w0 = np.array([1.0, 2.0])
+    out, state = steps(optimizers.create("asgd", lr=lr, lambd=lambd, alpha=1.0, t0=0.0), w0, [w0])
+    p1 = w0 * (1 - lambd * lr) - lr * w0
+    np.testing.assert_allclose(out[0], p1, rtol=1e-15)
+    opt = optimizers.create("asgd", lr=lr, lambd=lambd, alpha=1.0, t0=0.0)
+    w, state = w0, opt.init(w0)
+    ps = []
+    for _ in range(3):
+        w, state = opt.update(w, w.copy(), state)
+        ps.append(w)
+    eta2 = lr / (1 + lambd * lr * 1)
+    eta3 = lr / (1 + lambd * lr * 2)
+    np.testing.assert_allclose(ps[1], ps[0] * (1 - lambd * eta2) - eta2 * ps[0], rtol=1e-15)
+    np.testing.assert_allclose(ps[2], ps[1] * (1 - lambd * eta3) - eta3 * ps[1], rtol=1e-15)
+    np.testing.assert_allclose(state.ax, ps[1] + 0.5 * (ps[2] - ps[1]), rtol=1e-15)  # the mean
+    assert state.mu == 1 / 3 and state.count == 3
+
+
+def test_adafactor_by_hand_relative_step():
+    # Step 1: beta = 1 so v = g², u = g/|g| = (1, 1), RMS(u) = 1, no clipping; the step is
+    # rho·max(eps2, RMS(p)) = 0.01·5/√2 along -u.
+    out, state = steps(optimizers.create("adafactor"), [3.0, 4.0], [(1.0, 2.0), (1.0, 2.0)])
+    step1 = 0.01 * 5 / math.sqrt(2)
+    np.testing.assert_allclose(out[0], [3 - step1, 4 - step1], rtol=1e-15)
+    step2 = 0.01 * np.linalg.norm(out[0]) / math.sqrt(2)
+    np.testing.assert_allclose(out[1], out[0] - step2, rtol=1e-15)
+    np.testing.assert_allclose(state.variance, [1.0, 4.0], rtol=1e-15)
+    # Clipping: v ≫ g² makes RMS(u) small (no clip), v ≪ g² makes it large (clipped to d).
+    out, _ = steps(optimizers.create("adafactor", d=1.0, eps=(None, 0.5)), [0.0, 0.0], [(1.0, 0.0)])
+    np.testing.assert_allclose(out[0], [-0.01 * 0.5 / 1.0 * math.sqrt(2) / math.sqrt(2), 0.0], rtol=1e-15)
+
+
+def test_bfloat16_rounding_by_hand():
+    assert round_bf16(1 + 2 ** -8) == 1.0  # a tie goes to the even neighbour
+    assert round_bf16(1 + 3 * 2 ** -8) == 1 + 2 ** -6  # a tie, rounded up to the even one
+    assert round_bf16(1 + 2 ** -8 + 2 ** -20) == 1 + 2 ** -7  # above the tie
+    assert round_bf16(0.1) == 0.10009765625
+    assert np.isnan(round_bf16(np.nan)) and round_bf16(np.float32(3.4e38)) == np.inf
+    assert fma(0.1, 10.0, -1.0) == 5.551115123125783e-17  # the product's rounding error survives
+
+
+def test_muon_on_two_weights_is_a_normalized_momentum_step():
+    # On a 1×2 matrix Newton–Schulz maps u to u/|u| times s, where s follows the scalar
+    # iteration s ← a·s + b·s³ + c·s⁵ from 1: bfloat16 keeps about 3 digits of it.
+    a, b, c = 3.4445, -4.775, 2.0315
+    s = 1.0
+    for _ in range(5):
+        s = a * s + b * s ** 3 + c * s ** 5
+    for u in ([3.0, 4.0], [1e-4, -2e-4], [50.0, 0.0]):
+        u = np.array(u)
+        out = newton_schulz_row(u, (a, b, c), 5, 1e-7)
+        np.testing.assert_allclose(out, u / np.linalg.norm(u) * s, rtol=2e-2)
+    assert 0.6 < s < 0.8
+    # lr' = lr·sqrt(max(1, 1/2)) = lr on a 1×2 matrix; weight decay first.
+    opt = optimizers.create("muon", lr=0.1, weight_decay=0.0, nesterov=False, momentum=0.0)
+    w, state = opt.update(np.array([1.0, 1.0]), np.array([3.0, 4.0]), opt.init(np.zeros(2)))
+    np.testing.assert_array_equal(w, 1.0 - 0.1 * newton_schulz_row(np.array([3.0, 4.0]), (a, b, c), 5, 1e-7))
+
+
+def test_lbfgs_by_hand_on_a_quadratic():
+    # f = (x² + 10y²)/2 from (1, 1), no line search, two iterations in one step: the first is a
+    # gradient step of length 1/|g|₁ = 1/11, the second uses one (s, y) pair through the
+    # two-loop recursion and is not evaluated (it is the last iteration). max_eval would be
+    # 2·5//4 = 2 and stop after the first iteration's evaluation, so it is raised to 3.
+    from fractions import Fraction as F
+    A = np.array([1.0, 10.0])
+
+    def objective(w):
+        return 0.5 * float(np.sum(A * w * w)), A * w
+
+    opt = optimizers.create("lbfgs", max_iter=2, max_eval=3)
+    calls = []
+
+    def counted(w):
+        calls.append(np.array(w))
+        return objective(w)
+
+    w, state = opt.step(np.array([1.0, 1.0]), counted, opt.init(np.zeros(2)))
+    g0 = [F(1), F(10)]
+    t = F(1, 11)
+    p1 = [F(1) - t * g0[0], F(1) - t * g0[1]]
+    g1 = [p1[0], 10 * p1[1]]
+    s = [-t * g0[0], -t * g0[1]]
+    y = [g1[0] - g0[0], g1[1] - g0[1]]
+    ys, yy = y[0] * s[0] + y[1] * s[1], y[0] ** 2 + y[1] ** 2
+    ro, h = 1 / ys, ys / yy
+    q = [-g1[0], -g1[1]]
+    al = (s[0] * q[0] + s[1] * q[1]) * ro
+    q = [q[0] - al * y[0], q[1] - al * y[1]]
+    r = [q[0] * h, q[1] * h]
+    be = (y[0] * r[0] + y[1] * r[1]) * ro
+    d = [r[0] + (al - be) * s[0], r[1] + (al - be) * s[1]]
+    expected = [float(p1[0] + d[0]), float(p1[1] + d[1])]
+    np.testing.assert_allclose(w, expected, rtol=0, atol=1e-15)
+    assert len(calls) == 2 and state.func_evals == 2 and state.n_iter == 2 and len(state.old_dirs) == 1
+    with pytest.raises(ValueError, match="needs the loss"):
+        opt.update(np.zeros(2), np.zeros(2), state)
+
+
+def test_lbfgs_strong_wolfe_step_satisfies_the_wolfe_conditions():
+    surface = surfaces.get("rosenbrock")
+    opt = optimizers.create("lbfgs", max_iter=1, max_eval=25, line_search_fn="strong_wolfe")
+    w0 = np.asarray(surface.start, dtype=np.float64)
+    w, state = opt.step(w0, lambda p: (float(surface.loss(p)), surface.grad(p)), opt.init(w0))
+    g0, d, t = surface.grad(w0), state.d, state.t
+    assert float(surface.loss(w)) <= float(surface.loss(w0)) + 1e-4 * t * g0 @ d  # sufficient decrease
+    assert abs(surface.grad(w) @ d) <= 0.9 * abs(g0 @ d)  # curvature
+
+
+def test_newton_one_step_to_the_bottom_of_a_bowl_and_to_a_saddle():
+    for name in ("bowl", "saddle"):
+        surface = surfaces.get(name)
+        run = collect(train(surface, optimizers.create("newton"), epochs=3))
+        # the stationary point of a quadratic: the bowl's minimum, the saddle (0, 0)
+        target = surface.minima[0] if name == "bowl" else np.zeros(2)
+        np.testing.assert_allclose(run.params[1], target, rtol=0, atol=1e-12)
+    damped = collect(train(surfaces.get("saddle"), optimizers.create("newton", damping=4.0), epochs=30))
+    assert abs(damped.params[-1, 1]) > 1.0  # damping above -λ_min = 2 turns it downhill, away
+
+
+# --------------------------------------------------------------------------- runs in batches
+
+@pytest.mark.parametrize("name, hyper", [
+    ("rprop", dict(lr=0.02)), ("asgd", dict(lr=1e-3, t0=3.0)), ("adafactor", dict(lr=0.05)),
+    ("muon", dict(lr=0.02)), ("lbfgs", dict(max_iter=4)), ("lbfgs", dict(line_search_fn="strong_wolfe")),
+    ("newton", dict(damping=0.5)),
+])
+def test_a_batch_of_runs_is_bit_identical_to_single_runs(name, hyper):
+    from engine.sweep import lr_trajectories
+    surface = surfaces.get("himmelblau")
+    lrs = np.array([0.5, 1.0, 2.0]) * hyper.get("lr", 1.0 if name in ("lbfgs", "newton") else 0.01)
+    rest = {k: v for k, v in hyper.items() if k != "lr"}
+    batch = lr_trajectories(surface, name, rest, lrs, epochs=15)
+    for i, lr in enumerate(lrs):
+        single = collect(train(surface, optimizers.create(name, lr=lr, **rest), epochs=15))
+        n = len(single.params)
+        np.testing.assert_array_equal(batch.params[i, :n], single.params)
+
+
+def test_train_counts_gradient_evaluations():
+    surface = surfaces.get("beale")
+    adam = collect(train(surface, optimizers.create("adam", lr=0.01), epochs=5, batch_size=8))
+    assert adam.evals.tolist() == [0, 4, 8, 12, 16, 20]  # one per step: 32 samples / 8
+    records = list(train(surface, optimizers.create("lbfgs"), epochs=3))
+    for r in records[1:]:
+        assert r.probes.shape == (r.evals - records[r.epoch - 1].evals, 2)
+    assert records[1].evals > 1
