@@ -1,7 +1,8 @@
-"""Figures of the network mode: the decision boundary (or fitted curve) with its frames."""
+"""Figures of the network mode: the decision boundary (or fitted curve) with its frames, the held-out loss in the loss view, and the accuracy per epoch."""
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from figures import descent as figures
@@ -50,4 +51,58 @@ def boundary_figure(result, X, y, *, title: str, uirevision: str) -> go.Figure:
         title=dict(text=title, x=0.02, y=0.98, font=dict(size=15)),
         xaxis=axes[0], yaxis=axes[1], annotations=axes[2], showlegend=False,
         paper_bgcolor="white", plot_bgcolor="white")
+    return go.Figure(data=traces, layout=layout)
+
+
+HELD_OUT_SUFFIX = " · held out"
+
+
+def with_held_out(loss_fig: go.Figure, trained: int) -> go.Figure:
+    """The loss view whose runs after the first `trained` are held-out curves (built by
+    figures.descent.loss_curve with them, so the axis holds both): drawn as dots in their run's
+    colour, epoch by epoch like the training line, without a moving head of their own."""
+    traces = []
+    for trace in loss_fig.data:
+        meta = trace.meta if isinstance(trace.meta, dict) else {}
+        run = meta.get("run")
+        if isinstance(run, int) and run >= trained:
+            if meta.get("role") == "head":
+                continue
+            if meta.get("role") == "path":
+                trace.mode = "markers"
+                trace.marker = dict(size=5, color=trace.line.color)
+                trace.name = trace.name + HELD_OUT_SUFFIX
+                trace.hovertemplate = f"{trace.name}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>"
+        traces.append(trace)
+    fig = go.Figure(data=traces, layout=loss_fig.layout)
+    fig.update_layout(showlegend=True)
+    return fig
+
+
+def accuracy_figure(curves, *, uirevision: str, presenter: bool = False) -> go.Figure:
+    """Accuracy per epoch: each run's training accuracy as a line and its held-out accuracy as
+    dots, in the run's colour. `curves`: (label, colour, training (E,), held out (E,) or None)."""
+    traces = []
+    longest = 1
+    for label, color, training, held in curves:
+        epochs = np.arange(len(training), dtype=np.float32)
+        longest = max(longest, len(training) - 1)
+        traces.append(go.Scatter(x=epochs, y=figures.f32(training), mode="lines", name=f"{label} · training",
+                                 line=dict(color=color, width=3),
+                                 hovertemplate=f"{label} · training<br>epoch %{{x}}<br>%{{y:.1%}}<extra></extra>"))
+        if held is not None:
+            traces.append(go.Scatter(x=epochs, y=figures.f32(held), mode="markers",
+                                     name=f"{label}{HELD_OUT_SUFFIX}", marker=dict(size=5, color=color),
+                                     hovertemplate=f"{label}{HELD_OUT_SUFFIX}<br>epoch %{{x}}<br>"
+                                                   "%{y:.1%}<extra></extra>"))
+    size = 18 if presenter else 13
+    layout = dict(
+        uirevision=uirevision, font=dict(figures.FONT, size=size), height=260 if not presenter else 300,
+        margin=dict(l=70, r=10, t=36, b=45),
+        title=dict(text="Accuracy per epoch: training (line) and held out (dots)", x=0.01,
+                   font=dict(size=size + 1)),
+        xaxis=dict(title="epoch", range=[0, longest], tickformat="d"),
+        yaxis=dict(title="accuracy", range=[0, 1.02], tickformat=".0%"),
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"),
+        paper_bgcolor="white", plot_bgcolor="#f7f8fa")
     return go.Figure(data=traces, layout=layout)

@@ -1,5 +1,6 @@
 """The page's Neural network mode: train with a live loss curve, then the landscape slice with
-the projected paths, the decision boundary at the scrubbed epoch, and the honesty report."""
+the projected paths, the decision boundary at the scrubbed epoch, the held-out loss beside the
+training loss (and the accuracy per epoch), the honesty report, and the summary and export tabs."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ import streamlit as st
 from engine import landscape
 from engine.sharpness import sharpness_run
 from figures import descent as figures
-from figures.network import boundary_figure
+from figures.network import accuracy_figure, boundary_figure, with_held_out
 from figures.sharpness import sharpness_figure, what_to_look_for
-from lab import runs
-from lab.config import Config, network_data
-from ui import cache
+from lab import export, runs
+from lab.config import Config, network_data, network_test_data
+from ui import cache, panels
 from ui.descent_view import show_views
 from ui.link_state import show_link_notices
 
 
+PANELS = ["Summary table", "Share and export"]
 LIVE_AFTER_S = 1.0  # a live loss chart only for training that takes longer than this
 
 
@@ -82,7 +84,7 @@ def render(config: Config, query: dict) -> None:
     if not trained:
         return
     colors = figures.RUN_COLORS
-    slice_views, true_views = [], []
+    slice_views, true_views, held_views = [], [], []
     for n, (i, run) in enumerate(trained):
         report = result.reports[i]
         color = colors[n % len(colors)]
@@ -91,6 +93,9 @@ def render(config: Config, query: dict) -> None:
         true_views.append(figures.RunView(run.choice.label, color, report.coords,
                                           run.trajectory.loss, run.trajectory.status,
                                           run.trajectory.diverged_epoch))
+        if run.test_loss is not None:  # the held-out loss beside it, in the same loss view
+            held_views.append(figures.RunView(run.choice.label, color, report.coords, run.test_loss,
+                                              run.trajectory.status, run.trajectory.diverged_epoch))
     grid = figures.Grid(result.alphas, result.betas, result.Z)
     finite = result.Z[np.isfinite(result.Z)]
     log = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
@@ -100,13 +105,15 @@ def render(config: Config, query: dict) -> None:
     first = trained[0][1].choice.label
     title = ("Decision boundary" if result.task == "classification" else "Fitted curve") + f" · {first}"
     boundary = boundary_figure(result, X, y, title=title, uirevision=uirevision)
-    loss = figures.loss_curve(true_views, float("nan"), uirevision=uirevision)
+    loss = with_held_out(figures.loss_curve(true_views + held_views, float("nan"), uirevision=uirevision),
+                         len(true_views))
     figs = {"surface3d": surface3d, "contour": boundary, "loss": loss}
     if config.presenter:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
     show_views(figs, (runs.run_key(config), log), 560 if config.presenter else 600,
                epochs=max(len(v.loss) - 1 for v in true_views), speed=config.speed)
 
+    _held_out(config, result, trained, colors, uirevision)
     _edge_of_stability(config, trained, colors, uirevision)
 
     share = landscape.variance_explained(result.plane, [landscape.before_divergence(r.trajectory)
@@ -117,25 +124,48 @@ def render(config: Config, query: dict) -> None:
                 f"{explained[1]:.0%}; together {share:.0%}).")
     for n, (i, run) in enumerate(trained):
         st.caption(f"{run.choice.label}: " + landscape.honesty_note(result.reports[i]))
-    rows = []
-    for i, run in trained:
-        report = result.reports[i]
-        gap = np.abs(report.plane_loss - report.true_loss)
-        rows.append({
-            "optimizer": run.choice.label,
-            "final loss": float(run.trajectory.loss[-1]) if np.isfinite(run.trajectory.loss[-1]) else None,
-            "training accuracy": None if run.accuracy is None else f"{run.accuracy:.1%}",
-            "movement in the slice": f"{report.explained:.0%}",
-            "largest gap, true vs slice loss": float(np.nanmax(gap)) if np.any(np.isfinite(gap)) else None,
-            "diverged at epoch": "—" if run.trajectory.diverged_epoch is None else str(run.trajectory.diverged_epoch),
-        })
-    st.dataframe(rows, hide_index=True, width="stretch")
     with st.expander("Per epoch: the loss at the true weights and on the slice"):
         for i, run in trained:
             report = result.reports[i]
             st.caption(run.choice.label)
             st.line_chart({"true loss": report.true_loss, "loss on the slice under the dot": report.plane_loss},
                           height=200, x_label="epoch")
+
+    # --- Panels under the views: lazy tabs, so only the open one computes (the export builds
+    # an offline HTML page and a PyTorch script only when its tab is opened). ------------------
+    tabs = dict(zip(PANELS, st.tabs(PANELS, key="net_panel", on_change="rerun")))
+    if tabs["Summary table"].open:
+        with tabs["Summary table"]:
+            panels.network_summary(result)
+    if tabs["Share and export"].open:
+        with tabs["Share and export"]:
+            panels.export_panel(
+                config, query, [run for _, run in trained], figs,
+                f"Descent Lab · neural network on {info.title}",
+                csv_text=lambda: export.network_to_csv(config, result),
+                json_text=lambda: export.network_to_json(config, result))
+
+
+def _held_out(config: Config, result: runs.NetworkResult, trained, colors, uirevision: str) -> None:
+    """What the held-out set is, and (classification) the accuracy per epoch beside the loss."""
+    held = network_test_data(config)
+    if held is None:
+        st.caption("No samples are held out (held-out share 0 in the sidebar): the loss view shows "
+                   "the training loss only.")
+        return
+    n_train = len(network_data(config)[0][1])
+    st.caption(f"Held out: {len(held[1])} samples ({config.test_share:.0%} of all), drawn from the "
+               f"same distribution with seed {config.seed} and never trained on. In the loss view "
+               f"their loss is the dotted curve beside each run's training line "
+               f"({n_train} training samples).")
+    if result.task != "classification":
+        return
+    curves = [(run.choice.label, colors[n % len(colors)], run.accuracy_curve, run.test_accuracy)
+              for n, (_, run) in enumerate(trained) if run.accuracy_curve is not None]
+    if curves:
+        st.plotly_chart(accuracy_figure(curves, uirevision=uirevision + ":accuracy",
+                                        presenter=config.presenter),
+                        key="accuracy_chart", config={"displaylogo": False}, theme=None)
 
 
 def _sharpness_curves(config: Config, trained) -> list:

@@ -136,24 +136,51 @@ def summary_table(results: list) -> None:
                f"Distance: from the last finite weights to the nearest known minimum.")
 
 
+def network_summary(result) -> None:
+    """The network mode's table: last-epoch training and held-out loss and accuracy per run."""
+    rows = lab_runs.network_summary_rows(result)
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption("Training: the samples the network learns from. Held out: samples it never trains "
+               "on; where its loss climbs while the training loss falls, the network is "
+               "memorizing its training samples (overfitting). Values at the last epoch (before a "
+               "divergence, the last finite one).")
+
+
 def share_and_export(config: Config, query: dict, results: list, figs: dict, surface, *,
                      on_upload) -> None:
+    """The surface page's Share and export panel."""
+    export_panel(config, query, results, figs, f"Descent Lab · {surface.title}",
+                 csv_text=lambda: export.to_csv(config, results),
+                 json_text=lambda: export.to_json(config, results), on_upload=on_upload)
+
+
+def export_panel(config: Config, query: dict, runs: list, figs: dict, title: str, *, csv_text,
+                 json_text, on_upload=None) -> None:
+    """Share and export, for either mode: the link, the runs as CSV and as JSON with the settings
+    (`csv_text`, `json_text` make them when asked), the figures as offline HTML, loading a saved
+    file (with `on_upload`), and any run (with .choice and .trajectory) as a PyTorch script."""
     base_url = (st.context.url or "").split("?")[0]
     st.markdown("**Copy link**: it reopens exactly this page.")
     st.code(f"{base_url.rstrip('/')}/?{urlencode(query)}", language=None, wrap_lines=True)
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Trajectories (CSV)", lambda: export.to_csv(config, results),
-                       file_name="descent-lab-runs.csv", mime="text/csv", key="dl_csv", on_click="ignore")
-    c2.download_button("Trajectories and settings (JSON)", lambda: export.to_json(config, results),
+    c1.download_button("Trajectories (CSV)", csv_text, file_name="descent-lab-runs.csv",
+                       mime="text/csv", key="dl_csv", on_click="ignore")
+    c2.download_button("Trajectories and settings (JSON)", json_text,
                        file_name="descent-lab-runs.json", mime="application/json", key="dl_json",
                        on_click="ignore")
-    page = figures_html(figs, f"Descent Lab · {surface.title}")  # built now: its size is on the button
+    page = figures_html(figs, title)  # built now: its size is on the button
     c3.download_button(f"Figures (offline HTML, {size_words(len(page.encode()))})", page,
                        file_name="descent-lab-figures.html", mime="text/html", key="dl_html",
                        on_click="ignore", help="The three views with Plotly inside: opens without a "
                        "network at the last epoch, with an epoch slider and Play.")
-    st.file_uploader("Load runs saved as JSON", type=["json"], key=UPLOAD_KEY, on_change=on_upload)
+    if on_upload is not None:
+        st.file_uploader("Load runs saved as JSON", type=["json"], key=UPLOAD_KEY, on_change=on_upload)
+    copy_as_pytorch(config, runs)
 
+
+def copy_as_pytorch(config: Config, results: list) -> None:
+    """Any run (with .choice and .trajectory) as one PyTorch script, shown and downloadable."""
     from lab.torch_script import torch_script
 
     ran = [r for r in results if r.trajectory is not None]

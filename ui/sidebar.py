@@ -391,6 +391,12 @@ def sidebar() -> Config:
             st.text_input("Hidden layers", key=widget_key("hidden"), max_chars=60,
                           help="Sizes of the hidden layers, e.g. 16-16. Empty: no hidden layer.")
             st.radio("Activation", ACTIVATIONS, key=widget_key("act"), horizontal=True)
+            st.select_slider("Held-out share", datasets.TEST_SHARES, key=widget_key("test"),
+                             format_func=lambda share: f"{share:.0%}",
+                             help="Samples the network never trains on, as a share of all samples: "
+                                  "new draws from the same distribution (seeded), so the training "
+                                  "set stays the same. Their loss and accuracy are drawn beside "
+                                  "the training curve.")
             probe = Config(mode="network", dataset=dataset, hidden=ss.get("net_hidden", ""))
             try:
                 layers = network_layers(probe)
