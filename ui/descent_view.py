@@ -34,16 +34,13 @@ b"DVW1", a little-endian uint32 header length, a JSON header in which every arra
 bytes. Equal arrays (the surface grid the 3D view and the contour map share) are sent once.
 
 Loading Plotly.js: the browser bundle ships inside the plotly Python package
-(plotly/package_data/plotly.min.js, 4.8 MB) and is not committed here. At the first run of a
-session it is copied to ``static/plotly-<version>.min.js`` next to the main script (app.py), and
-the page loads it once, with a <script> tag, through Streamlit's static file serving. That needs
-one line of configuration, in .streamlit/config.toml beside app.py:
-
-    [server]
-    enableStaticServing = true
-
-(or ``--server.enableStaticServing true`` on the command line). The copy is git-ignored
-(``static/plotly-*.min.js``).
+(plotly/package_data/plotly.min.js, 4.8 MB) and is not committed here. The app's entry
+(serving/web.py, an st.App around app.py) serves it at a versioned URL
+(/vendor/plotly-<version>.<hash>.min.js, serving/bundle.py), gzipped once and cached by the
+browser for a year, and the page shell starts fetching it before the script runs; the view then
+takes the bundle the shell already has. A script run without the entry (a test page) falls back
+to a copy in ``static/`` served by Streamlit's static file serving
+(``--server.enableStaticServing true``; the copy is git-ignored).
 
 Clicks: a press and release within a few pixels on the contour map's plot area sends back the
 data coordinates under the pointer. The figure's "click" trace only marks the map as clickable:
@@ -78,15 +75,27 @@ STATIC_HINT = (
 )
 
 
+# The component's JavaScript, one file per job, joined in this order into the one module that
+# components v2 takes inline (an inline module has no URL of its own to import siblings from):
+# the wire decoder, the path set (η stops), the overlays and projection, playback and the
+# control bar, the Plotly skeleton, and the view that holds them (its default export last).
+JS_PARTS = ("wire.js", "path_set.js", "overlay.js", "playback.js", "skeleton.js", "descent_view.js")
+
+
 def _read_asset(name: str) -> str:
     return (ASSET_DIR / name).read_text(encoding="utf-8")
+
+
+def component_js() -> str:
+    """The component's module: JS_PARTS joined, each under a comment naming its file."""
+    return "\n".join(f"// --- assets/descent_view/{name}\n{_read_asset(name)}" for name in JS_PARTS)
 
 
 _component = st.components.v2.component(
     "descent_lab_descent_view",
     html=_read_asset("descent_view.html"),
     css=_read_asset("descent_view.css"),
-    js=_read_asset("descent_view.js"),
+    js=component_js(),
     # Plotly adds its stylesheet to document.head, which a shadow root would not see.
     isolate_styles=False,
 )
