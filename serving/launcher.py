@@ -397,8 +397,13 @@ def replica(args: argparse.Namespace, out: TextIO) -> int:
         print("descent-lab replica: give --cookie-secret S (the secret `descent-lab serve` "
               f"printed) or set {SECRET_ENV}", file=sys.stderr)
         return 2
-    return subprocess.call(replica_command(args.port, address=args.bind), cwd=serving.ROOT,
-                           env=replica_env(secret))
+    # this process becomes the replica (exec): Ctrl-C and SIGTERM reach Streamlit itself, and
+    # nothing is left behind
+    command = replica_command(args.port, address=args.bind)
+    out.flush()
+    os.chdir(serving.ROOT)
+    os.execve(command[0], command, replica_env(secret))
+    return 1  # not reached
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -248,3 +248,53 @@ def test_stopping_serve_stops_every_child(served):
     left = [pid for pid in pids if _alive(pid)]
     assert not left, f"still running after serve stopped: {left}"
     assert any("Stopping the class server" in line for line in served.lines)
+
+
+def test_a_replica_on_another_machine_joins_with_backend():
+    """`descent-lab replica` there, `descent-lab serve --backend` here (loopback stands in for the
+    other machine): the student is served by the remote replica through this proxy."""
+    secret = "a-class-secret"
+    replica_port, proxy_port = launcher.free_port(), launcher.free_port()
+    started = []
+    try:
+        replica = subprocess.Popen(
+            [str(EXE), "replica", "--port", str(replica_port), "--bind", "127.0.0.1",
+             "--cookie-secret", secret], cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        started.append(replica)
+        for _ in range(1200):
+            if launcher.health(f"127.0.0.1:{replica_port}", 2.0) or replica.poll() is not None:
+                break
+            time.sleep(0.25)
+        assert replica.poll() is None
+        server = subprocess.Popen(
+            [str(EXE), "serve", "--replicas", "0", "--port", str(proxy_port), "--bind", "127.0.0.1",
+             "--backend", f"127.0.0.1:{replica_port}", "--cookie-secret", secret],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        started.append(server)
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if "Ctrl-C stops" in line:
+                break
+        text = "".join(lines)
+        assert f"backend m1: http://127.0.0.1:{replica_port}" in text, text
+        assert f"descent-lab replica --port PORT --cookie-secret {secret}" in text, text
+        [(result, by)] = _run(_open_many(f"127.0.0.1:{proxy_port}", 1))
+        assert result.ok and result.replica == by["stream"] == "m1"
+    finally:
+        for process in reversed(started):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_replica_without_a_secret_is_a_usage_error():
+    env = {k: v for k, v in os.environ.items() if k != launcher.SECRET_ENV}
+    done = subprocess.run([str(EXE), "replica", "--port", "1"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--cookie-secret" in done.stderr
