@@ -1,0 +1,203 @@
+"""Server CPU per open of a lesson link, measured with light clients (serving/light_client.py:
+Streamlit's websocket protocol, no browser), each figure beside its references from the same run.
+
+- repeat open: a new student opens a link another student opened before (the results are in
+  the server's shared cache): CPU seconds the server process spent (all its threads, read from
+  /proc) from the student's first request until the server is idle again after the student left;
+  median over the repeats;
+- first open: the same link's first open on a fresh server (it trains and encodes everything);
+- references: a bare one-slider Streamlit page's open (benchmarks/pages/hello.py), and the same
+  repeat open with the shared cache off (DESCENT_LAB_CACHE_MB=0: every session computes
+  everything again, as each session did with the per-session cache before).
+
+    python benchmarks/bench_server.py [--opens 15] [--link lesson=adam-vs-sgd] [--profile OUT]
+
+--profile also writes a cProfile of every server thread over the repeat opens to OUT (pstats).
+main() returns the report as a dict (benchmarks/run_all.py calls it) and prints it as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from serving import ENTRY  # noqa: E402
+from serving.light_client import LightClient  # noqa: E402
+
+HELLO = ROOT / "benchmarks" / "pages" / "hello.py"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def settle(pid: int, quiet: int = 3, step: float = 0.05, limit: int = 400) -> float:
+    """Wait until the process spends no CPU for `quiet` polls in a row; its CPU then."""
+    last, still = cpu_seconds(pid), 0
+    for _ in range(limit):
+        time.sleep(step)
+        now = cpu_seconds(pid)
+        still = still + 1 if now == last else 0
+        last = now
+        if still >= quiet:
+            break
+    return last
+
+
+@contextlib.contextmanager
+def server(script: Path, env: dict | None = None, profile: str | None = None):
+    """`streamlit run script` on a free loopback port (optionally under the per-thread profiler
+    of this file); yields (pid, "127.0.0.1:PORT")."""
+    port = free_port()
+    args = ["--server.headless", "true", "--server.port", str(port), "--server.address",
+            "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+            "--server.enableStaticServing", "true"]
+    if profile:
+        command = [sys.executable, __file__, "--serve-profiled", profile, str(script), *args]
+    else:
+        command = [sys.executable, "-m", "streamlit", "run", str(script), *args]
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    try:
+        for _ in range(600):
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"server exited: {log.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield proc.pid, f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+async def _open(host: str, query: str) -> tuple[float, bool]:
+    async with LightClient(host) as student:
+        result = await student.open(query)
+    return result.seconds, result.ok
+
+
+def one_open(pid: int, host: str, query: str) -> dict:
+    before = settle(pid)
+    seconds, ok = asyncio.run(_open(host, query))
+    after = settle(pid)
+    if not ok:
+        raise RuntimeError(f"open of ?{query} failed")
+    return {"cpu_ms": (after - before) * 1e3, "wall_ms": seconds * 1e3}
+
+
+def opens(script: Path, query: str, n: int, env: dict | None = None,
+          profile: str | None = None) -> dict:
+    """The first open on a fresh server, then n more, each a new student."""
+    with server(script, env, profile) as (pid, host):
+        settle(pid, quiet=10)  # the entry's start-up warm-up, if any, is done
+        first = one_open(pid, host, query)
+        rest = [one_open(pid, host, query) for _ in range(n)]
+    cpu = [r["cpu_ms"] for r in rest]
+    return {"first_open_cpu_ms": round(first["cpu_ms"], 1),
+            "first_open_wall_ms": round(first["wall_ms"], 1),
+            "repeat_open_cpu_ms": round(statistics.median(cpu), 1),
+            "repeat_open_cpu_ms_min": round(min(cpu), 1),
+            "repeat_open_wall_ms": round(statistics.median(r["wall_ms"] for r in rest), 1),
+            "opens": n}
+
+
+def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = None) -> dict:
+    app = opens(ENTRY, link, n, profile=profile)
+    off = opens(ENTRY, link, max(3, n // 3), env={"DESCENT_LAB_CACHE_MB": "0"})
+    hello = opens(HELLO, "", max(5, n // 2))
+    report = {
+        "server_open": {
+            "link": "?" + link,
+            **app,
+            "reference_cache_off_open_cpu_ms": off["repeat_open_cpu_ms"],
+            "reference_hello_page_open_cpu_ms": hello["repeat_open_cpu_ms"],
+            "ratio_to_hello": round(app["repeat_open_cpu_ms"] / max(hello["repeat_open_cpu_ms"], 1e-9), 2),
+            "target_ms": 50,
+            "note": "server CPU (all threads) per new student, light clients, no browser",
+        },
+    }
+    return report
+
+
+def _serve_profiled(out: str, script: str, args: list[str]) -> None:
+    """Run Streamlit in this process with a cProfile in every thread; merge them into `out`
+    when the process is stopped (SIGTERM)."""
+    import cProfile
+    import pstats
+    import signal
+    import threading
+
+    profiles = []
+
+    def hook(frame, event, arg):
+        p = cProfile.Profile()
+        profiles.append(p)
+        p.enable()  # replaces this hook for the thread
+
+    threading.setprofile(hook)
+    main_profile = cProfile.Profile()
+    profiles.append(main_profile)
+
+    def stop(signum, frame):
+        for p in profiles:
+            with contextlib.suppress(Exception):
+                p.disable()
+        stats = None
+        for p in profiles:
+            with contextlib.suppress(TypeError, ValueError):
+                stats = pstats.Stats(p) if stats is None else stats.add(p)
+        if stats is not None:
+            stats.dump_stats(out)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    from streamlit.web import cli
+
+    main_profile.enable()
+    sys.argv = ["streamlit", "run", script, *args]
+    cli.main()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-profiled":
+        _serve_profiled(sys.argv[2], sys.argv[3], sys.argv[4:])
+        raise SystemExit(0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--opens", type=int, default=15)
+    parser.add_argument("--link", default="lesson=adam-vs-sgd")
+    parser.add_argument("--profile", default=None)
+    options = parser.parse_args()
+    print(json.dumps(main(options.opens, options.link, options.profile), indent=2))
