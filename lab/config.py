@@ -34,7 +34,15 @@ MIN_EXPR_SPAN = 1e-6  # narrower, the start sliders' step (1/200 of the box) is 
 # The range each hyperparameter's number input on the page takes (a value outside would crash
 # the widget); the engine's own rules (torch's) apply on top.
 HYPER_RANGES = {"eps": (0.0, 1.0), "beta1": (0.0, 0.9999), "beta2": (0.0, 0.9999), "alpha": (0.0, 1.0),
-                "rho": (0.0, 1.0), "momentum": (0.0, 1.0), "dampening": (0.0, 1.0)}
+                "rho": (0.0, 1.0), "momentum": (0.0, 1.0), "dampening": (0.0, 1.0),
+                "etaminus": (0.0, 1.0), "etaplus": (1.0, 10.0), "step_size_min": (0.0, 1.0),
+                "step_size_max": (0.0, 1e3), "t0": (0.0, 1e7), "beta2_decay": (-10.0, 0.0),
+                "eps2": (0.0, 1.0), "d": (1.0, 1e3), "ns_a": (-10.0, 10.0), "ns_b": (-10.0, 10.0),
+                "ns_c": (-10.0, 10.0), "ns_steps": (0, 99), "max_iter": (1, 1000), "max_eval": (1, 5000),
+                "history_size": (1, 1000), "tolerance_grad": (0.0, 1.0), "tolerance_change": (0.0, 1.0)}
+# Hyperparameters that are a choice of words (torch's None shown as a word), and whole numbers.
+HYPER_CHOICES = {"line_search_fn": ("none", "strong_wolfe"), "adjust_lr_fn": ("original", "match_rms_adamw")}
+INT_HYPER = frozenset({"ns_steps", "max_iter", "max_eval", "history_size"})
 OTHER_HYPER_RANGE = (0.0, 1e3)
 
 
@@ -60,6 +68,14 @@ PRESETS = {p.key: p for p in (
     Preset("nadam", "NAdam", "nadam"),
     Preset("adamax", "Adamax", "adamax"),
     Preset("radam", "RAdam", "radam"),
+    Preset("rprop", "Rprop", "rprop"),
+    # t0 = 20 starts the averaging early enough to see (torch's 1e6 makes ax a copy of p)
+    Preset("asgd", "ASGD", "asgd", {"t0": 20.0}),
+    Preset("adafactor", "Adafactor", "adafactor"),
+    Preset("muon", "Muon", "muon"),
+    Preset("lbfgs", "L-BFGS", "lbfgs"),
+    Preset("lbfgs_wolfe", "L-BFGS (Wolfe)", "lbfgs", {"line_search_fn": "strong_wolfe"}),
+    Preset("newton", "Newton (not torch)", "newton"),
 )}
 
 # Hyperparameters the page does not offer: lr has its own slider; the rest change the algorithm
@@ -88,18 +104,45 @@ def page_hyper(values: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if name in HIDDEN_HYPER:
             continue
-        if name == "betas":
-            out["beta1"], out["beta2"] = float(value[0]), float(value[1])
+        if name in _PAIRS:  # a tuple of torch's becomes one number per entry
+            parts = _PAIRS[name]
+            if name == "eps" and isinstance(value, tuple):  # Adafactor: eps1 stays torch's None
+                out["eps2"] = float(value[1])
+            elif name != "eps":
+                out.update((part, float(v)) for part, v in zip(parts, value))
+            else:
+                out[name] = value
+        elif name == "max_eval" and value is None:  # torch's default, written out
+            out[name] = int(values.get("max_iter", 20)) * 5 // 4
+        elif name in HYPER_CHOICES:
+            out[name] = HYPER_CHOICES[name][0] if value is None else value
         else:
             out[name] = value
     return out
 
 
+# torch's tuple hyperparameters and the page's name for each entry (Adafactor's eps = (None, eps2))
+_PAIRS = {"betas": ("beta1", "beta2"), "etas": ("etaminus", "etaplus"),
+          "step_sizes": ("step_size_min", "step_size_max"), "ns_coefficients": ("ns_a", "ns_b", "ns_c"),
+          "eps": (None, "eps2")}
+
+
 def to_torch_hyper(hyper: Mapping[str, Any]) -> dict[str, Any]:
-    """Page hyperparameters (beta1, beta2) → torch keywords (betas)."""
-    out = {k: v for k, v in hyper.items() if k not in ("beta1", "beta2")}
-    if "beta1" in hyper:
-        out["betas"] = (hyper["beta1"], hyper["beta2"])
+    """Page hyperparameters (beta1, beta2, …) → torch keywords (betas, …)."""
+    parts = {part for pair in _PAIRS.values() for part in pair if part}
+    out = {k: v for k, v in hyper.items() if k not in parts}
+    for name, pair in _PAIRS.items():
+        if name == "eps":
+            if "eps2" in hyper:
+                out["eps"] = (None, hyper["eps2"])
+        elif pair[0] in hyper:
+            out[name] = tuple(hyper[part] for part in pair)
+    for name in INT_HYPER & set(out):
+        value = out[name]  # a number input or a link gives 20.0; torch takes the int
+        if isinstance(value, float) and value.is_integer():
+            out[name] = int(value)
+    if out.get("line_search_fn") == "none":
+        out["line_search_fn"] = None
     return out
 
 

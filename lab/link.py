@@ -21,7 +21,8 @@ from lab import lessons
 from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESSION, LOG_MODES,
                         MAX_EPOCHS, MAX_HIDDEN_TEXT, MAX_LR, MAX_RUNS, MAX_SEED, MIN_LR, MODES,
                         PRESETS, SCHEDULES, SPEEDS, TYPED, Config, RunChoice, batch_options,
-                        check_bounds, clip_parts, clip_text, hyper_range, network_data,
+                        HYPER_CHOICES, INT_HYPER, check_bounds, clip_parts, clip_text, hyper_range,
+                        network_data,
                         network_defaults, parse_run_key, preset_hyper, snap_learning_rate,
                         surface_for, surface_names, to_torch_hyper, torch_defaults,
                         typed_surface)
@@ -441,11 +442,16 @@ def _read_optimizer(key: str, preset: str, q: Mapping[str, str], bad) -> RunChoi
                 bad(qkey, "use 0 or 1", "1" if start_value else "0")
                 continue
             value: Any = text in ("1", "true")
+        elif name in HYPER_CHOICES:  # a word (line_search_fn, adjust_lr_fn)
+            if text not in HYPER_CHOICES[name]:
+                bad(qkey, f"choose one of {', '.join(HYPER_CHOICES[name])}", start_value)
+                continue
+            value = text
         else:
             try:
-                value = _number(text)
-            except ValueError:
-                bad(qkey, "not a number", f"{start_value:g}")
+                value = _number(text, int if name in INT_HYPER else float)
+            except ValueError as err:
+                bad(qkey, "not a whole number" if "whole" in str(err) else "not a number", f"{start_value:g}")
                 continue
             lo, hi = hyper_range(name)
             if not lo <= value <= hi:
@@ -456,7 +462,8 @@ def _read_optimizer(key: str, preset: str, q: Mapping[str, str], bad) -> RunChoi
     for name in [n for n in changes if n != "lr"]:
         refused = _alone_error(preset, name, changes[name])
         if refused is not None:
-            bad(f"{key}.{name}", plain(refused), f"{base[name]:g}")
+            bad(f"{key}.{name}", plain(refused),
+                base[name] if isinstance(base[name], str) else f"{base[name]:g}")
             del changes[name]
     # A combination the engine refuses although each value is fine alone (Nesterov at momentum
     # 0) is kept, as the widgets keep it: the page shows the engine's message for that run.
