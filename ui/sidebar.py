@@ -22,7 +22,8 @@ from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESS
                         LR_OPTIONS, MAX_EPOCHS, MAX_RUNS, MAX_SEED, MODES, PRESETS, SCHEDULES,
                         SPEEDS, TYPED, Config, RunChoice, batch_options, check_bounds,
                         clip_parts, clip_text, network_defaults, network_layers, parse_run_key,
-                        preset_hyper, surface_for, surface_names, typed_surface)
+                        preset_hyper, surface_for, surface_names, typed_surface,
+                        HYPER_CHOICES, INT_HYPER, hyper_range)
 from lab.link import FIELD_BY_KEY, FIELDS, plain
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
@@ -49,6 +50,29 @@ HYPER_HELP = {
     "initial_accumulator_value": "Starting value of the sum of squared gradients.",
     "amsgrad": "Use the maximum of past second moments (AMSGrad).",
     "momentum_decay": "How fast NAdam's momentum schedule changes (ψ).",
+    "etaminus": "Rprop: a weight's step size is multiplied by this when its gradient changes sign.",
+    "etaplus": "Rprop: a weight's step size is multiplied by this while its gradient keeps its sign.",
+    "step_size_min": "Rprop: the smallest step size a weight can have.",
+    "step_size_max": "Rprop: the largest step size a weight can have.",
+    "lambd": "ASGD: decay term; the weights shrink by 1 − lambd·η each step and η decays.",
+    "t0": "ASGD: the step after which the averaged weights (dashed path) start to average.",
+    "beta2_decay": "Adafactor: the second moment's weight at step t is t^beta2_decay.",
+    "eps2": "Adafactor: the smallest relative step size (the step is at least lr·eps2).",
+    "d": "Adafactor: the update's RMS is clipped to this.",
+    "ns_a": "Muon: Newton–Schulz coefficient a (of X).",
+    "ns_b": "Muon: Newton–Schulz coefficient b (of X·Xᵀ·X).",
+    "ns_c": "Muon: Newton–Schulz coefficient c (of (X·Xᵀ)²·X).",
+    "ns_steps": "Muon: Newton–Schulz iterations (in bfloat16, as torch).",
+    "adjust_lr_fn": "Muon: how lr is scaled for the matrix's shape (original: 1 for a 1×2 matrix).",
+    "max_iter": "L-BFGS: iterations inside one step (one epoch).",
+    "max_eval": "L-BFGS: most loss evaluations in one step (torch's default max_iter·5/4).",
+    "tolerance_grad": "L-BFGS: a step stops when every gradient entry is this small.",
+    "tolerance_change": "L-BFGS: a step stops when the loss or the weights change less than this.",
+    "history_size": "L-BFGS: how many (s, y) pairs its curvature estimate remembers.",
+    "line_search_fn": "L-BFGS: strong_wolfe searches along the direction (more evaluations, "
+                      "safe steps); none takes steps of lr.",
+    "damping": "Newton (not a torch optimizer): added to the Hessian's diagonal; 0 is the pure "
+               "Newton step, which heads for saddles as readily as for minima.",
 }
 
 
@@ -264,7 +288,16 @@ def _hyper_widget(run: str, name: str, start_value: Any, prefix: str = "") -> An
         upper = 0.9999 if name.startswith("beta") else 1.0
         return st.number_input(label, key=key, min_value=0.0, max_value=upper, step=0.01,
                                format="%.4f", help=help_text)
-    return st.number_input(label, key=key, min_value=0.0, max_value=1e3, step=0.001,
+    if name in HYPER_CHOICES:  # words: L-BFGS's line search, Muon's lr adjustment
+        return st.selectbox(label, HYPER_CHOICES[name], key=key, help=help_text)
+    lo, hi = hyper_range(name)
+    if name in INT_HYPER:
+        return st.number_input(label, key=key, min_value=int(lo), max_value=int(hi), step=1,
+                               help=help_text)
+    if name in ("eps2", "tolerance_grad", "tolerance_change"):
+        return st.number_input(label, key=key, min_value=lo, max_value=hi, format="%.1e",
+                               step=1e-8, help=help_text)
+    return st.number_input(label, key=key, min_value=float(lo), max_value=float(hi), step=0.001,
                            format="%.4g", help=help_text)
 
 
