@@ -313,7 +313,10 @@ def from_json(data: bytes | str) -> tuple[Config, dict[tuple, RunResult]]:
             result = lab_runs.run_one(config, choice)  # refused by the engine: its message
         else:
             trajectory = _read_trajectory(run, config, choice, surface, version, where)
-            _check_replay(trajectory, lab_runs.run_one(config, choice).trajectory, version, where)
+            replay = lab_runs.run_one(config, choice).trajectory
+            _check_replay(trajectory, replay, version, where)
+            # The file does not carry the gradient-evaluation counts; the replay it matched does.
+            trajectory = trajectory._replace(evals=replay.evals)
             with np.errstate(all="ignore"):
                 summary = summarize(trajectory, surface.minima, surface.minimum_loss, TOLERANCE)
             result = RunResult(choice, trajectory, summary)
