@@ -6,9 +6,11 @@ Streamlit's websocket protocol, no browser), each figure beside its references f
   /proc) from the student's first request until the server is idle again after the student left;
   median over the repeats;
 - first open: the same link's first open on a fresh server (it trains and encodes everything);
-- references: a bare one-slider Streamlit page's open (benchmarks/pages/hello.py), and the same
-  repeat open with the shared cache off (DESCENT_LAB_CACHE_MB=0: every session computes
-  everything again, as each session did with the per-session cache before).
+- references: a bare one-slider Streamlit page's open (benchmarks/pages/hello.py); the same
+  repeat open without the warm-up's gc.freeze() (DESCENT_LAB_GC_FREEZE=0: Streamlit's full
+  collection after each script run walks every imported object again); and with the shared
+  cache off (DESCENT_LAB_CACHE_MB=0: every session computes everything again, as each session
+  did with the per-session cache before).
 
     python benchmarks/bench_server.py [--opens 15] [--link lesson=adam-vs-sgd] [--profile OUT]
 
@@ -136,12 +138,14 @@ def opens(script: Path, query: str, n: int, env: dict | None = None,
 
 def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = None) -> dict:
     app = opens(ENTRY, link, n, profile=profile)
-    off = opens(ENTRY, link, max(3, n // 3), env={"DESCENT_LAB_CACHE_MB": "0"})
+    unfrozen = opens(ENTRY, link, max(5, n // 2), env={"DESCENT_LAB_GC_FREEZE": "0"})
+    off = opens(ENTRY, link, max(5, n // 3), env={"DESCENT_LAB_CACHE_MB": "0"})
     hello = opens(HELLO, "", max(5, n // 2))
     report = {
         "server_open": {
             "link": "?" + link,
             **app,
+            "before_gc_freeze_open_cpu_ms": unfrozen["repeat_open_cpu_ms"],
             "reference_cache_off_open_cpu_ms": off["repeat_open_cpu_ms"],
             "reference_hello_page_open_cpu_ms": hello["repeat_open_cpu_ms"],
             "ratio_to_hello": round(app["repeat_open_cpu_ms"] / max(hello["repeat_open_cpu_ms"], 1e-9), 2),
@@ -163,12 +167,12 @@ def _serve_profiled(out: str, script: str, args: list[str]) -> None:
     profiles = []
 
     def hook(frame, event, arg):
-        p = cProfile.Profile()
+        p = cProfile.Profile(time.thread_time)  # CPU of this thread, not the wall clock
         profiles.append(p)
         p.enable()  # replaces this hook for the thread
 
     threading.setprofile(hook)
-    main_profile = cProfile.Profile()
+    main_profile = cProfile.Profile(time.thread_time)
     profiles.append(main_profile)
 
     def stop(signum, frame):
