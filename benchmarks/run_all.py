@@ -29,6 +29,8 @@ def main() -> None:
         report["page"] = {"skipped": f"page benchmark unavailable: {err}"}
     else:
         report["page"] = bench_page.main()
+    import bench_server  # server CPU per open of a lesson link, beside a bare page's open
+    report["server"] = bench_server.main()
     import bench_class  # a class through `descent-lab serve`, beside one plain streamlit run
     report["class"] = bench_class.main()
     text = json.dumps(report, indent=2)
