@@ -26,9 +26,23 @@ def read_link_once() -> None:
     st.session_state[_LOADED] = True
 
 
+# What only the surface page reads: a network-mode link without them (they went stale there).
+SURFACE_KEYS = ("surface", "f", "fx", "fy", "x0", "y0", "log_scale")
+
+
+def page_query(config) -> dict:
+    """The link of the page on screen: lab.link's query, less the surface page's keys when the
+    page is in network mode (they were stale there: a copied network link still named the
+    surface and start point the network page does not use)."""
+    query = link.to_query(config)
+    if config.mode == "network":
+        query = {k: v for k, v in query.items() if k not in SURFACE_KEYS}
+    return query
+
+
 def sync_link(config) -> dict:
     """Write the config into the address bar; returns its query."""
-    query = link.to_query(config)
+    query = page_query(config)
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
     return query
@@ -43,5 +57,11 @@ def show_link_notices(query: dict) -> None:
         link_query = dict(query)
         st.session_state[_NOTICES] = (notices, link_query)
     if notices and query == link_query:
-        for notice in notices:
-            st.warning(notice, icon=":material/link:")
+        if len(notices) == 1:
+            st.warning(notices[0], icon=":material/link:")
+            return
+        # Several notices stacked pushed the views below the fold: one folded line instead.
+        with st.expander(f"The link had {len(notices)} settings that could not be used; the page "
+                         "uses its defaults for them", icon=":material/link:"):
+            for notice in notices:
+                st.warning(notice)
