@@ -102,6 +102,27 @@ def _step_dots(run: RunView, r: int, grid: Grid, z=None, size: int = 3):
     return go.Scatter3d(x=f32(x), y=f32(y), z=f32(np.where(inside, z, np.nan)), **common)
 
 
+def _height_at(grid: Grid, points: np.ndarray, floor: float, log: bool, hmin: float,
+               hmax: float) -> np.ndarray:
+    """The plotted height of the surface at `points` (m, 2), bilinear between grid nodes."""
+    xs, ys = np.asarray(grid.xs, dtype=np.float64), np.asarray(grid.ys, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        H = height(grid.Z, floor, log)
+    out = []
+    for x, y in np.asarray(points, dtype=np.float64).reshape(-1, 2):
+        j = int(np.clip(np.searchsorted(xs, x) - 1, 0, len(xs) - 2))
+        i = int(np.clip(np.searchsorted(ys, y) - 1, 0, len(ys) - 2))
+        tx = float(np.clip((x - xs[j]) / (xs[j + 1] - xs[j]), 0, 1))
+        ty = float(np.clip((y - ys[i]) / (ys[i + 1] - ys[i]), 0, 1))
+        corners = H[i:i + 2, j:j + 2]
+        if not np.all(np.isfinite(corners)):
+            out.append(hmin)
+            continue
+        out.append((1 - ty) * ((1 - tx) * corners[0, 0] + tx * corners[0, 1])
+                   + ty * ((1 - tx) * corners[1, 0] + tx * corners[1, 1]))
+    return np.clip(np.array(out, dtype=np.float64), hmin, hmax)
+
+
 def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool,
                uirevision: str, title: str = "", point_size: int = 6) -> go.Figure:
     """The loss surface in 3D with each run's path as dots, one per epoch, joined by a thin line.
@@ -121,7 +142,9 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         hoverinfo="skip", name="loss surface", showlegend=False,
     ))
     if len(minima):
-        mz = np.full(len(minima), hmin) + lift
+        # each at the surface's height there (bilinear on the grid), lifted like the dots: at the
+        # grid's lowest height, three of Himmelblau's four minima were under the surface
+        mz = _height_at(grid, minima, floor, log, hmin, hmax) + 2 * lift
         traces.append(go.Scatter3d(
             x=f32(minima[:, 0]), y=f32(minima[:, 1]), z=f32(mz), mode="markers",
             marker=dict(symbol="diamond", size=5, color="#111827"), name="minimum",
@@ -440,6 +463,27 @@ def epoch_ticks(max_epoch: int) -> dict:
     return {}
 
 
+# In presenter mode the map shares a 1280×720 screen with the 3D view: a box more than this much
+# wider than tall, drawn to scale, was a 280×110 strip (the bowl's 10 × 4). Its w2 is stretched
+# by a round factor instead, and the map says so.
+PRESENTER_MAX_ASPECT = 1.5
+
+
+def _presenter_map_shape(fig: go.Figure) -> None:
+    xa, ya = fig.layout.xaxis, fig.layout.yaxis
+    if xa is None or ya is None or ya.scaleanchor != "x" or not xa.range or not ya.range:
+        return
+    aspect = abs(xa.range[1] - xa.range[0]) / max(abs(ya.range[1] - ya.range[0]), 1e-300)
+    if aspect <= PRESENTER_MAX_ASPECT:
+        return
+    stretch = float(np.ceil(2 * aspect / PRESENTER_MAX_ASPECT) / 2)  # ×1.5, ×2, ×2.5, …
+    ya.scaleratio = stretch
+    fig.add_annotation(text=f"w2 drawn ×{stretch:g}", xref="paper", yref="paper", x=1, y=1,
+                       xanchor="right", yanchor="top", showarrow=False,
+                       bgcolor="rgba(255,255,255,0.8)", font=dict(size=15, color="#111827"),
+                       name="stretch")
+
+
 def for_presenter(fig: go.Figure) -> go.Figure:
     """Bigger type and dots for a projector (returns the same figure, changed)."""
     fig.layout.font.size = 19
@@ -450,6 +494,11 @@ def for_presenter(fig: go.Figure) -> go.Figure:
         # big type on a short plot: a label every third decade (10⁻³, 10⁰, …), more apart if need be
         decades = (fig.layout.meta or {}).get("decades", 0.0) if isinstance(fig.layout.meta, dict) else 0.0
         fig.layout.yaxis.dtick = log_dtick(decades, presenter=True)
+    if isinstance(fig.layout.meta, dict) and "decades" in fig.layout.meta:
+        # the loss plot is about 65 px tall on a 1280×720 projector: its numbers at 15 px keep
+        # one label height between two labels (the view may turn the axis log per η)
+        fig.layout.yaxis.tickfont = dict(size=15)
+    _presenter_map_shape(fig)
     for annotation in fig.layout.annotations or ():
         if annotation.font.size:
             annotation.font.size = max(annotation.font.size, 15)

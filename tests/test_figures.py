@@ -293,3 +293,33 @@ def test_a_surface_without_a_minimum_stops_its_axis_at_the_lowest_plotted_loss()
     assert fig.layout.yaxis.type == "linear" and -5 < lo < -4 and hi < 3
     y = np.asarray(fig.data[0].y, dtype=float)
     assert np.all(np.isfinite(y)) and y.min() == -4.0
+
+
+def test_every_minimum_of_himmelblau_is_marked_above_the_surface_in_3d():
+    from figures.descent import _height_at, height
+
+    s = surfaces.get("himmelblau")
+    grid = _grid("himmelblau")
+    fig = surface_3d(grid, [], s.minima, log=True, uirevision="u")
+    (marks,) = [t for t in fig.data if t.name == "minimum"]
+    assert len(marks.x) == 4
+    floor = float(np.nanmin(grid.Z))
+    H = height(grid.Z, floor, True)
+    surface_there = _height_at(grid, s.minima, floor, True, float(H.min()), float(H.max()))
+    # the surface between grid nodes lies above the lowest node: a mark at the grid's lowest
+    # height was under it at three of the four minima
+    assert np.sum(surface_there > H.min() + 0.012 * (H.max() - H.min())) >= 1
+    assert np.all(np.asarray(marks.z, dtype=float) > surface_there)
+
+
+def test_the_presenter_map_of_a_wide_box_is_no_strip():
+    from figures.descent import for_presenter
+
+    bowl = contour_map(_grid("bowl"), [], surfaces.get("bowl").minima, (0, 0), log=False, uirevision="u")
+    fig = for_presenter(bowl)
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    drawn_aspect = abs(x1 - x0) / (abs(y1 - y0) * fig.layout.yaxis.scaleratio)
+    assert drawn_aspect <= 1.5 and "w2 drawn ×" in fig.layout.annotations[0].text
+    square = for_presenter(contour_map(_grid("himmelblau"), [], surfaces.get("himmelblau").minima,
+                                       (0, 0), log=False, uirevision="u"))
+    assert square.layout.yaxis.scaleratio == 1 and not square.layout.annotations
