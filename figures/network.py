@@ -97,12 +97,13 @@ def accuracy_figure(curves, *, uirevision: str, presenter: bool = False) -> go.F
                                                    "%{y:.1%}<extra></extra>"))
     size = 18 if presenter else 13
     layout = dict(
-        uirevision=uirevision, font=dict(figures.FONT, size=size), height=260 if not presenter else 300,
-        margin=dict(l=70, r=10, t=36, b=45),
+        uirevision=uirevision, font=dict(figures.FONT, size=size), height=300 if not presenter else 340,
+        margin=dict(l=70, r=10, t=36, b=110),
         title=dict(text="Accuracy per epoch: training (line) and held out (dots)", x=0.01,
                    font=dict(size=size + 1)),
         xaxis=dict(title="epoch", range=[0, longest], tickformat="d"),
         yaxis=dict(title="accuracy", range=[0, 1.02], tickformat=".0%"),
-        legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"),
+        # under the epoch axis, so it never meets the title
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.4, yanchor="top"),
         paper_bgcolor="white", plot_bgcolor="#f7f8fa")
     return go.Figure(data=traces, layout=layout)
