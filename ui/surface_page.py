@@ -16,7 +16,7 @@ from lab import runs as lab_runs
 from lab.config import LR_OPTIONS, PRESETS, Config, to_torch_hyper
 from lab.link import code
 from ui import cache, explore_panels, panels, sidebar
-from ui.descent_view import PathRun, PathSet, show_lr_views, show_views
+from ui.descent_view import PathRun, PathSet, show_lr_views, show_views, views_painted
 from ui.link_state import show_link_notices
 
 PANELS = ["Summary table", "The five steps", "Curvature and η", "Learning-rate sweep", "Basins",
@@ -297,6 +297,10 @@ def render(config: Config, query: dict) -> None:
         show_views(figs, ([lab_runs.run_key(config, r.choice) for r in ran], log), height,
                    epochs=max((len(v.loss) - 1 for v in run_views), default=0), speed=config.speed,
                    on_click=_on_view_click, on_epoch=panels.set_inspected_epoch)
+
+    # Nothing under the views until the browser has drawn them (it reports it, and the page reruns).
+    if not views_painted():
+        return
 
     # --- Panels under the views: lazy tabs, so only the open one computes. ------------------
     tabs = dict(zip(PANELS, st.tabs(PANELS, key="panel", on_change="rerun")))
