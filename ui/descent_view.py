@@ -512,7 +512,7 @@ def descent_view(
                 and 0 <= int(index) < len(paths.stops):
             on_lr(int(index))
 
-    callbacks = {"on_click_change": _clicked}
+    callbacks = {"on_click_change": _clicked, "on_painted_change": lambda: None}
     if on_epoch is not None:
         callbacks["on_epoch_change"] = _epoch_settled
     if paths is not None:
@@ -552,6 +552,21 @@ def descent_view(
     if point is None:
         return None
     return [float(point[0]), float(point[1])]
+
+
+def views_painted(key: str = "descent_view") -> bool:
+    """Whether the page may send what lies under the views: once the browser has drawn them (the
+    view reports it after its first paint, which reruns the page), so panels and extra charts
+    never compete with the first paint. A client that draws nothing (AppTest, a light client
+    speaking the websocket protocol: no browser's User-Agent) is not waited for."""
+    state = st.session_state.get(key) or {}
+    if state.get("painted") or state.get("full"):
+        return True
+    try:
+        agent = st.context.headers.get("User-Agent") or ""
+    except Exception:  # noqa: BLE001 - no request context (AppTest): nothing to wait for
+        agent = ""
+    return "Mozilla/" not in agent
 
 
 def show_views(figs: dict, run_identity, height: int, epochs: int, speed: str, *,

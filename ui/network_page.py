@@ -17,7 +17,7 @@ from figures.sharpness import sharpness_figure, what_to_look_for
 from lab import export, runs
 from lab.config import Config, network_data, network_test_data
 from ui import cache, panels
-from ui.descent_view import show_views
+from ui.descent_view import show_views, views_painted
 from ui.link_state import show_link_notices
 
 
@@ -112,6 +112,10 @@ def render(config: Config, query: dict) -> None:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
     show_views(figs, (runs.run_key(config), log), 560 if config.presenter else 600,
                epochs=max(len(v.loss) - 1 for v in true_views), speed=config.speed)
+    # The extra charts, the honesty report and the panels come after the browser has drawn the
+    # views (it reports it, and the page reruns), so none of them competes with the first paint.
+    if not views_painted():
+        return
 
     _held_out(config, result, trained, colors, uirevision)
     _edge_of_stability(config, trained, colors, uirevision)
@@ -124,12 +128,16 @@ def render(config: Config, query: dict) -> None:
                 f"{explained[1]:.0%}; together {share:.0%}).")
     for n, (i, run) in enumerate(trained):
         st.caption(f"{run.choice.label}: " + landscape.honesty_note(result.reports[i]))
-    with st.expander("Per epoch: the loss at the true weights and on the slice"):
-        for i, run in trained:
-            report = result.reports[i]
-            st.caption(run.choice.label)
-            st.line_chart({"true loss": report.true_loss, "loss on the slice under the dot": report.plane_loss},
-                          height=200, x_label="epoch")
+    # Built only when opened: its charts would otherwise be made and sent on every run.
+    per_epoch = st.expander("Per epoch: the loss at the true weights and on the slice",
+                            key="net_per_epoch", on_change="rerun")
+    if per_epoch.open:
+        with per_epoch:
+            for i, run in trained:
+                report = result.reports[i]
+                st.caption(run.choice.label)
+                st.line_chart({"true loss": report.true_loss, "loss on the slice under the dot": report.plane_loss},
+                              height=200, x_label="epoch")
 
     # --- Panels under the views: lazy tabs, so only the open one computes (the export builds
     # an offline HTML page and a PyTorch script only when its tab is opened). ------------------

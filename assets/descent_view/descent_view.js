@@ -123,9 +123,19 @@ class DescentView {
           console.error("descent view:", err);
           this.showMessage(`The charts could not be drawn: ${err && err.message ? err.message : err}`);
         }
+        this.reportPainted();
       }
       this.applying = false;
     })();
+  }
+
+  // Tell Python once that the views are drawn (or could not be): the page sends what lies under
+  // the views only then, so none of it competes with the first paint (state "painted").
+  reportPainted() {
+    if (this.paintedSent || !this.setStateValue || this.destroyed) return;
+    this.paintedSent = true;
+    this.root.dataset.painted = "1";
+    requestAnimationFrame(() => requestAnimationFrame(() => this.setStateValue("painted", true)));
   }
 
   // The page asks for `base` px (sized to fit a 1280×720 projector). On a taller window the views

@@ -117,3 +117,27 @@ def test_the_bundle_is_fetched_from_the_top_and_a_second_visit_takes_it_from_the
         assert not errors, errors
     finally:
         context.close()
+
+
+# Records, in the page, the order in which the views were drawn and the panels under them appeared.
+JS_ORDER = """(() => {
+  window.__order = [];
+  const seen = new Set();
+  const note = (name, ok) => { if (ok && !seen.has(name)) { seen.add(name); window.__order.push(name); } };
+  new MutationObserver(() => {
+    const root = document.querySelector('.dv-root');
+    note('views drawn', root && root.dataset.drawn === '1');
+    note('panels', document.querySelector('.st-key-panel [role=tab]') !== null);
+  }).observe(document, {subtree: true, childList: true, attributes: true});
+})()"""
+
+
+def test_the_panels_under_the_views_come_after_the_views_are_drawn(page, app_url):
+    page.add_init_script(JS_ORDER)
+    page.goto(app_url + "/?speed=instant")
+    h.wait_drawn(page, timeout=90_000)
+    page.get_by_role("tab", name="Summary table").wait_for(timeout=60_000)
+    h.wait_idle(page, timeout=60_000)
+    assert page.evaluate("() => window.__order") == ["views drawn", "panels"]
+    assert page.locator(".dv-root").get_attribute("data-painted") == "1"
+    assert not page.js_errors
