@@ -569,15 +569,30 @@ def views_painted(key: str = "descent_view") -> bool:
     return "Mozilla/" not in agent
 
 
-def show_views(figs: dict, run_identity, height: int, epochs: int, speed: str, *,
-               on_click: Callable[[list[float]], None] | None = None,
-               on_epoch: Callable[[int], None] | None = None) -> None:
+def show_views(figs: dict | Callable[[], dict], run_identity, height: int, epochs: int,
+               speed: str, *, on_click: Callable[[list[float]], None] | None = None,
+               on_epoch: Callable[[int], None] | None = None,
+               cached: Callable | None = None) -> None:
     """Draw the three views in the browser component, `epochs` on the playback slider. A new
     `run_identity` replays the descent from epoch 0; the same one keeps the playback position
-    and the camera."""
+    and the camera. `figs` may be a function that makes them; with `cached(key, make)` (a cache
+    shared by the sessions) the encoded message is built once per run_identity, and the figures
+    are made only then."""
     token = hashlib.sha1(repr(run_identity).encode()).hexdigest()[:12]
+    prepared = None
+    if cached is not None:
+        def build() -> tuple[Wire, dict]:
+            wire = Wire()
+            made = figs() if callable(figs) else figs
+            return (wire, {"figures": _encoded_figures(made, wire, False)})
+
+        prepared = cached(("views", repr(run_identity)), build)
+        figs = {view: {"data": []} for view in VIEWS}
+    elif callable(figs):
+        figs = figs()
     descent_view(figs, {"epochs": epochs, "speed": speed, "token": token},
-                 key="descent_view", height=height, on_click=on_click, on_epoch=on_epoch)
+                 key="descent_view", height=height, on_click=on_click, on_epoch=on_epoch,
+                 _prepared=prepared)
 
 
 def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr_index: int,

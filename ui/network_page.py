@@ -100,18 +100,23 @@ def render(config: Config, query: dict) -> None:
     finite = result.Z[np.isfinite(result.Z)]
     log = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
     uirevision = f"{figures.UIREVISION_PREFIX}network:{config.dataset}:{config.hidden}"
-    surface3d = figures.surface_3d(grid, slice_views, np.zeros((0, 2)), log=log, uirevision=uirevision)
-    surface3d.update_layout(scene=dict(xaxis_title="PCA 1", yaxis_title="PCA 2"))
-    first = trained[0][1].choice.label
-    title = ("Decision boundary" if result.task == "classification" else "Fitted curve") + f" · {first}"
-    boundary = boundary_figure(result, X, y, title=title, uirevision=uirevision)
-    loss = with_held_out(figures.loss_curve(true_views + held_views, float("nan"), uirevision=uirevision),
-                         len(true_views))
-    figs = {"surface3d": surface3d, "contour": boundary, "loss": loss}
-    if config.presenter:
-        figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
-    show_views(figs, (runs.run_key(config), log), 560 if config.presenter else 600,
-               epochs=max(len(v.loss) - 1 for v in true_views), speed=config.speed)
+    def make_figs() -> dict:
+        surface3d = figures.surface_3d(grid, slice_views, np.zeros((0, 2)), log=log, uirevision=uirevision)
+        surface3d.update_layout(scene=dict(xaxis_title="PCA 1", yaxis_title="PCA 2"))
+        first = trained[0][1].choice.label
+        title = ("Decision boundary" if result.task == "classification" else "Fitted curve") + f" · {first}"
+        boundary = boundary_figure(result, X, y, title=title, uirevision=uirevision)
+        loss = with_held_out(figures.loss_curve(true_views + held_views, float("nan"), uirevision=uirevision),
+                             len(true_views))
+        figs = {"surface3d": surface3d, "contour": boundary, "loss": loss}
+        if config.presenter:
+            figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
+        return figs
+
+    # The views' message depends on the config only: built once per server, for every session.
+    show_views(make_figs, (runs.run_key(config), log), 560 if config.presenter else 600,
+               epochs=max(len(v.loss) - 1 for v in true_views), speed=config.speed,
+               cached=lambda k, make: cache.cached("view-message", (k, config.presenter), make))
     # The extra charts, the honesty report and the panels come after the browser has drawn the
     # views (it reports it, and the page reruns), so none of them competes with the first paint.
     if not views_painted():
@@ -148,7 +153,7 @@ def render(config: Config, query: dict) -> None:
     if tabs["Share and export"].open:
         with tabs["Share and export"]:
             panels.export_panel(
-                config, query, [run for _, run in trained], figs,
+                config, query, [run for _, run in trained], make_figs(),
                 f"Descent Lab · neural network on {info.title}",
                 csv_text=lambda: export.network_to_csv(config, result),
                 json_text=lambda: export.network_to_json(config, result))
