@@ -28,12 +28,14 @@ _CODE, _SECRET, _STUDENT = "class_code", "class_secret", "class_student"
 _START, _SEEN_PAGE, _JOINED, _NOTICE = "class_start_asked", "class_seen_page", "class_joined", "class_notice"
 _SESSION, _ELAPSED = "class_session", "class_elapsed"
 POLL_MS = 1500
+RESULTS_HEIGHT = 250  # px: the results beside their words, the run's views still on a projector
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "class_follow"
 
 _follow = st.components.v2.component(
     "descent_lab_class_follow",
     html='<span class="class-follow" hidden></span>',
     js=(ASSET_DIR / "class_follow.js").read_text(encoding="utf-8"),
+    isolate_styles=False,  # a plain element in the page, that tests can find
 )
 
 
@@ -214,12 +216,30 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
     if view.phase == "waiting" and view.page != query:
         view = room.set_page(code, secret, query)
     _follower(code, f"{view.version}:{view.joined}:{view.answered}", "counts")
+    if view.phase == "revealed":
+        # Compact, so that the run playing below stays on a 1280×720 projector.
+        with st.container(border=True, key="class_panel"):
+            left, right = st.columns([2, 3])
+            with left:
+                st.markdown(f"**Class {_pretty(code)}** · {view.joined} joined")
+                results = room.results(code)
+                _results_text(results)
+                next_col, csv_col = st.columns(2)
+                if next_col.button("Next question", key="class_next", type="primary"):
+                    room.next_question(code, secret)
+                    st.rerun()
+                with csv_col:
+                    _csv_button(room, code, secret)
+            with right:
+                _results_chart(results, config)
+        _revealed(view)
+        return False
     with st.container(border=True, key="class_panel"):
         left, right = st.columns([1, 2])
         with left:
             st.markdown(f"#### Class {_pretty(code)}")
             st.metric("Joined", view.joined, border=False)
-            st.image(_qr_png(student_link(code)), width=180, caption="Students: scan, or open the link")
+            st.image(_qr_png(student_link(code)), width=160, caption="Students: scan, or open the link")
             st.code(student_link(code), language=None)
             with st.expander("Teacher link (keep it to yourself)"):
                 st.caption("It opens this teacher's screen on another device.")
@@ -230,26 +250,22 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
                 return False
             if view.phase == "asking":
                 st.markdown(f"**Asked:** {view.question['prompt']}")
-                st.metric("Answers", f"{view.answered} of {view.joined}", border=False)
-                if st.button("Reveal", key="class_reveal", type="primary"):
+                count, reveal = st.columns([2, 1], vertical_alignment="center")
+                count.metric("Answers", f"{view.answered} of {view.joined}", border=False)
+                if reveal.button("Reveal", key="class_reveal", type="primary"):
                     room.reveal(code, secret)
                     st.rerun()
-            elif view.phase == "revealed":
-                _show_results(room, code, config)
-                if st.button("Next question", key="class_next", type="primary"):
-                    room.next_question(code, secret)
-                    st.rerun()
+                _board(config, None)
             else:
                 _ask_controls(room, code, secret, config, query)
-            st.download_button("Answers as CSV (no names)", data=room.export_csv(code, secret),
-                               file_name=f"class-{code}.csv", mime="text/csv", key="class_csv",
-                               on_click="ignore")
-    if view.phase == "asking":
-        _board(config, None)
-        return True
-    if view.phase == "revealed":
-        _revealed(view)
-    return False
+            _csv_button(room, code, secret)
+    return view.phase == "asking"
+
+
+def _csv_button(room: Classroom, code: str, secret: str) -> None:
+    st.download_button("Answers as CSV (no names)", data=room.export_csv(code, secret),
+                       file_name=f"class-{code}.csv", mime="text/csv", key="class_csv",
+                       on_click="ignore")
 
 
 def _ask_controls(room: Classroom, code: str, secret: str, config, query: dict) -> None:
@@ -293,12 +309,15 @@ def _board(config, question: dict | None, clickable: bool = False, mine=None):
     return None
 
 
-def _show_results(room: Classroom, code: str, config, mine=None) -> None:
-    results = room.results(code)
-    question, truth = results.question, results.truth
-    n = len(results.answers)
+def _results_text(results) -> None:
+    question = results.question
     st.markdown(f"**Asked:** {question['prompt']}")
-    st.markdown(f"**{results.n_right} of {n} right.** {question.get('note', '')}")
+    st.markdown(f"**{results.n_right} of {len(results.answers)} right.** {question.get('note', '')}")
+
+
+def _results_chart(results, config, mine=None) -> None:
+    """The class's answers beside the truth: dots (or a heat map) on the map, bars, a histogram."""
+    question, truth = results.question, results.truth
     if question["kind"] == "point":
         from ui.surface_page import surface_grid
 
@@ -313,6 +332,7 @@ def _show_results(room: Classroom, code: str, config, mine=None) -> None:
     else:
         fig = class_figures.number_answers(results.answers, truth, question["lo"], question["hi"],
                                            question.get("tolerance", 0))
+    fig.update_layout(height=RESULTS_HEIGHT)
     st.plotly_chart(fig, key="class_results", config={"displayModeBar": False})
 
 
@@ -342,22 +362,23 @@ def _student(room: Classroom, config) -> bool:
             _answer_controls(room, code, view.question, config, mine_key)
         else:
             mine = ss.get(mine_key)
-            _show_results(room, code, config, mine=mine if view.question["kind"] == "point" else None)
-            if mine is not None:
-                right = classes.is_right(view.question, room_truth(room, code), mine)
-                shown = _answer_text(view.question, mine)
-                (st.success if right else st.info)(
-                    f"Your answer, {shown}, was {'right' if right else 'not right this time'}.")
+            results = room.results(code)
+            left, right = st.columns([2, 3])
+            with left:
+                _results_text(results)
+                if mine is not None:
+                    good = classes.is_right(view.question, results.truth, mine)
+                    shown = _answer_text(view.question, mine)
+                    (st.success if good else st.info)(
+                        f"Your answer, {shown}, was {'right' if good else 'not right this time'}.")
+            with right:
+                _results_chart(results, config, mine=mine if view.question["kind"] == "point" else None)
     if view.phase == "revealed":
         _revealed(view)
         return False
     if view.phase == "waiting":
         _board(config, None)
     return True
-
-
-def room_truth(room: Classroom, code: str):
-    return room.results(code).truth
 
 
 def _answer_text(question: dict, value) -> str:
