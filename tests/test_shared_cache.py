@@ -299,3 +299,34 @@ def test_a_second_session_opening_the_same_lesson_trains_nothing():
     assert not second.exception
     assert (shared.computations, shared.puts) == before  # runs, grid, η set and the view's message: all shared
     assert shared.hits > 0
+
+
+def _session(action: str, tag: str) -> None:
+    """A script run of its own session: "load" keeps a run as a saved file brings it (this
+    session only) and builds a view from it; "read" looks for both."""
+    import streamlit as st
+
+    from ui import cache
+
+    if action == "load":
+        cache.put_session("run", ("file", tag), "a run from this user's file")
+        cache.cached("lr-paths", ("views", tag), lambda: "views made from the file's run")
+    st.text(repr(cache.get("run", ("file", tag))))
+    st.text(repr(cache.get("lr-paths", ("views", tag))))
+
+
+def test_runs_loaded_from_a_file_and_views_made_from_them_stay_in_their_session():
+    from streamlit.testing.v1 import AppTest
+
+    from ui import cache
+
+    tag = "saved-file-test"
+    loader = AppTest.from_function(_session, args=("load", tag), default_timeout=30).run()
+    assert [t.value for t in loader.text] == [repr("a run from this user's file"),
+                                              repr("views made from the file's run")]
+    other = AppTest.from_function(_session, args=("read", tag), default_timeout=30).run()
+    assert not other.exception
+    assert [t.value for t in other.text] == ["None", "None"]
+    assert ("run", ("file", tag)) not in cache.shared() and ("lr-paths", ("views", tag)) not in cache.shared()
+    loader.run()  # the loader keeps seeing its own
+    assert loader.text[0].value == repr("a run from this user's file")
