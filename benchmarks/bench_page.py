@@ -11,11 +11,17 @@ reference measured in the same run.
   3 s of slow playback; the reference is the display's frame rate (requestAnimationFrame);
 - startup: server start to all three views drawn, beside a hello-world page with one slider
   (benchmarks/pages/hello.py), and a page opened on a running server to all views drawn;
+- open (warm server: its start-up warm-up done, one page opened before): a first visit (a fresh
+  browser profile) and a repeat visit (the same profile: Plotly's bundle cached) to all three
+  views drawn, beside the hello-world page's first and repeat visits; with the page's own
+  milestones (shell parsed, websocket's first message, component mounted, Plotly ready, 2D drawn,
+  3D drawn) and the bytes that arrived before the 2D paint (HTTP transfer, websocket payloads,
+  Plotly's bundle counted apart);
 - bytes: websocket bytes from opening the default page to first paint, and then of the rest of
   the η set that follows it;
 - network mode: opening it to the landscape drawn, beside the training and slicing in Python.
 
-    python benchmarks/bench_page.py [--changes 10] [--playback-epochs 500]
+    python benchmarks/bench_page.py [--changes 10] [--playback-epochs 500] [--only open|startup]
 
 main() returns the report as a dict (benchmarks/run_all.py calls it) and prints it as JSON.
 """
@@ -93,6 +99,103 @@ def startup(browser, script: str, app: bool) -> dict:
             h.wait_drawn(page, timeout=120_000)
             out["open_on_running_server_to_drawn_s"] = round(time.perf_counter() - t1, 2)
             context.close()
+    return out
+
+
+# Milestones of one page open, in ms since navigation start (performance.now()), recorded by the
+# page itself: the shell parsed, the websocket's first message, the component mounted, Plotly
+# ready, the 2D views drawn, the 3D scene drawn; and the websocket messages' sizes and times
+# (decompressed payloads) for the bytes before the first paint.
+JS_TIMELINE_INIT = """(() => {
+  const t = {}; window.__openTimeline = t; window.__openWs = [];
+  const mark = (k) => { if (!(k in t)) t[k] = Math.round(performance.now()); };
+  document.addEventListener('DOMContentLoaded', () => mark('shell_parsed_ms'));
+  const Socket = window.WebSocket;
+  window.WebSocket = class extends Socket { constructor(a, p) { super(a, p);
+    this.addEventListener('message', (ev) => { mark('websocket_first_message_ms');
+      window.__openWs.push([performance.now(), ev.data.byteLength || ev.data.size || ev.data.length || 0]); }); } };
+  const poll = () => {
+    const root = document.querySelector('.dv-root');
+    if (root) mark('component_mounted_ms');
+    if (window.Plotly) mark('plotly_ready_ms');
+    const drawn = (v) => { const d = root && root.querySelector('.dv-' + v); return d && d._fullLayout; };
+    if (drawn('contour') && drawn('loss')) mark('views_2d_drawn_ms');
+    if (drawn('surface3d') && root.querySelector('.dv-surface3d canvas')) mark('view_3d_drawn_ms');
+    if (!('view_3d_drawn_ms' in t)) requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+})()"""
+
+# Bytes that arrived before the 2D views were drawn: HTTP transfer sizes from the resource
+# timing entries (0 for what the cache answered; the document itself included) and websocket
+# payloads, Plotly's bundle counted apart.
+JS_BYTES_BEFORE_PAINT = """() => {
+  const paint = window.__openTimeline.views_2d_drawn_ms;
+  const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+    .filter((e) => e.responseEnd <= paint);
+  const isBundle = (e) => /plotly[^/]*\\.js$/.test(e.name);
+  const sum = (list) => list.reduce((a, e) => a + (e.transferSize || 0), 0);
+  return {http_bytes_bundle_aside: sum(entries.filter((e) => !isBundle(e))),
+          bundle_network_bytes: sum(entries.filter(isBundle)),
+          websocket_payload_bytes: window.__openWs.filter(([t]) => t <= paint).reduce((a, [, n]) => a + n, 0)};
+}"""
+
+
+def open_timeline(context, url: str, query: str = QUERY) -> dict:
+    """One page open in `context` (a fresh one: nothing cached; the same one again: a repeat
+    visit): seconds to all three views drawn, the page's milestones, and the bytes that came
+    before the first paint."""
+    page = context.new_page()
+    page.add_init_script(JS_TIMELINE_INIT)
+    t0 = time.perf_counter()
+    page.goto(url + query)
+    h.wait_drawn(page, timeout=120_000)
+    page.evaluate(JS_TWO_FRAMES)
+    drawn_s = time.perf_counter() - t0
+    page.wait_for_function("() => 'view_3d_drawn_ms' in (window.__openTimeline || {})", timeout=60_000)
+    out = {"to_all_views_drawn_s": round(drawn_s, 2), "milestones_ms": page.evaluate("() => window.__openTimeline"),
+           "bytes_before_2d_paint": page.evaluate(JS_BYTES_BEFORE_PAINT)}
+    h.wait_idle(page, timeout=120_000)
+    page.close()
+    return out
+
+
+def open_figures(browser, url: str, hello_url: str, repeats: int = 3) -> dict:
+    """Warm server: a first visit (a fresh browser profile, nothing cached) and a repeat visit
+    (the same profile again) to all three views drawn, medians of `repeats`, beside the same
+    for the hello-world page; and where the time goes (the page's own milestones)."""
+    out: dict = {}
+    for name, target, app in (("app", url, True), ("reference_hello_world", hello_url, False)):
+        first, repeat, timelines = [], [], []
+        for _ in range(repeats):
+            context = browser.new_context(viewport={"width": 1280, "height": 720})
+            try:
+                if app:
+                    rec = open_timeline(context, target)
+                    rec2 = open_timeline(context, target)
+                    first.append(rec.pop("to_all_views_drawn_s"))
+                    repeat.append(rec2.pop("to_all_views_drawn_s"))
+                    timelines.append((rec, rec2))
+                else:
+                    for bucket in (first, repeat):
+                        page = context.new_page()
+                        t0 = time.perf_counter()
+                        page.goto(target + "/")
+                        page.get_by_text("Hello, world").wait_for(timeout=60_000)
+                        page.evaluate(JS_TWO_FRAMES)
+                        bucket.append(time.perf_counter() - t0)
+                        page.close()
+            finally:
+                context.close()
+        entry = {"first_visit_to_drawn_s_median": _median(first),
+                 "repeat_visit_to_drawn_s_median": _median(repeat)}
+        if app:
+            # The open whose first visit was the median one: where its time went, its bytes.
+            mid = sorted(timelines, key=lambda t: t[0]["milestones_ms"].get("view_3d_drawn_ms", 0))[
+                len(timelines) // 2]
+            entry["first_visit"], entry["repeat_visit"] = mid
+            entry["targets_s"] = {"first_visit": 2.0, "repeat_visit": 1.5}
+        out[name] = entry
     return out
 
 
@@ -244,6 +347,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--changes", type=int, default=10)
     parser.add_argument("--playback-epochs", type=int, default=500)
     parser.add_argument("--skip-network", action="store_true")
+    parser.add_argument("--opens", type=int, default=3, help="page opens per figure of `open`")
+    parser.add_argument("--only", choices=["open", "startup"], default=None,
+                        help="measure only the page opens (warm server) or only the start-ups")
     args = parser.parse_args([] if argv is None else argv)
 
     from playwright.sync_api import sync_playwright
@@ -255,12 +361,22 @@ def main(argv: list[str] | None = None) -> dict:
     with sync_playwright() as playwright:
         browser = h.launch_chromium(playwright)
         try:
-            report["startup"] = startup(browser, APP, app=True)
-            report["reference_hello_world_startup"] = startup(browser, HELLO, app=False)
-            report["startup"]["ratio_to_hello_world"] = round(
-                report["startup"]["start_to_drawn_s"]
-                / report["reference_hello_world_startup"]["start_to_drawn_s"], 2)
-            with h.run_streamlit(APP) as url:
+            if args.only in (None, "startup"):
+                report["startup"] = startup(browser, APP, app=True)
+                report["reference_hello_world_startup"] = startup(browser, HELLO, app=False)
+                report["startup"]["ratio_to_hello_world"] = round(
+                    report["startup"]["start_to_drawn_s"]
+                    / report["reference_hello_world_startup"]["start_to_drawn_s"], 2)
+            if args.only == "startup":
+                return report
+            with h.run_streamlit(APP) as url, h.run_streamlit(HELLO) as hello_url:
+                # A warm server: its start-up warm-up done and one page opened before.
+                context = browser.new_context(viewport={"width": 1280, "height": 720})
+                open_timeline(context, url)
+                context.close()
+                report["open"] = open_figures(browser, url, hello_url, repeats=args.opens)
+                if args.only == "open":
+                    return report
                 report["bytes"] = first_paint_bytes(browser, url)
                 report["view_lr_change"] = view_lr_changes(browser, url, args.changes)
                 report["rerun_change"] = rerun_changes(browser, url, args.changes)
