@@ -207,6 +207,32 @@ def test_playback_moves_all_three_views_together_and_a_lr_change_keeps_playing(p
     assert not page.js_errors
 
 
+def test_a_mini_batch_lesson_gets_every_stop_after_its_first_paint(page, app_url):
+    """The mini-batch lesson's η set is dear to compute (lab.runs.lr_set_plan): the η on screen
+    comes first, the other stops once the browser has drawn and asks for them; then the view's
+    slider swaps between them in the browser, the engine's trajectory at each."""
+    page.goto(app_url + "/?lesson=minibatch-noise&speed=instant")
+    h.wait_idle(page, timeout=90_000)
+    h.wait_drawn(page, timeout=90_000)
+    page.wait_for_function("() => document.querySelector('.dv-root').dataset.lrStops === '61'",
+                           timeout=90_000)
+    h.wait_idle(page, timeout=90_000)
+    assert page.get_by_text("reruns the page on release").count() == 0
+    config = page_config(page)
+    index = LR_OPTIONS.index(config.learning_rate)
+    page.locator(LR).focus()
+    page.locator(LR).press("ArrowLeft")
+    lr = LR_OPTIONS[index - 1]
+    wait_lr(page, lr)
+    shown = page.evaluate(JS_ON_SCREEN, "contour")
+    assert len(shown) == len(config.runs) == 2
+    for run, choice in zip(shown, config.runs):
+        one = lab_runs.run_one(replace(config, learning_rate=lr), choice).trajectory
+        got = np.asarray(run["params"], dtype=np.float64).reshape(-1, 2).astype(np.float32)
+        np.testing.assert_array_equal(got, np.asarray(one.params, dtype=np.float32))
+    assert not page.js_errors
+
+
 def test_too_slow_a_batch_falls_back_to_a_rerun_and_says_so(page, app_url):
     # 800 epochs × 32 mini-batches × 61 stops is above even the budget of a set computed after
     # the first paint (lab.runs.lr_set_plan, engine.sweep.LR_SET_LATER_BUDGET).
