@@ -65,6 +65,21 @@ JS_SCALE = """() => {
 }"""
 
 
+# The loss plot's y labels (top, bottom) from top to bottom, its axis type and range, and the
+# dotted tolerance line's level when the figure draws it.
+JS_LOSS_AXIS = """() => {
+    const c = document.querySelector('.dv-root .dv-loss');
+    const texts = [...c.querySelectorAll('.ytick text')];
+    const size = texts.length ? parseFloat(getComputedStyle(texts[0]).fontSize) : 0;
+    const labels = texts.map(t => t.getBoundingClientRect())
+        .filter(r => r.height > 0).map(r => (r.top + r.bottom) / 2).sort((a, b) => a - b);
+    const ya = c._fullLayout.yaxis;
+    const tol = c._fullData.find(t => t.meta && t.meta.role === 'tolerance');
+    return {labels, size, type: ya.type, range: ya.range, tolerance: tol ? Number(tol.y[0]) : null,
+            legend: [...c.querySelectorAll('.legendtext')].map(e => e.textContent)};
+}"""
+
+
 @pytest.fixture(scope="module")
 def app_url(streamlit_server):
     return streamlit_server("app.py")
@@ -98,6 +113,16 @@ def test_each_lesson_fits_the_projector_and_draws_every_run(page, app_url, key):
     assert seen["paths"] == [run.label for run in lesson.config.runs]
     for run in range(len(lesson.config.runs)):
         assert page.evaluate(JS_PIXELS, ["path", run]), f"run {run} has no point on the map"
+    loss = page.evaluate(JS_LOSS_AXIS)
+    if loss["type"] == "log":  # its labels keep at least one label height (the type size) apart
+        for above, below in zip(loss["labels"], loss["labels"][1:]):
+            assert below - above >= 2 * loss["size"], loss
+    if loss["tolerance"] is not None:  # a legend entry for the dotted line: the line is on the axis
+        level = math.log10(loss["tolerance"]) if loss["type"] == "log" else loss["tolerance"]
+        assert loss["range"][0] <= level <= loss["range"][1], loss
+    # the lesson's run stays on the map at its η: no "ended outside the plotted box" before
+    # playback gets there
+    assert not [m for m in alerts(page) if "outside the plotted box" in m]
     assert not page.js_errors
 
 
@@ -125,10 +150,17 @@ def test_the_mini_batch_steps_leave_the_full_batch_path(page, app_url):
     assert distances[-len(distances) // 10] > 6, distances[-10:]
 
 
-def test_the_bowl_map_is_at_equal_scale(page, app_url):
+def test_the_bowl_map_is_no_strip_and_says_how_it_is_stretched(page, app_url):
+    """The bowl's box is 10 × 4: at equal scale in presenter mode it was a 280×110 strip. Its w2
+    is drawn twice as long per unit instead, and the map says so."""
     open_lesson(page, app_url, "momentum-valley")
     x_scale, y_scale = page.evaluate(JS_SCALE)
-    assert abs(x_scale / y_scale - 1) < 0.02
+    assert abs(y_scale / x_scale - 2) < 0.04
+    size = page.evaluate("""() => { const l = document.querySelector('.dv-root .dv-contour')._fullLayout;
+        return [l.xaxis._length, l.yaxis._length,
+                [...document.querySelectorAll('.dv-root .dv-contour .annotation-text')].map(e => e.textContent)]; }""")
+    assert size[1] >= 0.6 * size[0] and size[1] >= 180, size
+    assert "w2 drawn ×2" in size[2]
 
 
 def test_a_typed_function_heading_keeps_its_asterisks(page, app_url):
