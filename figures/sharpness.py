@@ -13,7 +13,7 @@ def what_to_look_for(curves) -> str:
     """The sentence under the chart, in words that match what is drawn."""
     adaptive = any(c.preconditioned for _, _, c in curves)
     every = max(c.every for _, _, c in curves)
-    when = "every epoch" if every == 1 else f"every {every}-th epoch (and the last)"
+    when = "every epoch" if every == 1 else f"every {ordinal(every)} epoch (and the last)"
     text = ("**What to look for:** with plain gradient descent the sharpness (the largest "
             "eigenvalue of the full-batch loss Hessian) tends to rise until it reaches 2/η and "
             "then hovers there, while the loss keeps falling, though not smoothly: the edge of "
@@ -26,6 +26,7 @@ def what_to_look_for(curves) -> str:
                  "threshold is the dotted line, (2 + 2β1)/((1 − β1)·η) for Adam (Cohen et al. "
                  "2022), 38/η with β1 = 0.9. Epoch 0 has no optimizer state yet, so it shows the "
                  "raw sharpness.")
+        text += _early_spike(curves)
     if any(c.threshold_words.startswith("(2 + 2μ)") for _, _, c in curves):
         text += " With momentum μ the threshold is (2 + 2μ)/η, the dotted line."
     text += (f" Measured {when}, at the end of the epoch, by power iteration on exact "
@@ -33,6 +34,35 @@ def what_to_look_for(curves) -> str:
              f" To see it clearly: Noisy sine, tanh, SGD on the full batch, η = 0.1, 300 epochs:"
              f" the sharpness climbs past 2/η = 20, the loss jumps, and it settles just above 20.")
     return text
+
+
+def ordinal(n: int) -> str:
+    """2 → "2nd", 3 → "3rd", 11 → "11th"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _early_spike(curves) -> str:
+    """Why an adaptive run's preconditioned sharpness shoots far above its line in the first
+    epochs, with the run's own numbers, when it does."""
+    worst = None
+    for label, _, c in curves:
+        if not c.preconditioned or len(c.epochs) < 2:
+            continue
+        early = (c.epochs > 0) & (c.epochs <= max(10, int(c.epochs[-1]) // 10))
+        over = early & np.isfinite(c.values) & (c.values > c.threshold)
+        if over.any():
+            k = int(np.argmax(np.where(over, c.values, -np.inf)))
+            if worst is None or c.values[k] > worst[1]:
+                worst = (label, float(c.values[k]), int(c.epochs[k]), float(c.threshold[k]))
+    if worst is None:
+        return ""
+    label, value, epoch, limit = worst
+    return (f" The early spike ({label}: {value:,.0f} at epoch {epoch}, against {limit:,.0f}) is "
+            "the measure, not a blow-up: in the first steps Adam's second moment v̂ holds only a "
+            "few gradients, so a weight whose gradients were nearly zero gets a denominator near "
+            "ε, and P^-1/2·H·P^-1/2 is huge along it. The threshold assumes a settled P; it "
+            "applies once v̂ has averaged many steps.")
 
 
 def sharpness_figure(curves, *, uirevision: str, presenter: bool = False) -> go.Figure:
@@ -66,11 +96,20 @@ def sharpness_figure(curves, *, uirevision: str, presenter: bool = False) -> go.
     finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values]) if values else np.zeros(0)
     log = bool(finite.size and finite.max() / finite.min() > 30)
     size = 18 if presenter else 13
+    # The legend sits in a band of its own under the epoch axis (it used to overlap the axis
+    # title), a row per two entries, and the y title is short enough for the plot's height.
+    rows = -(-len(traces) // 2)
+    legend_band = int(rows * 1.6 * size) + 8
+    axis_band = int(3.2 * size)
+    plot_height = 224
     layout = dict(
-        uirevision=uirevision, font=dict(figures.FONT, size=size), height=300,
-        margin=dict(l=55, r=10, t=36, b=40), paper_bgcolor="white", plot_bgcolor="white",
+        uirevision=uirevision, font=dict(figures.FONT, size=size),
+        height=36 + plot_height + axis_band + legend_band,
+        margin=dict(l=55, r=10, t=36, b=axis_band + legend_band), paper_bgcolor="white",
+        plot_bgcolor="white",
         title=dict(text="Edge of stability: sharpness and 2/η", x=0.02, y=0.97, font=dict(size=size + 2)),
         xaxis=dict(title="epoch", gridcolor="#eee"),
-        yaxis=dict(title="largest Hessian eigenvalue", type="log" if log else "linear", gridcolor="#eee"),
-        legend=dict(orientation="h", y=-0.25, x=0), showlegend=True)
+        yaxis=dict(title="sharpness", type="log" if log else "linear", gridcolor="#eee"),
+        legend=dict(orientation="h", yanchor="top", y=-axis_band / plot_height, x=0),
+        showlegend=True)
     return go.Figure(data=traces, layout=layout)

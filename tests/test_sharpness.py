@@ -152,7 +152,36 @@ def test_the_sharpness_figure_draws_each_run_beside_its_lines():
     assert np.allclose(np.asarray(fig.data[4].y, dtype=float), 38 / 0.05, rtol=1e-6)
     words = what_to_look_for([("SGD", "", sgd), ("Adam", "", adam)])
     assert "2/η" in words and "preconditioned sharpness" in words
-    assert "every 3-th epoch (and the last)" in words  # the page says which epochs it measured
+    assert "every 3rd epoch (and the last)" in words  # the page says which epochs it measured
+    # the legend has a band of its own under the epoch axis's title, the y title fits the plot
+    layout = fig.layout
+    plot_height = layout.height - layout.margin.t - layout.margin.b
+    assert layout.legend.yanchor == "top"
+    assert -layout.legend.y * plot_height >= 3 * layout.font.size  # tick numbers + "epoch"
+    assert len(layout.yaxis.title.text) * 0.6 * layout.font.size <= plot_height
+
+
+def test_the_page_explains_adams_early_spike_on_the_default_network():
+    """The default network's Adam run: its preconditioned sharpness spikes far above 38/η at
+    epoch 1 (weights whose gradients were all zero so far have a denominator of about ε), and
+    after the first tenth of the run stays well below the line, as the README says."""
+    from figures.sharpness import ordinal, what_to_look_for
+    from lab import runs
+    from lab.config import network_defaults
+
+    config = network_defaults()
+    mlp = runs.build_mlp(config)
+    choice = config.runs[0]
+    assert choice.preset == "adam"
+    curve = sharpness_run(mlp, choice.make(config.learning_rate), epochs=config.epochs,
+                          batch_size=runs.batch_size(config, choice), start=mlp.start, seed=config.seed)
+    assert curve.values[1] > 10 * curve.threshold[1]  # the spike
+    late = curve.epochs > max(10, int(curve.epochs[-1]) // 10)
+    assert np.all(curve.values[late] < 0.5 * curve.threshold[late])  # "well below"
+    words = what_to_look_for([(choice.label, "", curve)])
+    assert f"{curve.values[1]:,.0f} at epoch 1" in words and "ε" in words
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd"]
 
 
 def test_sgd_on_noisy_sine_reaches_the_edge_of_stability():
