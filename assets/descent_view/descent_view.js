@@ -96,7 +96,9 @@ class DescentView {
         this.resizeQueued.clear();
         if (!window.Plotly) return;
         for (const div of targets) {
-          if (div._fullLayout) window.Plotly.Plots.resize(div);
+          // A view being taken off the page (class mode hides the run) reports a zero size:
+          // Plotly refuses to resize a plot that is not displayed.
+          if (div._fullLayout && div.isConnected && div.offsetParent !== null) window.Plotly.Plots.resize(div);
           this.dirty.add(div.dataset.view);
         }
         this.requestTick();
@@ -196,6 +198,16 @@ class DescentView {
         this.playing = true;
         this.playStart = now;
       }
+      // Class mode's reveal: `since` seconds have passed since the teacher's click, so every
+      // screen shows the epoch of the class's clock, however late its page arrived.
+      this.anchor = Number.isFinite(animation.since) && animation.since >= 0 && this.playing
+        ? now - animation.since * 1000 : null;
+      if (this.anchor !== null) {
+        const t = animation.since / this.duration();
+        this.epoch = clamp(Math.floor(t * epochs), 0, epochs);
+        this.playStart = this.anchor;
+        if (t >= 1) { this.epoch = epochs; this.playing = false; }
+      }
     } else {
       this.epoch = clamp(this.epoch, 0, epochs);
       if (speed !== this.speed) {
@@ -226,7 +238,11 @@ class DescentView {
     window.__dvTiming = timing;
     // The clock stood still while Plotly drew (see tick): go on from the epoch on screen, so a
     // slow first draw skips no epochs.
-    if (this.playing) this.playStart = performance.now() - this.fraction() * this.duration() * 1000;
+    // A class's playback keeps the class's clock instead.
+    if (this.playing) {
+      this.playStart = this.anchor != null ? this.anchor
+        : performance.now() - this.fraction() * this.duration() * 1000;
+    }
     this.bindEvents();
     this.root.dataset.drawn = "1";
     this.root.dataset.token = String(this.token);
