@@ -84,9 +84,9 @@ def test_teacher_and_three_students_ask_answer_reveal():
         assert _has_view(s)
         assert ("was right" in _texts(s)) == right
     csv = teacher.session_state["class_code"]  # the export button exists for the teacher only
-    assert csv and any(e.proto.label.startswith("Answers as CSV") for e in teacher.get("download_button"))
+    assert csv and any(e.proto.label == "Answers (CSV)" for e in teacher.get("download_button"))
     assert not any(True for e in students[0].get("download_button")
-                   if e.proto.label.startswith("Answers as CSV"))
+                   if e.proto.label == "Answers (CSV)")
 
 
 def test_a_forged_teacher_key_is_a_student():
@@ -110,3 +110,48 @@ def test_an_unreachable_store_tells_the_teacher_and_the_page_goes_on(monkeypatch
     at = _open(lesson="lr-too-large", **{"class": "new"})
     assert "Class mode is not available right now" in _texts(at)
     assert _has_view(at), "the page goes on as a normal page"
+
+
+def _teacher_asks(lesson: str, index: int):
+    teacher = _open(lesson=lesson, **{"class": "new"})
+    teacher.selectbox(key="class_question").set_value(index)
+    teacher.button(key="class_ask").click().run()
+    assert not teacher.exception, [e.value for e in teacher.exception]
+    return teacher, teacher.session_state["class_code"]
+
+
+def test_a_point_answer_typed_and_a_number_answer():
+    teacher, code = _teacher_asks("local-minima", 1)  # "Where will the run end?"
+    student = _open(**{"class": code})
+    assert "Where will the run end" in _texts(student)
+    student.number_input(key="class_x_q1").set_value(-3.5)
+    student.number_input(key="class_y_q1").set_value(-3.0)
+    _send(student)
+    assert "Your answer: (-3.5, -3)" in _texts(student)
+    teacher.button(key="class_reveal").click().run()
+    assert "1 of 1 right" in _texts(teacher), "(-3.5, -3) lies within the circle around (-3.78, -3.28)"
+    spec = teacher.get("plotly_chart")[-1].proto.spec
+    assert "the class's answers" in spec and "the truth" in spec
+
+    teacher, code = _teacher_asks("lr-too-large", 1)  # "At which epoch … divergence?"
+    student = _open(**{"class": code})
+    from classroom.questions import resolve
+    from lab import lessons
+
+    lesson = lessons.get("lr-too-large")
+    truth = resolve(lesson.questions[1], lesson.config)["truth"]  # the engine's epoch
+    student.number_input(key="class_number_q1").set_value(truth + 1)
+    _send(student)
+    teacher.button(key="class_reveal").click().run()
+    assert "1 of 1 right" in _texts(teacher)
+
+
+def test_an_answer_after_the_reveal_is_refused_on_the_page():
+    teacher, code = _teacher_asks("lr-too-large", 0)
+    student = _open(**{"class": code})
+    student.radio(key="class_choice_q1").set_value("converges")
+    teacher.button(key="class_reveal").click().run()
+    _send(student)  # the form was filled before the reveal and sent after it
+    assert "0 of 0 right" in _texts(student) or "closed" in _texts(student)
+    teacher.run()
+    assert "0 of 0 right" in _texts(teacher), "the late answer was not stored"

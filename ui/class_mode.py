@@ -263,7 +263,8 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
 
 
 def _csv_button(room: Classroom, code: str, secret: str) -> None:
-    st.download_button("Answers as CSV (no names)", data=room.export_csv(code, secret),
+    st.download_button("Answers (CSV)", data=room.export_csv(code, secret),
+                       help="Every question's answers and the truth, without names.",
                        file_name=f"class-{code}.csv", mime="text/csv", key="class_csv",
                        on_click="ignore")
 
