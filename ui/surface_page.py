@@ -306,6 +306,10 @@ def render(config: Config, query: dict, since: float | None = None) -> None:
         return
 
     # --- Panels under the views: lazy tabs, so only the open one computes. ------------------
+    # A tab click empties the panel until the rerun fills it: the page got shorter, the browser
+    # clamped the scroll, and the page jumped on mouse-down, so that the release landed on the
+    # loss chart's legend and hid a run. A panel at least a screen tall keeps the scroll.
+    st.html("<style>.st-key-panel{min-height:100vh}</style>")
     tabs = dict(zip(PANELS, st.tabs(PANELS, key="panel", on_change="rerun")))
     if tabs["The five steps"].open:
         with tabs["The five steps"]:
