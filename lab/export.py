@@ -313,13 +313,17 @@ def from_json(data: bytes | str) -> tuple[Config, dict[tuple, RunResult]]:
             result = lab_runs.run_one(config, choice)  # refused by the engine: its message
         else:
             trajectory = _read_trajectory(run, config, choice, surface, version, where)
-            replay = lab_runs.run_one(config, choice).trajectory
+            replayed = lab_runs.run_one(config, choice)
+            replay = replayed.trajectory
             _check_replay(trajectory, replay, version, where)
             # The file does not carry the gradient-evaluation counts; the replay it matched does.
             trajectory = trajectory._replace(evals=replay.evals)
             with np.errstate(all="ignore"):
                 summary = summarize(trajectory, surface.minima, surface.minimum_loss, TOLERANCE)
-            result = RunResult(choice, trajectory, summary)
+            # The mini-batch step dots come from the replay the file matched, so a loaded file
+            # shows the picture its link does (they were missing after a load).
+            result = RunResult(choice, trajectory, summary, steps=replayed.steps,
+                               step_loss=replayed.step_loss)
         results[run_key(config, choice)] = result
     return config, results
 
