@@ -417,20 +417,20 @@ def _answer_controls(room: Classroom, code: str, question: dict, config, mine_ke
                                 value=float((x0 + x1) / 2), key=f"class_x_{qid}", format="%.3f")
             y = cy.number_input("y (w2)", min_value=float(y0), max_value=float(y1),
                                 value=float((y0 + y1) / 2), key=f"class_y_{qid}", format="%.3f")
-            if go.form_submit_button("Send", type="primary"):
+            if go.form_submit_button("Send", type="primary", key=f"class_send_{qid}"):
                 _send(room, code, question, [x, y], mine_key)
         st.caption("Click the map where you think it will be, or type the point.")
     elif question["kind"] == "choice":
         with st.form(f"class_form_{qid}", border=False):
             choice = st.radio("Your answer", question["choices"], index=None, key=f"class_choice_{qid}")
-            if st.form_submit_button("Send", type="primary") and choice is not None:
+            if st.form_submit_button("Send", type="primary", key=f"class_send_{qid}") and choice is not None:
                 _send(room, code, question, choice, mine_key)
     else:
         with st.form(f"class_form_{qid}", border=False):
             number = st.number_input("Your answer (epoch)", min_value=float(question["lo"]),
                                      max_value=float(question["hi"]), value=None, step=1.0,
                                      key=f"class_number_{qid}", format="%g")
-            if st.form_submit_button("Send", type="primary") and number is not None:
+            if st.form_submit_button("Send", type="primary", key=f"class_send_{qid}") and number is not None:
                 _send(room, code, question, number, mine_key)
     refused = ss.pop("class_refused", None)
     if refused:
