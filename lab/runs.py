@@ -282,8 +282,13 @@ def outside_message(result: RunResult, bounds) -> str | None:
     w1, w2 = t.params[-1]
     if x0 <= w1 <= x1 and y0 <= w2 <= y1:
         return None
-    return (f"{result.choice.label} ended outside the plotted box, at ({w1:.3g}, {w2:.3g}); its "
-            f"last dots are off the map.")
+    # Shown above the views before playback gets there, so it says when, in the future tense of
+    # the run, not "ended": at epoch 0 the dot is still on the map.
+    p = np.asarray(t.params)
+    inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
+    leaves = int(np.argmax(~inside))
+    return (f"{result.choice.label} leaves the plotted box at epoch {leaves} and ends at "
+            f"({w1:.3g}, {w2:.3g}): from epoch {leaves} on, its dots are off the map.")
 
 
 def summary_rows(results: list[RunResult]) -> list[dict]:

@@ -395,3 +395,20 @@ def test_adam_forgives_eta_where_sgd_does_not():
     lrs = np.array([lr for lr in LR_OPTIONS if 0.1 <= lr <= 3])
     swept = sweep.lr_sweep(s, "adam", None, lrs=lrs, start=config.start_point(), epochs=config.epochs)
     assert np.all(swept.final_loss < 0.01), dict(zip(lrs, swept.final_loss))
+
+
+def test_a_run_that_leaves_the_box_says_at_which_epoch():
+    """The saddle one stop above its lesson's η leaves the map: the note above the views, shown
+    before playback, says from which epoch the dots are off the map (it said "ended outside")."""
+    from lab.config import LR_OPTIONS
+    from lab.runs import outside_message
+
+    config = LESSONS["saddle"].config
+    nudged = replace(config, learning_rate=LR_OPTIONS[LR_OPTIONS.index(config.learning_rate) + 1])
+    result = run_one(nudged, nudged.runs[0])
+    (x0, x1), (y0, y1) = nudged.surface_obj().bounds
+    p = result.trajectory.params
+    first_out = next(e for e, (a, b) in enumerate(p) if not (x0 <= a <= x1 and y0 <= b <= y1))
+    message = outside_message(result, nudged.surface_obj().bounds)
+    assert f"leaves the plotted box at epoch {first_out}" in message and "ended" not in message
+    assert outside_message(run_one(config, config.runs[0]), config.surface_obj().bounds) is None
