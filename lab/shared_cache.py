@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import types
 from collections import OrderedDict
 from dataclasses import fields, is_dataclass
 from typing import Any, Callable, Hashable
@@ -79,8 +80,8 @@ def estimate_size(value: Any) -> int:
         elif is_dataclass(v) and not isinstance(v, type):
             total += _OVERHEAD
             stack.extend(getattr(v, f.name, None) for f in fields(v))
-        elif callable(v) or isinstance(v, type):
-            total += _OVERHEAD  # functions and classes belong to the program, not the value
+        elif callable(v) or isinstance(v, (type, types.ModuleType)):
+            total += _OVERHEAD  # functions, classes, modules belong to the program, not the value
         elif hasattr(v, "__dict__"):
             total += _OVERHEAD
             stack.append(vars(v))

@@ -30,6 +30,8 @@ def test_sizes_count_array_buffers_bytes_and_nested_containers_once():
     assert 101 * 1024 < estimate_size(nested) < 103 * 1024
     two = [array(10), array(10)]
     assert estimate_size(two) > 20 * 1024
+    # what belongs to the program (a function, a class, a module) is not the value's size
+    assert estimate_size({"f": estimate_size, "t": SharedCache, "m": np}) < 1024
 
 
 def test_the_bound_is_kept_in_bytes_and_the_least_recently_used_goes_first():
