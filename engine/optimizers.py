@@ -32,7 +32,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from engine.rounding import fma, newton_schulz_row
+from engine.rounding import _fma_float, fma, newton_schulz_row
 
 _INF = math.inf
 
@@ -854,8 +854,29 @@ def _needs_objective(name: str):
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    # torch's dot of two weights is a0·b0 + a1·b1 unfused (np.dot's BLAS fuses it)
-    return float(np.sum(a * b))
+    # torch's dot of two weights is a0·b0 + a1·b1 unfused (np.dot's BLAS fuses it); Python
+    # floats, as LBFGS steps one run at a time and NumPy is slow on 2-element arrays
+    return sum(x * y for x, y in zip(a.tolist(), b.tolist()))
+
+
+def _two_loop(flat_grad, dirs, stps, ro, h_diag) -> np.ndarray:
+    """d = −H·g by L-BFGS's two-loop recursion over the (s, y) pairs, oldest last then oldest
+    first, from H_diag·I; the vector updates fused as torch's add_ is. A run's few weights are
+    done on Python floats (the recursion is sequential, and NumPy is slow on tiny arrays)."""
+    small = flat_grad.size <= 8
+    if small:
+        dirs, stps = [y.tolist() for y in dirs], [s.tolist() for s in stps]
+    dot = (lambda a, b: sum(x * y for x, y in zip(a, b))) if small else _dot
+    axpy = (lambda a, x, y: [_fma_float(a, u, v) for u, v in zip(x, y)]) if small else fma
+    q, al = (-flat_grad).tolist() if small else -flat_grad, [0.0] * len(dirs)
+    for i in range(len(dirs) - 1, -1, -1):
+        al[i] = dot(stps[i], q) * ro[i]
+        q = axpy(-al[i], dirs[i], q)
+    r = [x * h_diag for x in q] if small else q * np.array(h_diag)
+    for i in range(len(dirs)):
+        be_i = dot(dirs[i], r) * ro[i]
+        r = axpy(al[i] - be_i, stps[i], r)
+    return np.array(r, dtype=np.float64).reshape(flat_grad.shape)
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
@@ -1006,15 +1027,7 @@ def lbfgs(lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_cha
                     keep = slice(1, None) if len(dirs) == history else slice(None)
                     dirs, stps, ro = dirs[keep] + (y,), stps[keep] + (s,), ro[keep] + (1.0 / ys,)
                     h_diag = ys / _dot(y, y)
-                q, al = -flat_grad, [0.0] * len(dirs)
-                for i in range(len(dirs) - 1, -1, -1):  # the two-loop recursion
-                    al[i] = _dot(stps[i], q) * ro[i]
-                    q = fma(-al[i], dirs[i], q)
-                d = r = q * np.array(h_diag)
-                for i in range(len(dirs)):
-                    be_i = _dot(dirs[i], r) * ro[i]
-                    r = fma(al[i] - be_i, stps[i], r)
-                d = r
+                d = _two_loop(flat_grad, dirs, stps, ro, h_diag)
             prev_grad, prev_loss = flat_grad.copy(), loss
             t = min(1.0, 1.0 / float(np.sum(np.abs(flat_grad)))) * lr if total_iter == 1 else lr
             gtd = _dot(flat_grad, d)
@@ -1094,6 +1107,8 @@ _FACTORIES: dict[str, Callable[..., Optimizer]] = {
 # Teaching references that torch.optim does not have: labelled so on screen and left out of
 # the torch script.
 NOT_TORCH = frozenset({"newton"})
+# Steps its runs one at a time (a line search cannot be shared by runs): sweeps budget it apart.
+LOOPED = frozenset({"lbfgs"})
 
 
 def names() -> list[str]:

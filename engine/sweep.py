@@ -38,6 +38,9 @@ LR_BATCH_BUDGET = 150_000
 # other stops once the browser has drawn it (it asks for them): the mini-batch lessons (2 runs ×
 # 61 stops × 100-200 epochs × 16-32 steps) are 0.2-0.9 M; beyond it each new η reruns the page.
 LR_SET_LATER_BUDGET = 1_500_000
+# L-BFGS steps each run alone (about 0.1-20 ms a run-epoch against 2 µs vectorized): its basin
+# map has at most this many starts a side (a 20×20 map of 60 epochs took 2-32 s here).
+LOOPED_BASIN_GRID = 20
 # A data surface's full-batch loss and gradient of 61 runs cost about one step per this many
 # samples (logistic regression, the dearest model here: a full-batch epoch on its 64 samples
 # took 6 times a Rosenbrock epoch).
@@ -411,6 +414,8 @@ def basins(surface, opt_name: str, hyper: dict | None, lr: float, grid_n: int = 
         raise ValueError(f"Invalid grid_n: {grid_n!r} (need a whole number >= 2)")
     lr = float(_check_lrs([lr])[0])
     opt, hyper = _optimizer(opt_name, hyper, lr)
+    if opt_name in optimizers.LOOPED:  # its runs are stepped one by one: a coarser map
+        grid_n = min(grid_n, LOOPED_BASIN_GRID)
     (x0, x1), (y0, y1) = surface.bounds if bounds is None else bounds
     xs, ys = np.linspace(x0, x1, grid_n), np.linspace(y0, y1, grid_n)
     X, Y = np.meshgrid(xs, ys, indexing="xy")

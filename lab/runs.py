@@ -15,8 +15,8 @@ from engine import landscape, schedules
 from engine.compare import Summary, summarize
 from engine.network import MLP
 from engine.train import Step, Trajectory, collect, trace, train
-from lab.config import (Config, RunChoice, clip_parts, is_uploaded, network_data, network_layers,
-                        network_test_data)
+from lab.config import (PRESETS, Config, RunChoice, clip_parts, is_uploaded, network_data,
+                        network_layers, network_test_data)
 
 # The loss within this of the best minimum's loss counts as "reached" in the summary table.
 TOLERANCE = 1e-3
@@ -115,6 +115,23 @@ def run_key(config: Config, choice: RunChoice | None = None) -> tuple:
 AHEAD, AFTER_PAINT, RERUN = "ahead", "after-paint", "rerun"
 
 
+# L-BFGS steps its runs one at a time in Python (a line search cannot be shared by runs): one
+# inner iteration walks its (s, y) history twice, about 3 µs a pair, where a vectorized step costs
+# about 2 µs per run. So one L-BFGS step counts as max_iter·(2·history_size + 5)·1.5 steps×runs
+# (an upper bound: 6,150 at torch's defaults; measured, 61 runs × 100 epochs on Rosenbrock took
+# 116 s without a line search and 2.8 s with strong Wolfe). Its η set is then rerun, not ahead.
+LOOPED_PAIR_COST = 1.5
+
+
+def looped_step_cost(choice: RunChoice) -> int:
+    """What one optimizer step of this run costs in the η-set budget's units (steps × runs): 1
+    for the vectorized rules, the L-BFGS bound above for L-BFGS."""
+    if PRESETS[choice.preset].optimizer != "lbfgs":
+        return 1
+    hyper = choice.hyper()
+    return int(LOOPED_PAIR_COST * int(hyper["max_iter"]) * (2 * int(hyper["history_size"]) + 5))
+
+
 def lr_set_plan(config: Config, choices) -> str:
     """How the view's η set is made for the runs `choices` that follow the shared η, by the work
     it takes (engine.sweep.lr_set_cost, counted in steps, not timed): AHEAD, every stop before the
@@ -127,8 +144,8 @@ def lr_set_plan(config: Config, choices) -> str:
     if not choices:
         return RERUN
     surface = config.surface_obj()
-    steps = [1 if batch_size(config, c) is None else -(-surface.n_samples // batch_size(config, c))
-             for c in choices]
+    steps = [(1 if batch_size(config, c) is None else -(-surface.n_samples // batch_size(config, c)))
+             * looped_step_cost(c) for c in choices]
     samples = surface.n_samples if surface.kind == "data" else 0
     cost = sweep.lr_set_cost(steps, config.epochs, data_samples=samples)
     if cost <= sweep.LR_BATCH_BUDGET:
