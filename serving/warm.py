@@ -69,16 +69,17 @@ async def _open_page(host: str, base_path: str, query: str, timeout: float) -> s
                 return ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
 
 
-def warm_page(port: int, base_url_path: str = "", query: str = "", timeout: float = 120.0) -> str:
-    """Open the page once on this server (loopback) and wait for its script run to finish."""
-    host = f"127.0.0.1:{port}"
+def warm_page(port: int, base_url_path: str = "", query: str = "", timeout: float = 120.0,
+              address: str = "127.0.0.1") -> str:
+    """Open the page once on this server and wait for its script run to finish."""
+    host = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
     base_path = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
     if not _wait_healthy(f"http://{host}{base_path}", HEALTH_WAIT_S):
         return "server did not answer"
     return asyncio.run(_open_page(host, base_path, query, timeout))
 
 
-def warm_up(port: int, base_url_path: str = "", *, gzip_bundle=None) -> dict:
+def warm_up(port: int, base_url_path: str = "", *, host: str = "127.0.0.1", gzip_bundle=None) -> dict:
     """The whole warm-up, in order of what a first visitor needs first; timings for the log."""
     out: dict[str, float | str] = {}
     t0 = time.perf_counter()
@@ -90,7 +91,7 @@ def warm_up(port: int, base_url_path: str = "", *, gzip_bundle=None) -> dict:
     out["imports_s"] = round(time.perf_counter() - t1, 2)
     t2 = time.perf_counter()
     try:
-        out["default_page"] = warm_page(port, base_url_path)
+        out["default_page"] = warm_page(port, base_url_path, address=host)
     except Exception as err:  # noqa: BLE001 - a warm-up must never stop the server
         out["default_page"] = f"failed: {err}"
     out["default_page_s"] = round(time.perf_counter() - t2, 2)

@@ -147,9 +147,13 @@ async def lifespan(_app):
     """Warm the server in a thread: it answers at once, and the first visitor finds the bundle
     compressed, the imports done and the default page's results in the cache."""
     port = int(st.get_option("server.port"))
+    # The warm-up speaks to this server over loopback, or over the one address it listens on.
+    address = st.get_option("server.address") or ""
+    host = address if address and address not in ("0.0.0.0", "::", "localhost") else "127.0.0.1"
     thread = threading.Thread(
         target=warm.warm_up, args=(port, _base_url_path()),
-        kwargs={"gzip_bundle": bundle.load().gzipped}, name="descent-lab-warm-up", daemon=True)
+        kwargs={"host": host, "gzip_bundle": bundle.load().gzipped},
+        name="descent-lab-warm-up", daemon=True)
     thread.start()
     yield {"warm_up": thread}
 

@@ -141,3 +141,12 @@ def test_the_panels_under_the_views_come_after_the_views_are_drawn(page, app_url
     assert page.evaluate("() => window.__order") == ["views drawn", "panels"]
     assert page.locator(".dv-root").get_attribute("data-painted") == "1"
     assert not page.js_errors
+
+
+def test_the_warm_up_opens_the_default_page_over_the_websocket(app_url):
+    """The start-up warm-up's page open (serving.warm) speaks Streamlit's protocol to the server
+    and sees the default page's script run to its end."""
+    from serving import warm
+
+    port = int(app_url.rsplit(":", 1)[1])
+    assert warm.warm_page(port) == "FINISHED_SUCCESSFULLY"
