@@ -6,6 +6,8 @@ Streamlit's websocket protocol, no browser), each figure beside its references f
   /proc) from the student's first request until the server is idle again after the student left;
   median over the repeats;
 - first open: the same link's first open on a fresh server (it trains and encodes everything);
+- a burst: 30 students open one lesson link at the same moment on a fresh server, beside the
+  same burst with the shared cache off;
 - references: a bare one-slider Streamlit page's open (benchmarks/pages/hello.py); the same
   repeat open without the warm-up's gc.freeze() (DESCENT_LAB_GC_FREEZE=0: Streamlit's full
   collection after each script run walks every imported object again); and with the shared
@@ -136,6 +138,28 @@ def opens(script: Path, query: str, n: int, env: dict | None = None,
             "opens": n}
 
 
+async def _burst(host: str, query: str, n: int) -> list:
+    async def one():
+        async with LightClient(host) as student:
+            return await student.open(query)
+
+    return await asyncio.gather(*(one() for _ in range(n)))
+
+
+def burst(script: Path, query: str, n: int, env: dict | None = None) -> dict:
+    """n students opening one link at the same moment on a fresh server: server time per
+    student (request to script_finished) and the server's CPU per student."""
+    with server(script, env) as (pid, host):
+        before = settle(pid, quiet=10)
+        results = asyncio.run(_burst(host, query, n))
+        after = settle(pid)
+    seconds = sorted(r.seconds for r in results)
+    return {"students": n, "failures": sum(not r.ok for r in results),
+            "p50_s": round(statistics.median(seconds), 2),
+            "p95_s": round(seconds[min(n - 1, int(0.95 * n))], 2), "max_s": round(seconds[-1], 2),
+            "cpu_ms_per_student": round((after - before) * 1e3 / n, 1)}
+
+
 def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = None) -> dict:
     app = opens(ENTRY, link, n, profile=profile)
     unfrozen = opens(ENTRY, link, max(5, n // 2), env={"DESCENT_LAB_GC_FREEZE": "0"})
@@ -151,6 +175,14 @@ def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = No
             "ratio_to_hello": round(app["repeat_open_cpu_ms"] / max(hello["repeat_open_cpu_ms"], 1e-9), 2),
             "target_ms": 50,
             "note": "server CPU (all threads) per new student, light clients, no browser",
+        },
+        # A class clicking one link at once on a fresh server: one session trains, the others
+        # wait for its results; the reference computes everything in every session.
+        "burst_30_at_once": {
+            "link": "?" + link,
+            **burst(ENTRY, link, 30),
+            "reference_cache_off": burst(ENTRY, link, 30,
+                                         env={"DESCENT_LAB_CACHE_MB": "0"}),
         },
     }
     return report

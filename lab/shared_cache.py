@@ -7,7 +7,8 @@ handed to every session that asks for that key.
 
 - Bounded in bytes (an estimate: NumPy arrays by their buffers, bytes by their length, containers
   and plain objects by what they hold), DESCENT_LAB_CACHE_MB megabytes by default 256; the least
-  recently used values go first. A value larger than the whole bound is returned but not kept.
+  recently used values go first. A value larger than the whole bound is returned but not kept;
+  a bound of 0 turns the cache off (nothing kept, nothing shared: for comparisons).
 - Single flight: when several threads (sessions) ask for the same missing key at once, one
   computes it and the others wait for its value. An exception raised by the computation goes to
   every waiter and nothing is cached. A computation stopped by a BaseException that is not an
@@ -186,7 +187,10 @@ class SharedCache:
 
     def get_or_compute(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """The value under `key`, or make() it: one caller computes, concurrent callers of the same
-        key wait for it and get the same value (or the same exception; nothing is cached then)."""
+        key wait for it and get the same value (or the same exception; nothing is cached then).
+        A cache bounded at 0 bytes keeps and shares nothing: every caller computes its own."""
+        if self.max_bytes <= 0:
+            return make()
         while True:
             with self._lock:
                 entry = self._store.get(key, _MISSING)

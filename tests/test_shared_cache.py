@@ -64,6 +64,14 @@ def test_replacing_a_key_counts_its_bytes_once():
     assert 200 * 1024 <= cache.nbytes < 202 * 1024
 
 
+def test_a_cache_bounded_at_zero_keeps_and_shares_nothing():
+    cache = SharedCache(max_bytes=0)
+    calls = []
+    for _ in range(3):
+        cache.get_or_compute("k", lambda: calls.append(1) or [1])
+    assert len(calls) == 3 and len(cache) == 0
+
+
 def test_the_bound_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(ENV_MB, "3")
     assert bound_from_env() == 3 * 1024 * 1024
