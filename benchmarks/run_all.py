@@ -33,6 +33,8 @@ def main() -> None:
     report["server"] = bench_server.main()
     import bench_class  # a class through `descent-lab serve`, beside one plain streamlit run
     report["class"] = bench_class.main()
+    import bench_classroom  # class mode: store operations, followers' polling, answers, reveal
+    report["class_mode"] = bench_classroom.main()
     text = json.dumps(report, indent=2)
     out = ROOT / "benchmarks" / "out"
     out.mkdir(exist_ok=True)
