@@ -124,7 +124,8 @@ def _height_at(grid: Grid, points: np.ndarray, floor: float, log: bool, hmin: fl
 
 
 def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool,
-               uirevision: str, title: str = "", point_size: int = 6) -> go.Figure:
+               uirevision: str, title: str = "", point_size: int = 6,
+               axis_names: tuple[str, str] = ("w1", "w2")) -> go.Figure:
     """The loss surface in 3D with each run's path as dots, one per epoch, joined by a thin line.
 
     The height range is fixed by the grid alone: diverged points are clipped to the top of the
@@ -159,7 +160,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             line=dict(color=run.color, width=2),
             marker=dict(size=point_size, color=run.color, line=dict(width=0)),
             meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
-            hovertemplate=f"{run.label}<br>w1=%{{x:.4g}}<br>w2=%{{y:.4g}}<extra></extra>"))
+            hovertemplate=f"{run.label}<br>{axis_names[0]}=%{{x:.4g}}<br>{axis_names[1]}=%{{y:.4g}}<extra></extra>"))
         if run.steps is not None and run.step_loss is not None and len(run.steps):
             with np.errstate(all="ignore"):
                 step_z = np.clip(height(run.step_loss, floor, log), hmin, hmax) + lift
@@ -176,8 +177,8 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)", font=dict(size=15)),
         scene=dict(
             # Few ticks, so that labels on a projector do not run into each other or the titles.
-            xaxis=dict(title="w1", range=[float(x0), float(x1)], nticks=4, tickfont=AXIS_TICKS),
-            yaxis=dict(title="w2", range=[float(y0), float(y1)], nticks=4, tickfont=AXIS_TICKS),
+            xaxis=dict(title=axis_names[0], range=[float(x0), float(x1)], nticks=4, tickfont=AXIS_TICKS),
+            yaxis=dict(title=axis_names[1], range=[float(y0), float(y1)], nticks=4, tickfont=AXIS_TICKS),
             # The height's numbers sit at the corner where w1's and w2's meet, and collide with
             # them: the loss curve gives the numbers, the 3D view the shape.
             zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift], nticks=3, tickfont=AXIS_TICKS,
@@ -193,7 +194,7 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
 
 
 def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, log: bool,
-                uirevision: str) -> go.Figure:
+                uirevision: str, axis_names: tuple[str, str] = ("w1", "w2")) -> go.Figure:
     """Top view: filled contours, each run's path, the start and the known minima. A grid of
     nearly invisible points turns a click anywhere into a new start point."""
     floor, hmin, hmax = _height_range(grid, log)
@@ -233,8 +234,8 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
         marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)),
         hovertemplate="start (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
     xaxis, yaxis, annotations = equal_scale_axes(
-        dict(title="w1", range=[float(grid.xs[0]), float(grid.xs[-1])]),
-        dict(title="w2", range=[float(grid.ys[0]), float(grid.ys[-1])]))
+        dict(title=axis_names[0], range=[float(grid.xs[0]), float(grid.xs[-1])]),
+        dict(title=axis_names[1], range=[float(grid.ys[0]), float(grid.ys[-1])]))
     layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=55, r=10, t=10, b=45),
         xaxis=xaxis, yaxis=yaxis, annotations=annotations,
@@ -478,7 +479,8 @@ def _presenter_map_shape(fig: go.Figure) -> None:
         return
     stretch = float(np.ceil(2 * aspect / PRESENTER_MAX_ASPECT) / 2)  # ×1.5, ×2, ×2.5, …
     ya.scaleratio = stretch
-    fig.add_annotation(text=f"w2 drawn ×{stretch:g}", xref="paper", yref="paper", x=1, y=1,
+    name = ya.title.text or "w2"
+    fig.add_annotation(text=f"{name} drawn ×{stretch:g}", xref="paper", yref="paper", x=1, y=1,
                        xanchor="right", yanchor="top", showarrow=False,
                        bgcolor="rgba(255,255,255,0.8)", font=dict(size=15, color="#111827"),
                        name="stretch")

@@ -102,8 +102,9 @@ def held(name: str) -> Upload:
         raise KeyError(LINK_MISSING) from None
 
 
-def stability_words(upload: Upload) -> str:
-    """The step size plain gradient descent can take on this loss, from its curvature."""
+def stability_words(upload: Upload, start: float | None = None) -> str:
+    """The step size plain gradient descent can take on this loss, from its curvature, and the
+    η the upload started at (`start`, the slider stop the page chose from that curvature)."""
     s = upload.surface
     at = s.minima[0] if len(s.minima) else s.start
     lam = float(np.linalg.eigvalsh(s.hessian(at)).max())
@@ -112,8 +113,15 @@ def stability_words(upload: Upload) -> str:
     else:
         where = "at the minimum" if len(s.minima) else "at the start"
         near = " near it"
+    begin = ""
+    if start is not None and start < 2 / lam:
+        begin = (f" An upload starts at η = {start:g}, the slider stop nearest 1/λ_max (half that "
+                 f"limit).")
+    elif start is not None:
+        begin = (f" Even the smallest η, {start:g}, is above that limit: scale your x (for "
+                 f"example to a spread of about 1) and upload it again.")
     return (f"Curvature: the largest eigenvalue of the Hessian is {lam:.3g} {where}, so plain "
-            f"gradient descent is stable{near} for η < 2/{lam:.3g} = {2 / lam:.3g}.")
+            f"gradient descent is stable{near} for η < 2/{lam:.3g} = {2 / lam:.3g}.{begin}")
 
 
 def to_record(name: str) -> dict:

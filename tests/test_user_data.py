@@ -461,3 +461,112 @@ def test_app_a_saved_json_brings_an_uploaded_surface_back_in_a_new_session():
     assert at.session_state["surface"] == name
     assert not at.error
     assert any("Loaded" in s.value and "runs.json" in s.value for s in at.success)
+
+
+# --- issue 16.7: the bad-file words, the loss radio, the axes, the starting η, the data picture --
+
+def _view_figures(at) -> dict:
+    from ui import descent_view
+
+    (element,) = [e for e in at.get("bidi_component") if e.proto.bytes]
+    return descent_view.decode(element.proto.bytes)["figures"]
+
+
+def test_app_a_two_column_file_that_fails_does_not_point_at_column_pickers():
+    at = _app()
+    # two columns, the target words of three kinds: no two classes, no numbers
+    content = csv_bytes(["x", "colour"], [(1, "red"), (2, "green"), (3, "blue"), (4, "red")])
+    at.file_uploader(key="user_csv").set_value(("two.csv", content, "text/csv")).run()
+    _ok(at)
+    (message,) = [e.value for e in at.error]
+    assert "columns below" not in message and "loss below" in message
+    assert not [s for s in at.selectbox if s.key in ("user_x", "user_target")]
+
+
+def test_app_the_loss_radio_stays_with_the_surface_when_a_loss_is_refused():
+    content, _, _ = classification_csv(words=True)  # a target of words: only cross-entropy fits
+    at = _app()
+    at.file_uploader(key="user_csv").set_value(("c.csv", content, "text/csv")).run()
+    _ok(at)
+    logistic = at.session_state["surface"]
+    assert at.radio(key="user_loss").value == ud.CROSS_ENTROPY
+    at.radio(key="user_loss").set_value(ud.MSE).run()
+    _ok(at)
+    assert at.error and at.session_state["surface"] == logistic
+    assert at.radio(key="user_loss").value == ud.CROSS_ENTROPY  # it did not flip to Linear
+
+
+def test_app_an_upload_starts_at_its_own_eta_and_its_axes_say_w_and_b():
+    rng = np.random.default_rng(3)
+    x = rng.normal(500.0, 80.0, 100)  # unscaled: λ_max is about 2·mean(x²) = 5e5
+    content = csv_bytes(["price", "sales"], zip(x, 3 * x + rng.normal(0, 5, 100)))
+    at = _app()
+    at.file_uploader(key="user_csv").set_value(("big.csv", content, "text/csv")).run()
+    _ok(at)
+    s = surface_for(at.session_state["surface"])
+    lam = float(np.linalg.eigvalsh(s.hessian(s.minima[0])).max())
+    lr = at.session_state[__import__("ui.sidebar", fromlist=["x"]).learning_rate_key()]
+    assert lr < 2 / lam or lr == 1e-4
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "starts at η" in captions or "Even the smallest η" in captions
+    # a normal-sized upload: no divergence at its starting η, and the caption names that η
+    content, _, _ = regression_csv()
+    at.file_uploader(key="user_csv").set_value(("mine.csv", content, "text/csv")).run()
+    _ok(at)
+    s = surface_for(at.session_state["surface"])
+    lam = float(np.linalg.eigvalsh(s.hessian(s.minima[0])).max())
+    lr = at.session_state[__import__("ui.sidebar", fromlist=["x"]).learning_rate_key()]
+    assert lr < 2 / lam and f"starts at η = {lr:g}" in " ".join(c.value for c in at.sidebar.caption)
+    assert not [e.value for e in at.error if "diverged" in e.value]
+    figs = _view_figures(at)
+    assert figs["contour"]["layout"]["xaxis"]["title"]["text"] == "w"
+    assert figs["contour"]["layout"]["yaxis"]["title"]["text"] == "b"
+    assert figs["surface3d"]["layout"]["scene"]["yaxis"]["title"]["text"] == "b"
+
+
+def _data_picture(at):
+    import json
+
+    charts = at.get("plotly_chart")
+    for chart in charts:
+        spec = json.loads(chart.proto.spec)
+        if any((t.get("meta") or {}).get("role") == "model" for t in spec["data"]):
+            return spec
+    return None
+
+
+@pytest.mark.parametrize("query", [{"surface": "linear_regression"},
+                                   {"surface": "logistic_regression", "opt": "sgd,adam"}])
+def test_app_the_data_picture_shows_the_rows_and_each_runs_model_at_the_inspected_epoch(query):
+    from lab.runs import run_one
+
+    at = _app({**query, "epochs": "40"})
+    _ok(at)
+    spec = _data_picture(at)
+    assert spec is not None, "no picture of the data under the views"
+    config, _ = from_query(dict(at.query_params))
+    runs = [run_one(config, c).trajectory for c in config.runs]
+    models = [t for t in spec["data"] if (t.get("meta") or {}).get("role") == "model"]
+    assert len(models) == len(runs) and all(m["name"].endswith("at epoch 40") for m in models)
+    # pausing the views at epoch 7 (the view reports it) shows each run's model of epoch 7
+    from ui import panels
+
+    at.session_state[panels.INSPECT_EPOCH] = 7
+    at.run()
+    _ok(at)
+    spec = _data_picture(at)
+    models = [t for t in spec["data"] if (t.get("meta") or {}).get("role") == "model"]
+    assert all(m["name"].endswith("at epoch 7") for m in models)
+    s = config.surface_obj()
+    x = np.asarray(models[0]["x"]["bdata"] if isinstance(models[0]["x"], dict) else models[0]["x"])
+    if isinstance(models[0]["x"], dict):  # plotly's typed-array encoding
+        import base64
+
+        x = np.frombuffer(base64.b64decode(models[0]["x"]["bdata"]), dtype=models[0]["x"]["dtype"])
+        y = np.frombuffer(base64.b64decode(models[0]["y"]["bdata"]), dtype=models[0]["y"]["dtype"])
+    else:
+        y = np.asarray(models[0]["y"])
+    w = runs[0].params[7]
+    expected = s.model.forward(w[None, :], np.asarray(x, dtype=float)[None, :])
+    expected = expected["p"] if "p" in expected else expected["yhat"]
+    assert np.allclose(np.asarray(y, dtype=float), np.asarray(expected).ravel(), atol=1e-4)

@@ -23,7 +23,7 @@ from lab.config import (ACTIVATIONS, CLIPS, DEFAULT_EXPR_BOUNDS, DEFAULT_EXPRESS
                         SPEEDS, TYPED, Config, RunChoice, batch_options, check_bounds,
                         clip_parts, clip_text, network_defaults, network_layers, parse_run_key,
                         preset_hyper, surface_for, surface_names, typed_surface,
-                        HYPER_CHOICES, INT_HYPER, hyper_range)
+                        HYPER_CHOICES, INT_HYPER, hyper_range, snap_learning_rate)
 from lab.link import FIELD_BY_KEY, FIELDS, plain
 
 HIDDEN_IN_PRESENTER = ("seed", "clip", "clip_limit", "schedule", "warmup", "log_scale", "batch",
@@ -578,6 +578,14 @@ def _accept_upload(upload) -> None:
     ss.pop(UPLOAD_LINK, None)
     ss["surface"] = upload.name
     _on_surface_change()
+    # Its own starting η, from its curvature (the page's η diverged on unscaled data).
+    ss[learning_rate_key()] = upload_lr(upload)
+
+
+def upload_lr(upload) -> float:
+    """The η an upload starts at: the slider stop nearest 1/λ_max of its loss (its surface's
+    default_lr), under the stability limit 2/λ_max whatever the scale of the data."""
+    return snap_learning_rate(float(upload.surface.default_lr))
 
 
 def _on_csv_upload() -> None:
@@ -602,8 +610,11 @@ def _on_csv_upload() -> None:
     except lab_data.DataError as err:
         x, target, loss = lab_data.default_choice(table)
         ss["user_x"], ss["user_target"], ss["user_loss"] = x, target, loss
-        ss[UPLOAD_ERROR] = (f"{file.name} was read, but {err} Choose other columns below; the "
-                            f"previous surface stays until then.")
+        # Column pickers are drawn for a file of more than two columns only.
+        what = ("Choose other columns below" if len(table.columns) > 2 else
+                "Try the other loss below, or another file")
+        ss[UPLOAD_ERROR] = (f"{file.name} was read, but {err} {what}; the previous surface stays "
+                            f"until then.")
         return
     _accept_upload(upload)
 
@@ -617,6 +628,11 @@ def _on_columns_change() -> None:
         upload = lab_data.build(table, ss.get("user_x"), ss.get("user_target"), ss.get("user_loss"))
     except lab_data.DataError as err:
         ss[UPLOAD_ERROR] = f"{err} The previous surface stays."
+        # ...and so do the pickers and the loss that made it (the radio read "Linear" while the
+        # logistic surface stayed)
+        held = ss.get(UPLOAD_HELD)
+        if held is not None and held.table is table:
+            ss["user_x"], ss["user_target"], ss["user_loss"] = held.x, held.target, held.loss
         return
     _accept_upload(upload)
 
@@ -654,7 +670,7 @@ def _upload_section() -> None:
                           "p = sigmoid(w·x + b) to a target of two classes.")
         upload = ss.get(UPLOAD_HELD)
         if upload is not None and ss.get("surface") == upload.name:
-            st.caption(lab_data.stability_words(upload))
+            st.caption(lab_data.stability_words(upload, upload_lr(upload)))
         if ss.get(UPLOAD_ERROR):
             st.error(ss[UPLOAD_ERROR], icon=":material/error:")
 

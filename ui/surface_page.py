@@ -148,16 +148,48 @@ def _run_views(ran) -> list:
 def _figures(config: Config, surface, ran, grid, log: bool) -> dict:
     run_views = _run_views(ran)
     uirevision = f"{figures.UIREVISION_PREFIX}{config.surface}"
+    names = _axis_names(surface)
     figs = {
-        "surface3d": figures.surface_3d(grid, run_views, surface.minima, log=log, uirevision=uirevision),
+        "surface3d": figures.surface_3d(grid, run_views, surface.minima, log=log, uirevision=uirevision,
+                                        axis_names=names),
         "contour": figures.contour_map(grid, run_views, surface.minima, config.start_point(), log=log,
-                                       uirevision=uirevision),
+                                       uirevision=uirevision, axis_names=names),
         "loss": figures.loss_curve(run_views, surface.minimum_loss, uirevision=uirevision,
                                    tolerance=lab_runs.TOLERANCE, bottom=_loss_bottom(surface, grid)),
     }
     if config.presenter:
         figs = {name: figures.for_presenter(fig) for name, fig in figs.items()}
     return figs
+
+
+def _axis_names(surface) -> tuple[str, str]:
+    """The weights' names on the axes: a model's own (w and b for a line), as its text says."""
+    names = getattr(surface.model, "weight_names", None)
+    return tuple(names) if names else ("w1", "w2")
+
+
+def _data_picture(config: Config, surface, ran) -> None:
+    """A data surface's rows and each run's model (line, sigmoid and boundary, or the network's
+    curve) at the inspected epoch: the epoch the views were paused or scrubbed at, else the last.
+    It follows the epoch on release, not frame by frame during playback."""
+    from figures.data_fit import FitRun, data_fit_figure
+
+    if surface.kind != "data" or surface.data is None or surface.model is None or not ran:
+        return
+    last = max(len(r.trajectory.params) - 1 for r in ran)
+    epoch = min(int(st.session_state.get(panels.INSPECT_EPOCH, last)), last)
+    colors = figures.RUN_COLORS
+    fits = [FitRun(r.choice.label, colors[i % len(colors)],
+                   r.trajectory.params[min(epoch, len(r.trajectory.params) - 1)],
+                   min(epoch, len(r.trajectory.params) - 1)) for i, r in enumerate(ran)]
+    classes = surface.model.name == "logistic_regression"
+    what = ("the model p = σ(w·x + b) and its decision boundary (dotted)" if classes else
+            "the line ŷ = w·x + b" if surface.model.name == "linear_regression" else
+            "the network's curve ŷ = w2·tanh(w1·x)")
+    fig = data_fit_figure(surface.data, surface.model, fits, classes=classes, presenter=config.presenter,
+                          title=f"The data and {what} at epoch {epoch}")
+    st.plotly_chart(fig, key="data_fit", config={"displayModeBar": False})
+    st.caption("Pause or scrub the views to see the model at that epoch.")
 
 
 def _loss_bottom(surface, grid) -> float | None:
@@ -304,6 +336,7 @@ def render(config: Config, query: dict, since: float | None = None) -> None:
     # Nothing under the views until the browser has drawn them (it reports it, and the page reruns).
     if not views_painted():
         return
+    _data_picture(config, surface, ran)
 
     # --- Panels under the views: lazy tabs, so only the open one computes. ------------------
     # A tab click empties the panel until the rerun fills it: the page got shorter, the browser
