@@ -377,9 +377,9 @@ def lr_set_cost(steps_per_epoch: Sequence[int], epochs: int, n_stops: int = len(
 
 def lr_batch_fits(n_optimizers: int, epochs: int, steps_per_epoch: int,
                   n_stops: int = len(DEFAULT_LRS), *, data_samples: int = 0) -> bool:
-    """The page's rule: it computes every η stop ahead as one batch when lr_batch_cost is at most
-    LR_BATCH_BUDGET (a batch that fits takes ≲ 300 ms here), and otherwise reruns on each change
-    of η."""
+    """Whether every η stop fits the page's ahead budget: lr_batch_cost at most LR_BATCH_BUDGET
+    (a batch that fits takes ≲ 300 ms here). The page's whole rule, with the set computed after
+    the first paint up to LR_SET_LATER_BUDGET, is lab.runs.lr_set_plan."""
     return lr_batch_cost(n_optimizers, epochs, steps_per_epoch, n_stops,
                          data_samples=data_samples) <= LR_BATCH_BUDGET
 
