@@ -181,7 +181,9 @@ def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None
         for weight, (name, chain) in zip(sample.sample_grad, model["chains"].items()):
             factors = r" \cdot ".join(factor(sample.factors[f]) for f in chain)
             symbols = r" \cdot ".join(SYMBOLS.get(f, f) for f in chain)
-            back.latex.append(rf"\partial\ell/\partial {SYMBOLS.get(name, name)} = {symbols} = {factors} = {num(weight)}")
+            # the symbols, then the numbers under them: on one line it was cut off on the right
+            back.latex.append(lines(rf"\partial\ell/\partial {SYMBOLS.get(name, name)} = {symbols}",
+                                    rf"= {factors} = {num(weight)}"))
         back.latex.append(rf"g = \tfrac1B\textstyle\sum_i \nabla\ell_i = {vec(step.grad)}")
         sections.append(back)
     else:

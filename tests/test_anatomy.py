@@ -137,3 +137,24 @@ def test_the_curvature_panel_judges_the_inspected_runs_own_eta():
     bars = [p.proto.text for p in at.get("progress")]
     assert bars and all("0.025 times" in t for t in bars), bars
     assert not any("Above the limit" in c.value for c in at.caption)
+
+
+def test_the_backward_pass_lines_fit_a_half_width_column():
+    """Each chain-rule line of the five steps' backward pass: the symbols, then the numbers on a
+    row of their own (on one row, 'dℓ/dw = … = (factors) = g' was cut off on the right)."""
+    import re
+
+    import surfaces
+    from engine import optimizers
+    from engine.anatomy import replay_step, sample_view
+    from lab.anatomy import anatomy_sections
+
+    for name in ("two_weight_net", "logistic_regression", "linear_regression"):
+        s = surfaces.get(name)
+        step = replay_step(s, optimizers.create("sgd", lr=0.1), epoch=3, epochs=3, batch_size=8)
+        sections = anatomy_sections(s, step, "sgd", sample_view(s, step))
+        (back,) = [sec for sec in sections if sec.title.startswith("3 ·")]
+        for line in back.latex:
+            for row in re.split(r"\\\\", line):
+                shown = re.sub(r"\\[a-zA-Z]+|[{}]|\\begin|\\end", "", row)
+                assert len(shown) <= 70, (len(shown), row)
