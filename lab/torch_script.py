@@ -49,7 +49,9 @@ SELF_FACTOR = 10.0
 
 TORCH_CLASSES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adadelta": "Adadelta",
                  "adam": "Adam", "adamw": "AdamW", "nadam": "NAdam", "adamax": "Adamax",
-                 "radam": "RAdam"}
+                 "radam": "RAdam", "rprop": "Rprop", "asgd": "ASGD", "adafactor": "Adafactor",
+                 "muon": "Muon", "lbfgs": "LBFGS"}
+NO_FOREACH = {"muon", "lbfgs"}  # their constructors take no foreach keyword
 
 _TWO_PI = repr(2 * np.pi)
 
@@ -354,11 +356,33 @@ def loss(idx=None):
 
 def _optimizer_code(choice: RunChoice, lr: float) -> tuple[str, str]:
     name = PRESETS[choice.preset].optimizer
+    if name not in TORCH_CLASSES:
+        raise ValueError(f"{choice.label} is not a torch optimizer, so there is no PyTorch script for it")
     cls = TORCH_CLASSES[name]
     hyper = to_torch_hyper(choice.hyper())
     args = ", ".join([f"lr={_f(lr)}"] + [f"{k}={_value(v)}" for k, v in hyper.items()]
-                     + ["foreach=False"])
+                     + ([] if name in NO_FOREACH else ["foreach=False"]))
     return f"torch.optim.{cls}(params, {args})", cls
+
+
+# Muon takes 2-D parameters only: the two weights become one 1×2 matrix, and the loss reads them
+# through a view of it made at each evaluation (a view made once stops carrying gradients after
+# the matrix is updated in place and read under no_grad).
+_MUON_PARAMS = """\
+W_MATRIX = W.detach().clone().reshape(1, 2).requires_grad_()  # Muon: 2-D parameters only
+PARAMS = [W_MATRIX]
+"""
+_MUON_LOSS = '''
+
+_loss_of_two_weights = loss
+
+
+def loss(idx=None):
+    """The loss with W read from Muon's 1×2 matrix, a fresh view at every evaluation."""
+    global W
+    W = W_MATRIX.view(2)
+    return _loss_of_two_weights(idx)
+'''
 
 
 def _run_settings(config: Config, choice: RunChoice) -> tuple:
@@ -568,10 +592,15 @@ def train():
             order = torch.tensor(ORDERS[epoch - 1], dtype=torch.long)
             batches = [order[i:i + BATCH_SIZE] for i in range(0, len(order), BATCH_SIZE)]
         for idx in batches:
-            opt.zero_grad()
-            loss(idx).backward()
-            clip(PARAMS)
-            opt.step()
+            def closure(idx=idx):
+                """Forward, loss, backward, clipping: L-BFGS calls it at every point it tries."""
+                opt.zero_grad()
+                value = loss(idx)
+                value.backward()
+                clip(PARAMS)
+                return value
+
+            opt.step(closure)
             if outside(weights()):
                 break
         if sched is not None:
@@ -740,6 +769,11 @@ def torch_script(config: Config, run=0) -> str:
     else:
         loss_block, subject = _analytic_block(config, model, start)
     optimizer, cls = _optimizer_code(choice, lr)
+    if cls == "Muon":
+        if config.mode == "network":
+            raise ValueError("Muon in network mode has no PyTorch script yet: torch's Muon takes "
+                             "each weight matrix alone (AdamW for the biases), the engine one matrix")
+        loss_block = loss_block.replace("PARAMS = [W]\n", _MUON_PARAMS, 1) + _MUON_LOSS
     batch, clip_setting, schedule = _run_settings(config, choice)
     scheduler, schedule_words = _schedule_code(schedule)
     clip, clip_words = _clip_code(clip_setting)
