@@ -8,6 +8,8 @@ Streamlit's websocket protocol, no browser), each figure beside its references f
 - first open: the same link's first open on a fresh server (it trains and encodes everything);
 - a burst: 30 students open one lesson link at the same moment on a fresh server, beside the
   same burst with the shared cache off;
+- after paint: a mini-batch lesson's first open sends the η on screen only; the rest of its
+  61 η stops, which the browser asks for once it has drawn: server CPU and time of each;
 - references: a bare one-slider Streamlit page's open (benchmarks/pages/hello.py); the same
   repeat open without the warm-up's gc.freeze() (DESCENT_LAB_GC_FREEZE=0: Streamlit's full
   collection after each script run walks every imported object again); and with the shared
@@ -160,6 +162,46 @@ def burst(script: Path, query: str, n: int, env: dict | None = None) -> dict:
             "cpu_ms_per_student": round((after - before) * 1e3 / n, 1)}
 
 
+def _view_paths(student: LightClient) -> dict | None:
+    """The path set header of the view's message in the student's last run, if one came."""
+    from ui import descent_view
+
+    for element in student.elements:
+        if element.WhichOneof("type") == "bidi_component" \
+                and element.bidi_component.WhichOneof("data") == "bytes":
+            return descent_view.decode(element.bidi_component.bytes).get("paths")
+    return None
+
+
+async def _after_paint(pid: int, host: str, query: str) -> dict:
+    async with LightClient(host) as student:
+        before = cpu_seconds(pid)
+        first = await student.open(query)
+        middle = settle(pid)
+        paths = _view_paths(student) or {}
+        out = {"first_open_cpu_ms": round((middle - before) * 1e3, 1),
+               "first_open_s": round(first.seconds, 2), "first_rows": len(paths.get("rows", ())),
+               "first_complete": paths.get("complete")}
+        if paths and not paths["complete"]:
+            # what the browser sends once it has drawn: the component's state "full"
+            rest = await student.set_widget("descent_view",
+                                            json_value=json.dumps({"full": paths["key"]}))
+            after = settle(pid)
+            whole = _view_paths(student) or {}
+            out.update({"rest_cpu_ms": round((after - middle) * 1e3, 1),
+                        "rest_s": round(rest.seconds, 2), "rows": len(whole.get("rows", ())),
+                        "complete": whole.get("complete")})
+    return out
+
+
+def after_paint(query: str) -> dict:
+    """A dear η set (a mini-batch lesson) on a fresh server: the first open (the η on screen
+    only), then the rest of the set that the browser asks for once it has drawn."""
+    with server(ENTRY) as (pid, host):
+        settle(pid, quiet=10)
+        return asyncio.run(_after_paint(pid, host, query))
+
+
 def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = None) -> dict:
     app = opens(ENTRY, link, n, profile=profile)
     unfrozen = opens(ENTRY, link, max(5, n // 2), env={"DESCENT_LAB_GC_FREEZE": "0"})
@@ -184,6 +226,9 @@ def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = No
             "reference_cache_off": burst(ENTRY, link, 30,
                                          env={"DESCENT_LAB_CACHE_MB": "0"}),
         },
+        # The mini-batch lesson's instant η: its 61 stops come after the first paint. Before,
+        # each η change reran the page and trained the runs again: about the first open's work.
+        "after_paint_eta_set": {"link": "?lesson=schedule", **after_paint("lesson=schedule")},
     }
     return report
 
