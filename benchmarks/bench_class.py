@@ -64,7 +64,21 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
-def stats(seconds: list[float], failures: int, sessions: int, rss: tuple[int, int]) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the server processes (and of their waited-for children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+def stats(seconds: list[float], failures: int, sessions: int, rss: tuple[int, int],
+          cpu: tuple[float, float] = (0.0, 0.0)) -> dict:
     ordered = sorted(seconds)
 
     def pct(q: float) -> float | None:
@@ -79,7 +93,10 @@ def stats(seconds: list[float], failures: int, sessions: int, rss: tuple[int, in
             "failures": failures, "sessions": sessions,
             "server_rss_before_mb": round(before / 2**20, 1),
             "server_rss_after_mb": round(after / 2**20, 1),
-            "memory_per_session_mb": round((after - before) / 2**20 / max(sessions, 1), 3)}
+            "memory_per_session_mb": round((after - before) / 2**20 / max(sessions, 1), 3),
+            # CPU is what a busy machine does not distort: the server's CPU per request
+            "server_cpu_s": round(cpu[1] - cpu[0], 2),
+            "server_cpu_per_request_s": round((cpu[1] - cpu[0]) / max(len(seconds) + failures, 1), 3)}
 
 
 class Target:
@@ -145,13 +162,13 @@ async def arrivals(address: str, pids: list[int], queries: list[str], students: 
     clients: list[LightClient] = []
     times: list[float] = []
     failures: list[str] = []
-    before = rss_bytes(pids)
+    before, cpu0 = rss_bytes(pids), cpu_seconds(pids)
     await asyncio.gather(*(
         _student_opens(address, queries[i % len(queries)], window * i / students, clients, times,
                        failures) for i in range(students)))
-    after = rss_bytes(pids)  # every student still connected
+    after, cpu1 = rss_bytes(pids), cpu_seconds(pids)  # every student still connected
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
-    out = stats(times, len(failures), students, (before, after))
+    out = stats(times, len(failures), students, (before, after), (cpu0, cpu1))
     out["first_failures"] = failures[:3]
     return out
 
@@ -207,14 +224,15 @@ async def interactions(address: str, pids: list[int], students: int, window: flo
     opens: list[float] = []
     steps: dict[str, list[float]] = {}
     failures: list[str] = []
-    before = rss_bytes(pids)
+    before, cpu0 = rss_bytes(pids), cpu_seconds(pids)
     await asyncio.gather(*(
         _one_student(address, random.Random(seed * 100_003 + i), window * i / students, think,
                      clients, opens, steps, failures) for i in range(students)))
-    after = rss_bytes(pids)
+    after, cpu1 = rss_bytes(pids), cpu_seconds(pids)
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     every = [t for times in steps.values() for t in times]
-    out = stats(every, len(failures), students, (before, after))
+    out = stats(every, len(failures), students, (before, after), (cpu0, cpu1))
+    out["server_cpu_per_request_s"] = round((cpu1 - cpu0) / max(len(every) + len(opens), 1), 3)
     out["interactions"] = len(every)
 
     def brief(times: list[float]) -> dict:
@@ -227,14 +245,19 @@ async def interactions(address: str, pids: list[int], students: int, window: flo
     return out
 
 
-async def warm(address: str) -> float:
-    """One student per link and one through the five interactions, before anything is timed."""
+async def warm(address: str) -> dict:
+    """One student per link, then one alone through the five interactions twice (the second
+    time on warm caches: each step's server time with nobody else on the server)."""
     start = time.perf_counter()
-    await interactions(address, [], 1, 0.0, (0.0, 0.0), seed=99)
     for query in LINKS:
         async with LightClient(address, timeout=TIMEOUT) as client:
             await client.open(query)
-    return round(time.perf_counter() - start, 2)
+    first = await interactions(address, [], 1, 0.0, (0.0, 0.0), seed=99)
+    again = await interactions(address, [], 1, 0.0, (0.0, 0.0), seed=99)
+    return {"seconds": round(time.perf_counter() - start, 2),
+            "alone_cold_s": {k: v["max_s"] for k, v in first["by_interaction"].items()},
+            "alone_warm_s": {"open": again["opens"]["max_s"],
+                             **{k: v["max_s"] for k, v in again["by_interaction"].items()}}}
 
 
 def measure(kind: str, replicas: int, sizes: dict) -> dict:
@@ -242,7 +265,7 @@ def measure(kind: str, replicas: int, sizes: dict) -> dict:
     address = target.start()
     try:
         pids = target.pids()
-        out = {"processes": len(pids), "warm_up_s": asyncio.run(warm(address))}
+        out = {"processes": len(pids), "warm_up": asyncio.run(warm(address))}
         out["one_lesson"] = asyncio.run(arrivals(address, pids, [LESSON], sizes["arrivals"], 10.0))
         out["four_links"] = asyncio.run(arrivals(address, pids, LINKS, sizes["arrivals"], 10.0))
         out["interactions"] = asyncio.run(interactions(
