@@ -113,10 +113,15 @@ JS_TIMELINE_INIT = """(() => {
   const Socket = window.WebSocket;
   window.WebSocket = class extends Socket { constructor(a, p) { super(a, p);
     this.addEventListener('message', (ev) => { mark('websocket_first_message_ms');
-      window.__openWs.push([performance.now(), ev.data.byteLength || ev.data.size || ev.data.length || 0]); }); } };
+      const n = ev.data.byteLength || ev.data.size || ev.data.length || 0;
+      if (n > 50000) mark('view_message_received_ms');
+      window.__openWs.push([performance.now(), n]); }); } };
   const poll = () => {
     const root = document.querySelector('.dv-root');
+    if (document.querySelector('[data-testid=stSidebar] [data-testid=stSlider]')) mark('first_widget_shown_ms');
     if (root) mark('component_mounted_ms');
+    if (document.querySelector('[data-testid=stApp][data-test-script-state=notRunning]')
+        && 'websocket_first_message_ms' in t) mark('script_finished_ms');
     if (window.Plotly) mark('plotly_ready_ms');
     const drawn = (v) => { const d = root && root.querySelector('.dv-' + v); return d && d._fullLayout; };
     if (drawn('contour') && drawn('loss')) mark('views_2d_drawn_ms');
