@@ -75,11 +75,13 @@ def data_fit_figure(data, model, runs: list[FitRun], *, classes: bool, presenter
         margin = 0.1 * (float(y.max() - y.min()) or 1.0)
         span = (float(y.min()) - margin, float(y.max()) + margin)
     layout = dict(
-        font=dict(descent.FONT, size=size), height=320, paper_bgcolor="white", plot_bgcolor="#f7f8fa",
-        margin=dict(l=70, r=10, t=40 if title else 10, b=50),
-        title=dict(text=title, x=0.01, font=dict(size=size)) if title else None,
+        font=dict(descent.FONT, size=size), height=340, paper_bgcolor="white", plot_bgcolor="#f7f8fa",
+        # the title on a line of its own above the legend (on one line they overlapped)
+        margin=dict(l=70, r=10, t=3 * size + 20 if title else 10, b=50),
+        title=dict(text=title, x=0.01, y=0.98, yref="container", yanchor="top",
+                   font=dict(size=size)) if title else None,
         xaxis=dict(title="x", range=[lo - pad, hi + pad]),
         yaxis=dict(title="p(class 1)" if classes else "y", range=list(span)),
-        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
         shapes=shapes, showlegend=True)
     return go.Figure(data=traces, layout=layout)

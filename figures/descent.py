@@ -146,6 +146,19 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         # each at the surface's height there (bilinear on the grid), lifted like the dots: at the
         # grid's lowest height, three of Himmelblau's four minima were under the surface
         mz = _height_at(grid, minima, floor, log, hmin, hmax) + 2 * lift
+        # A pin up from each: a minimum at the bottom of a narrow pit is hidden by the pit's walls
+        # from most camera angles, its pin is not.
+        top = mz + 0.25 * (hmax - hmin or 1.0)
+        px = np.column_stack([minima[:, 0], minima[:, 0], np.full(len(minima), np.nan)]).ravel()
+        py = np.column_stack([minima[:, 1], minima[:, 1], np.full(len(minima), np.nan)]).ravel()
+        pz = np.column_stack([mz, top, np.full(len(minima), np.nan)]).ravel()
+        traces.append(go.Scatter3d(
+            x=f32(px), y=f32(py), z=f32(pz), mode="lines", line=dict(color="#111827", width=3),
+            name="minimum pin", showlegend=False, hoverinfo="skip"))
+        traces.append(go.Scatter3d(
+            x=f32(minima[:, 0]), y=f32(minima[:, 1]), z=f32(top), mode="markers",
+            marker=dict(symbol="diamond", size=4, color="#111827"), name="minimum top",
+            showlegend=False, hovertemplate="minimum (%{x:.3g}, %{y:.3g})<extra></extra>"))
         traces.append(go.Scatter3d(
             x=f32(minima[:, 0]), y=f32(minima[:, 1]), z=f32(mz), mode="markers",
             marker=dict(symbol="diamond", size=5, color="#111827"), name="minimum",
