@@ -129,6 +129,19 @@ CASES = {
                                             epochs=30, clip="norm", clip_limit=1.0),
     "network_sigmoid_momentum_cosine": replace(NET, dataset="xor", activation="sigmoid", hidden="8-8",
                                                runs=(R("momentum"),), epochs=30, schedule="cosine"),
+    # the five families of torch 2.13 added in turn 3
+    "rprop_etas": replace(ROSEN, runs=(R("rprop", etaplus=1.3, step_size_max=1.0),), learning_rate=0.01),
+    "rprop_minibatch": Config(surface="beale", runs=(R("rprop"),), batch_size=8, learning_rate=0.01,
+                              epochs=60),
+    "asgd_lambd_wd": replace(ROSEN, runs=(R("asgd", lambd=0.01, weight_decay=0.01),), learning_rate=0.001),
+    "adafactor_wd": replace(ROSEN, runs=(R("adafactor", weight_decay=0.01),), learning_rate=0.05),
+    "muon": replace(ROSEN, runs=(R("muon"),), learning_rate=0.01),
+    "muon_plain_match_rms": Config(surface="himmelblau", runs=(R("muon", nesterov=False,
+                                                                 adjust_lr_fn="match_rms_adamw"),),
+                                   learning_rate=0.05, epochs=100),
+    "lbfgs_himmelblau": Config(surface="himmelblau", runs=(R("lbfgs", history_size=10),),
+                               learning_rate=0.5, epochs=30),
+    "lbfgs_wolfe": replace(ROSEN, runs=(R("lbfgs_wolfe"),), learning_rate=1.0, epochs=30),
     # diverged runs: compared up to the divergence
     "diverged_full_batch": Config(runs=(R("sgd"),), learning_rate=0.1, epochs=100),
     "diverged_minibatch": Config(surface="booth", runs=(R("sgd"),), batch_size=4, learning_rate=1.0,
@@ -153,6 +166,11 @@ EDGE_OF_STABILITY_LINK = "mode=network&data=noisy_sine&act=tanh&opt=sgd&lr=0.1&e
 CHAOTIC = {
     "edge_of_stability_readme": from_query(dict(parse_qsl(EDGE_OF_STABILITY_LINK)))[0],
     "nadam_rosenbrock_300": replace(ROSEN, runs=(R("nadam"),), learning_rate=0.05, epochs=300),
+    # L-BFGS's branches (which test holds, how many evaluations) turn last-bit differences of
+    # the gradient into different steps: torch one ulp apart leaves itself by epoch 3 here.
+    "lbfgs_rosenbrock_no_line_search": replace(ROSEN, runs=(R("lbfgs"),), learning_rate=1.0, epochs=10),
+    "lbfgs_wolfe_minibatch": Config(surface="booth", runs=(R("lbfgs_wolfe", history_size=5, max_iter=4),),
+                                    batch_size=8, learning_rate=1.0, epochs=10),
 }
 
 
