@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_engine  # noqa: E402
 import bench_expression  # noqa: E402
 import bench_network  # noqa: E402
+import bench_optimizers_more  # noqa: E402
 import bench_practitioner  # noqa: E402
 import bench_sweep  # noqa: E402
 
@@ -22,7 +23,8 @@ def main() -> None:
     report = {"machine": {"cpus": os.cpu_count(), "load_average_1min": os.getloadavg()[0]},
               "engine": bench_engine.main(), "expression": bench_expression.main(),
               "network": bench_network.main(), "sweep": bench_sweep.main(),
-              "practitioner": bench_practitioner.main()}
+              "practitioner": bench_practitioner.main(),
+              "optimizers_more": bench_optimizers_more.main()}
     try:
         import bench_page
     except ImportError as err:  # the page benchmark needs playwright and chromium
