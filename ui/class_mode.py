@@ -73,7 +73,8 @@ def read_class_link() -> None:
         code = classes.clean_code(asked)
         if code is None:
             ss[_NOTICE] = "That link's class code is not one: the page opens as usual."
-        elif code != ss.get(_CODE) or secret != ss.get(_SECRET, ""):
+        elif code != ss.get(_CODE) or (secret and secret != ss.get(_SECRET, "")):
+            # The same class without a secret (the address bar after a rerun) keeps the session's.
             ss[_CODE], ss[_SECRET] = code, secret if secret and len(secret) < 200 else ""
             ss.pop(_SEEN_PAGE, None)
             ss.pop(_JOINED, None)
@@ -83,15 +84,11 @@ def read_class_link() -> None:
 
 
 def _keep_class_link() -> None:
-    """The class's parameters back in the address bar (the page's link is rewritten on each
-    run), so a reload stays in the class."""
-    ss = st.session_state
-    want = {"class": ss[_CODE]}
-    if ss.get(_SECRET):
-        want["t"] = ss[_SECRET]
-    for key, value in want.items():
-        if st.query_params.get(key) != value:
-            st.query_params[key] = value
+    """The class's code back in the address bar (the page's link is rewritten on each run), so a
+    reload stays in the class. Never the teacher's secret: the projector shows the address bar
+    to the room (the teacher link is in the panel, folded)."""
+    if st.query_params.get("class") != st.session_state[_CODE]:
+        st.query_params["class"] = st.session_state[_CODE]
 
 
 def _base_url() -> str:
