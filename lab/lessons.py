@@ -120,6 +120,23 @@ LESSONS = {lesson.key: lesson for lesson in (
         surface="linear_regression",
         runs=(RunChoice("sgd", schedule="cosine"), RunChoice("sgd", schedule="constant", copy=1)),
         learning_rate=0.1, epochs=200, batch_size=2, schedule="cosine"),
+    _lesson(
+        "newton-saddle", "Newton and the saddle",
+        "Newton's method (not a torch optimizer) jumps to where the local quadratic is flat, "
+        "whatever its curvature: on x² − y² that is the saddle, a maximum along x.",
+        "Blue, pure Newton, lands on (0, 0) in one step and stops there, 'converged'. Orange, "
+        "damped by 4 > 2, shrinks x and doubles y each epoch: downhill.",
+        surface="saddle",
+        runs=(RunChoice("newton"), RunChoice("newton", (("damping", 4.0), ("lr", 1.0)), copy=1)),
+        learning_rate=1.0, epochs=12),
+    _lesson(
+        "lbfgs-vs-adam", "L-BFGS vs Adam: evaluations",
+        "L-BFGS (strong Wolfe) spends up to 25 gradient evaluations an epoch, Adam one. Count "
+        "evaluations, not epochs: the loss curve's x-axis menu offers both.",
+        "L-BFGS is within 0.001 of the minimum after 50 evaluations (epoch 2); Adam, one "
+        "evaluation an epoch, after about 580.",
+        surface="rosenbrock", runs=(RunChoice("lbfgs_wolfe", (("lr", 1.0),)), RunChoice("adam")),
+        learning_rate=0.2, epochs=700),
 )}
 
 
@@ -147,6 +164,10 @@ _QUESTIONS = {
                      Question("position", "Where will the run end? Click the map.")),
     "clipping": (Question("divergence", "At which epoch will the unclipped orange run diverge?",
                           run=1),),
+    "newton-saddle": (Question("position", "Where will the blue Newton run be after one step? "
+                                           "Click the map.", epoch=1),),
+    "lbfgs-vs-adam": (Question("tolerance", "At which epoch will Adam's loss reach the dotted "
+                                            "0.001 line?", run=1),),
 }
 LESSONS = {key: replace(lesson, questions=_QUESTIONS.get(key, ())) for key, lesson in LESSONS.items()}
 

@@ -353,7 +353,29 @@ def _claim_schedule(config, r):
     assert config.runs[-1].schedule == "constant"
 
 
+def _claim_newton_saddle(config, r):
+    pure, damped = r["newton"].trajectory, r["newton-2"].trajectory
+    # pure Newton heads for the saddle (0, 0) and stays: in one step at η = 1
+    assert np.abs(pure.params[-1]).max() < 1e-6 and pure.status != "diverged"
+    if config.learning_rate == 1.0:
+        assert pure.params[1].tolist() == [0.0, 0.0] and pure.status == "converged"
+    # damped (its own η 1): x shrinks by 2/3 and y doubles every epoch, away downhill
+    x, y = damped.params[:, 0], damped.params[:, 1]
+    assert np.allclose(x[1:] / x[:-1], 2 / 3) and np.allclose(y[1:] / y[:-1], 2.0)
+    assert damped.loss[-1] < -1.0 < pure.loss[-1] + 1.0
+
+
+def _claim_lbfgs_vs_adam(config, r):
+    lbfgs, adam = r["lbfgs_wolfe"].trajectory, r["adam"].trajectory
+    lbfgs_epoch, adam_epoch = reached(r["lbfgs_wolfe"]), reached(r["adam"])
+    assert lbfgs_epoch == 2 and lbfgs.evals[lbfgs_epoch] == 50
+    assert adam.evals[adam_epoch] == adam_epoch and 550 <= adam_epoch <= 610  # "about 580"
+    assert lbfgs.evals[lbfgs_epoch] < adam.evals[adam_epoch] / 10
+    assert lbfgs.evals[1] - lbfgs.evals[0] > 1  # more than one evaluation in an epoch
+
+
 CLAIMS = {
+    "newton-saddle": _claim_newton_saddle, "lbfgs-vs-adam": _claim_lbfgs_vs_adam,
     "lr-too-small": _claim_lr_too_small, "lr-just-right": _claim_lr_just_right,
     "lr-too-large": _claim_lr_too_large, "momentum-valley": _claim_momentum_valley,
     "adam-vs-sgd": _claim_adam_vs_sgd, "saddle": _claim_saddle, "local-minima": _claim_local_minima,
