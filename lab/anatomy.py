@@ -26,7 +26,8 @@ BUFFER_WORDS = {
     "nu": "second moment v (running mean of squared gradients)",
     "nu_max": "largest second moment so far (AMSGrad)",
     "inf_norm": "running max of |gradient| (infinity norm)",
-}
+    "prev": "previous gradient, zeroed where its sign flipped (Rprop)",
+}  # Rprop's step sizes, ASGD's average and Adafactor's v are told by family_notes
 
 
 
@@ -116,6 +117,20 @@ RULES = {
                     r"w \leftarrow w - \tfrac{\eta}{1-\beta_1^t}\, m/u"),
     "radam": lines(r"\text{Adam whose step is rectified (}r_t\text{)}",
                    r"\text{once } \rho_t > 5\text{; plain momentum before}"),
+    "rprop": lines(r"s_i = \operatorname{sign}(g_i\,g_i^\text{prev}),\quad "
+                   r"\delta_i \leftarrow \operatorname{clamp}(\delta_i\cdot\{1.2,\,0.5,\,1\}_{s_i=+1,-1,0})",
+                   r"w_i \leftarrow w_i - \operatorname{sign}(g_i)\,\delta_i\quad(g_i := 0\text{ after a flip})"),
+    "asgd": lines(r"w \leftarrow w(1-\lambda\eta_t) - \eta_t\,g,\quad \eta_t = \eta/(1+\lambda\eta t)^\alpha",
+                  r"a_x \leftarrow a_x + \mu_t\,(w - a_x),\quad \mu_t = 1/\max(1,\,t-t_0)"),
+    "adafactor": lines(r"v \leftarrow v + t^{c}\,(g^2 - v),\quad u = g/\sqrt{v}",
+                       r"w \leftarrow w - \frac{\min(\eta, 1/\sqrt t)\,\max(\varepsilon_2, \mathrm{RMS}(w))}"
+                       r"{\max(1,\,\mathrm{RMS}(u)/d)}\,u"),
+    "muon": lines(r"B \leftarrow \mu B + (1-\mu)\,g,\quad U = g + \mu(B - g)\ \text{(Nesterov)}",
+                  r"O = \text{Newton–Schulz}(U)\ \text{in bfloat16},\quad w \leftarrow w(1-\eta\lambda) - \eta\,O"),
+    "lbfgs": lines(r"d = -H g\ \text{(two-loop recursion over the last }(s, y)\text{ pairs)}",
+                   r"w \leftarrow w + t\,d,\quad t = \eta\ \text{or a strong-Wolfe line search}"),
+    "newton": lines(r"w \leftarrow w - \eta\,(H + \lambda I)^{-1} g",
+                    r"\text{(not a torch optimizer; }H\text{ the exact Hessian)}"),
 }
 
 
@@ -125,7 +140,7 @@ def rule_for(preset: str, hyper: dict) -> str:
         if not hyper.get("momentum"):
             return "sgd"
         return "nesterov" if hyper.get("nesterov") else "momentum"
-    return preset
+    return "lbfgs" if preset == "lbfgs_wolfe" else preset
 
 
 def num(value: float) -> str:
@@ -155,6 +170,60 @@ class Section:
     title: str
     latex: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+def _list(values) -> str:
+    return ", ".join(f"{v:.4g}" for v in np.ravel(values))
+
+
+def family_notes(rule: str, step: Step, hyper: dict, surface) -> list[str]:
+    """What makes the newer families different, in this step's numbers: Rprop's sign rule and
+    per-weight step sizes, ASGD's average, Adafactor's second moment and relative step, Muon's
+    orthogonalized step and its length, L-BFGS's direction and accepted step, Newton's Hessian."""
+    before, after, g = step.state_before, step.state_after, np.asarray(step.clipped)
+    if rule == "rprop":
+        signs = np.sign(g * before.prev)
+        words = {1.0: "kept (×etaplus)", -1.0: "flipped (×etaminus, this weight rests)", 0.0: "no previous (×1)"}
+        return ["Sign rule, per weight: " + "; ".join(words.get(float(v), "?") for v in signs) + ".",
+                f"Step sizes {_list(before.step_size if before.count else np.full_like(g, step.lr))} "
+                f"→ {_list(after.step_size)}: each weight moves by its own step size, whatever |g| is."]
+    if rule == "asgd":
+        eta = before.eta if before.count else step.lr  # torch sets η_1 = lr at the first step
+        return [f"η_t used this step: {float(np.max(eta)):.4g}; averaging weight μ = {before.mu:.4g}.",
+                f"Averaged weights a_x = {_list(after.ax)} (the dashed path); torch reports w, not a_x."]
+    if rule == "adafactor":
+        t = after.count
+        rms_w = float(np.sqrt(np.mean(np.asarray(step.params) ** 2)))
+        u = g / np.sqrt(np.maximum(after.variance, np.finfo(float).eps ** 2))
+        return [f"Second moment v = {_list(after.variance)} (a vector's, unfactored; a matrix keeps "
+                f"one row and one column factor instead).",
+                f"Relative step: min(η, 1/√t) · max(eps2, RMS(w)) = {min(step.lr, t ** -0.5):.4g} · "
+                f"{max(hyper.get('eps2', 1e-3), rms_w):.4g}; RMS(u) = {float(np.sqrt(np.mean(u * u))):.4g}."]
+    if rule == "muon":
+        from engine.rounding import newton_schulz_row
+
+        mom = float(hyper.get("momentum", 0.95))
+        buf = after.momentum_buffer
+        u = g + mom * (buf - g) if hyper.get("nesterov", True) else buf
+        coefficients = tuple(hyper.get(k, d) for k, d in (("ns_a", 3.4445), ("ns_b", -4.775), ("ns_c", 2.0315)))
+        ortho = newton_schulz_row(u, coefficients, int(hyper.get("ns_steps", 5)), float(hyper.get("eps", 1e-7)))
+        return [f"Orthogonalized step O = {_list(ortho)}, length ‖O‖ = {float(np.linalg.norm(ortho)):.4g} "
+                f"(the momentum's length was {float(np.linalg.norm(u)):.4g}): on a 1×2 matrix only the "
+                f"direction survives."]
+    if rule == "lbfgs":
+        evals = after.func_evals - before.func_evals
+        notes = [f"This step evaluated the loss and gradient {evals} time(s); {len(after.old_dirs)} "
+                 f"(s, y) pair(s) in its history."]
+        if after.d is not None and after.t is not None:
+            notes.append(f"Last search direction d = {_list(after.d)}, accepted step t = {float(after.t):.4g} "
+                         f"(steepest descent would be −g = {_list(-g)}).")
+        return notes
+    if rule == "newton":
+        h = np.asarray(surface.hessian(step.params), dtype=np.float64)
+        eig = np.linalg.eigvalsh(h)
+        return [f"Hessian H = [[{_list(h[0])}], [{_list(h[1])}]], eigenvalues {_list(eig)}"
+                + (": a saddle (one negative), so the pure step heads for it." if eig[0] < 0 < eig[-1] else ".")]
+    return []
 
 
 def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None,
@@ -218,6 +287,7 @@ def anatomy_sections(surface, step: Step, preset: str, sample: SampleView | None
             effective = np.where(step.clipped != 0, -delta / step.clipped, np.nan)
         upd.notes.append("Effective learning rate per weight (−Δw / g): "
                          + ", ".join("—" if not np.isfinite(v) else f"{v:.4g}" for v in effective))
+        upd.notes += family_notes(preset, step, hyper or {}, surface)
     sections.append(upd)
     steps_per_epoch = math.ceil(n / batch_size)
     sections.append(Section("5 · Iterate", notes=[

@@ -368,3 +368,38 @@ def test_train_counts_gradient_evaluations():
     for r in records[1:]:
         assert r.probes.shape == (r.evals - records[r.epoch - 1].evals, 2)
     assert records[1].evals > 1
+
+
+# --------------------------------------------------------------------------- the five steps
+
+@pytest.mark.parametrize("preset", ["rprop", "asgd", "adafactor", "muon", "lbfgs_wolfe", "newton"])
+def test_the_five_steps_show_what_makes_each_family_different(preset):
+    from engine.rounding import newton_schulz_row
+    from engine.train import Step, trace
+    from lab import anatomy
+    from lab.config import PRESETS, preset_hyper, to_torch_hyper
+
+    surface = surfaces.get("saddle" if preset == "newton" else "rosenbrock")
+    hyper = preset_hyper(preset)
+    lr = 1.0 if preset in ("lbfgs_wolfe", "newton") else 0.01
+    opt = optimizers.create(PRESETS[preset].optimizer, lr=lr, **to_torch_hyper(hyper))
+    step = [r for r in trace(surface, opt, epochs=3) if isinstance(r, Step)][-1]
+    sections = anatomy.anatomy_sections(surface, step, anatomy.rule_for(preset, hyper), None, hyper=hyper)
+    notes = " ".join(sections[-2].notes)
+    after = step.state_after
+    if preset == "rprop":
+        assert "Sign rule" in notes and f"{after.step_size[0]:.4g}" in notes
+    elif preset == "asgd":
+        assert f"a_x = {after.ax[0]:.4g}" in notes
+    elif preset == "adafactor":
+        assert f"v = {after.variance[0]:.4g}" in notes and "unfactored" in notes
+    elif preset == "muon":
+        buf = after.momentum_buffer
+        u = step.clipped + 0.95 * (buf - step.clipped)
+        length = np.linalg.norm(newton_schulz_row(u, (3.4445, -4.775, 2.0315), 5, 1e-7))
+        assert f"‖O‖ = {length:.4g}" in notes and 0.5 < length < 0.9
+    elif preset == "lbfgs_wolfe":
+        evals = after.func_evals - step.state_before.func_evals
+        assert f"evaluated the loss and gradient {evals} time(s)" in notes and f"t = {float(after.t):.4g}" in notes
+    else:
+        assert "a saddle (one negative)" in notes
