@@ -26,4 +26,4 @@ if class_mode.render(config, query):
 elif config.mode == "network":
     network_page.render(config, query)
 else:
-    surface_page.render(config, query, since=class_mode.playback_elapsed())
+    surface_page.render(config, query, started_at=class_mode.reveal_time())

@@ -64,6 +64,8 @@ async def class_state(request: Request) -> Response:
         return Response(b'{"error": "not a class code"}', status_code=404,
                         media_type="application/json", headers=headers)
     status, body, etag = await run_in_threadpool(state_body, code)
+    # The server's clock, for the page to play a reveal in step (not part of the ETag).
+    headers["X-Server-Time"] = f"{time.time():.3f}"
     if etag:
         headers["ETag"] = etag
         if etag in request.headers.get("if-none-match", ""):

@@ -438,11 +438,10 @@ def _answer_controls(room: Classroom, code: str, question: dict, config, mine_ke
 
 
 def _revealed(view) -> None:
-    """Seconds since the reveal (the store's clock), for every screen's view to show the same
-    epoch: each starts its playback that far in."""
-    st.session_state[_ELAPSED] = max(0.0, time.time() - (view.revealed_at or time.time()))
+    """The reveal's time (the server's clock), for every screen's view to show the same epoch."""
+    st.session_state[_ELAPSED] = float(view.revealed_at or time.time())
 
 
-def playback_elapsed() -> float | None:
-    """Seconds since the reveal on this run of the page, else None (a normal page)."""
+def reveal_time() -> float | None:
+    """When the class's run was revealed (Unix time) on this run of the page, else None."""
     return st.session_state.get(_ELAPSED)

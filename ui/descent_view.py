@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 from dataclasses import dataclass, field
 import os
@@ -439,9 +440,9 @@ def _check(figures: Mapping[str, Any], animation: Mapping[str, Any]) -> dict[str
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"Invalid animation epochs: {epochs!r}; expected an int >= 0")
     checked = {"epochs": int(epochs), "speed": speed, "token": str(animation.get("token", ""))}
-    since = animation.get("since")
-    if isinstance(since, (int, float)) and not isinstance(since, bool) and 0 <= since < 1e6:
-        checked["since"] = float(since)  # class mode: seconds since the reveal, a shared clock
+    started = animation.get("started_at")
+    if isinstance(started, (int, float)) and not isinstance(started, bool) and math.isfinite(started):
+        checked["started_at"] = float(started)  # class mode: the reveal's time on the server's clock
     return checked
 
 
@@ -474,8 +475,10 @@ def descent_view(
         (K, ny, nx), or a line Scatter, (K, m)) shows frame k, the last one with epochs[k] <= the
         current epoch, as the heatmap's z or the line's y. Others are static.
     animation: {"epochs": E, "speed": "instant" | "slow" | "normal" | "fast", "token": str,
-        "since": seconds (optional)}. With "since", a new token starts playing that many
-        seconds in, on a clock the view keeps (class mode's synchronized reveal).
+        "started_at": seconds (optional)}. With "started_at" (Unix time on the server's clock,
+        which the page learns from class mode's follower), a new token plays as if it had
+        started then (class mode's reveal: every screen at the same epoch). The same value for
+        every student keeps the message byte-identical, so Streamlit sends it once per server.
         A new token (a new computation) replays from epoch 0 over 4 s (slow), 2 s (normal) or
         0.8 s (fast); "instant" shows the last epoch. With the same token the playback position,
         the camera and the zoom are kept.
@@ -575,19 +578,19 @@ def views_painted(key: str = "descent_view") -> bool:
     return "Mozilla/" not in agent
 
 
-def _animation(epochs: int, speed: str, token: str, since: float | None) -> dict:
-    """The playback's settings; `since` (class mode's reveal, seconds ago) starts a new playback
-    that far in, so that every screen of a class shows the same epoch."""
+def _animation(epochs: int, speed: str, token: str, started_at: float | None) -> dict:
+    """The playback's settings; `started_at` (class mode's reveal, Unix time on the server's
+    clock) plays a new token from then on, so that every screen of a class shows the same epoch."""
     animation = {"epochs": epochs, "speed": speed, "token": token}
-    if since is not None:
-        animation["since"] = since
+    if started_at is not None:
+        animation["started_at"] = started_at
     return animation
 
 
 def show_views(figs: dict | Callable[[], dict], run_identity, height: int, epochs: int,
                speed: str, *, on_click: Callable[[list[float]], None] | None = None,
                on_epoch: Callable[[int], None] | None = None,
-               cached: Callable | None = None, since: float | None = None) -> None:
+               cached: Callable | None = None, started_at: float | None = None) -> None:
     """Draw the three views in the browser component, `epochs` on the playback slider. A new
     `run_identity` replays the descent from epoch 0; the same one keeps the playback position
     and the camera. `figs` may be a function that makes them; with `cached(key, make)` (a cache
@@ -605,7 +608,7 @@ def show_views(figs: dict | Callable[[], dict], run_identity, height: int, epoch
         figs = {view: {"data": []} for view in VIEWS}
     elif callable(figs):
         figs = figs()
-    descent_view(figs, _animation(epochs, speed, token, since),
+    descent_view(figs, _animation(epochs, speed, token, started_at),
                  key="descent_view", height=height, on_click=on_click, on_epoch=on_epoch,
                  _prepared=prepared)
 
@@ -614,7 +617,7 @@ def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr
                   height: int, speed: str, *, cache_get: Callable | None = None,
                   cache_put: Callable | None = None, cached: Callable | None = None,
                   on_click=None, on_epoch=None, on_lr=None, key: str = "descent_view",
-                  since: float | None = None) -> None:
+                  started_at: float | None = None) -> None:
     """The views with the learning rate in the browser. `view_key` is everything the figures and
     `paths` depend on but η: under the same key the wire message is built once (the figures
     are not even made) and a change of η alone sends the same data with another lr_index.
@@ -642,6 +645,6 @@ def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr
                 cache_put(cache_key, prepared)
     epochs = max((int(run.last.max()) for run in paths.runs), default=0)
     descent_view({view: {"data": []} for view in VIEWS},
-                 _animation(epochs, speed, token, since), key=key, height=height,
+                 _animation(epochs, speed, token, started_at), key=key, height=height,
                  on_click=on_click, on_epoch=on_epoch, paths=paths, lr_index=lr_index,
                  on_lr=on_lr, _prepared=prepared)

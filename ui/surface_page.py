@@ -290,9 +290,9 @@ def _build_path_set(config, surface, ran, grid, log, key, fits: bool,
                    _set_name(key), note, pending=pending)
 
 
-def render(config: Config, query: dict, since: float | None = None) -> None:
-    """The page for a config; `since`: class mode's reveal, seconds ago (the views play in step
-    with the class)."""
+def render(config: Config, query: dict, started_at: float | None = None) -> None:
+    """The page for a config; `started_at`: class mode's reveal on the server's clock (the views
+    play in step with the class)."""
     surface = config.surface_obj()
     results = results_for(config)
     _header(config, surface, query)
@@ -323,7 +323,7 @@ def render(config: Config, query: dict, since: float | None = None) -> None:
                       # the epoch the user settles on (pause, slider released) becomes the five
                       # steps' epoch; the view's η, released, becomes the page's
                       on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, on_lr=_on_view_lr,
-                      since=since)
+                      started_at=started_at)
         if paths.note:
             st.caption(paths.note)
     else:
@@ -331,7 +331,7 @@ def render(config: Config, query: dict, since: float | None = None) -> None:
         run_views = _run_views(ran)
         show_views(figs, ([lab_runs.run_key(config, r.choice) for r in ran], log), height,
                    epochs=max((len(v.loss) - 1 for v in run_views), default=0), speed=config.speed,
-                   on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, since=since)
+                   on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, started_at=started_at)
 
     # Nothing under the views until the browser has drawn them (it reports it, and the page reruns).
     if not views_painted():

@@ -47,7 +47,14 @@ class Follower {
     let next = this.jitter();
     try {
       const headers = this.etag ? { "If-None-Match": this.etag } : {};
+      const sent = Date.now();
       const response = await fetch(this.data.url, { headers, cache: "no-store", credentials: "same-origin" });
+      // The server's clock against this browser's (half the round trip after it was read):
+      // the descent view plays a reveal on the server's clock.
+      const serverTime = Number(response.headers.get("X-Server-Time"));
+      if (Number.isFinite(serverTime) && serverTime > 0) {
+        window.__descentLabServerOffset = serverTime - (sent + Date.now()) / 2000;
+      }
       const type = response.headers.get("content-type") || "";
       if (response.status === 200 && type.includes("application/json")) {
         this.etag = response.headers.get("ETag");

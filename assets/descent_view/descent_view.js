@@ -198,12 +198,15 @@ class DescentView {
         this.playing = true;
         this.playStart = now;
       }
-      // Class mode's reveal: `since` seconds have passed since the teacher's click, so every
-      // screen shows the epoch of the class's clock, however late its page arrived.
-      this.anchor = Number.isFinite(animation.since) && animation.since >= 0 && this.playing
-        ? now - animation.since * 1000 : null;
+      // Class mode's reveal: the playback started at the teacher's click (`started_at`, on the
+      // server's clock; class_follow.js keeps this browser's offset to it), so every screen
+      // shows the class's epoch, however late its page arrived.
+      const since = Number.isFinite(animation.started_at)
+        ? Math.max(0, (Date.now() / 1000 + (window.__descentLabServerOffset || 0)) - animation.started_at)
+        : null;
+      this.anchor = since !== null && this.playing ? now - since * 1000 : null;
       if (this.anchor !== null) {
-        const t = animation.since / this.duration();
+        const t = since / this.duration();
         this.epoch = clamp(Math.floor(t * epochs), 0, epochs);
         this.playStart = this.anchor;
         if (t >= 1) { this.epoch = epochs; this.playing = false; }
