@@ -35,6 +35,11 @@ class RunView:
     diverged_epoch: int | None = None
     steps: np.ndarray | None = None  # (m, 2) weights after every mini-batch step, or None
     step_loss: np.ndarray | None = None  # (m,) the loss there
+    evals: np.ndarray | None = None  # (epochs+1,) gradient evaluations so far at each epoch
+    averaged: np.ndarray | None = None  # (epochs+1, 2) ASGD's averaged weights ax, or None
+    averaged_loss: np.ndarray | None = None  # (epochs+1,) the loss at ax
+    probes: np.ndarray | None = None  # (m, 2) every point L-BFGS evaluated, or None
+    probe_loss: np.ndarray | None = None  # (m,) the mini-batch loss there
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,31 @@ def _step_dots(run: RunView, r: int, grid: Grid, z=None, size: int = 3):
     common = dict(mode="markers", name=f"{run.label} steps", showlegend=False,
                   marker=dict(size=size, color=run.color, opacity=STEP_DOT_OPACITY, line=dict(width=0)),
                   meta={"role": "steps", "run": r}, hoverinfo="skip")
+    if z is None:
+        return go.Scatter(x=f32(x), y=f32(y), **common)
+    return go.Scatter3d(x=f32(x), y=f32(y), z=f32(np.where(inside, z, np.nan)), **common)
+
+
+def _averaged_path(run: RunView, r: int, grid: Grid, z=None):
+    """ASGD's averaged weights ax, epoch by epoch: a dashed line in the run's colour, drawn whole
+    (role "averaged", not animated)."""
+    x, y, inside = _path_xy(run, grid, run.averaged)
+    common = dict(mode="lines", name=f"{run.label} averaged (ax)", showlegend=False,
+                  line=dict(color=run.color, width=3, dash="dash"), meta={"role": "averaged", "run": r},
+                  hovertemplate=f"{run.label} averaged<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>")
+    if z is None:
+        return go.Scatter(x=f32(x), y=f32(y), **common)
+    return go.Scatter3d(x=f32(x), y=f32(y), z=f32(np.where(inside, z, np.nan)), **common)
+
+
+def _probe_marks(run: RunView, r: int, grid: Grid, z=None, size: int = 6):
+    """Every point L-BFGS evaluated the loss at (its line-search probes): small crosses in the
+    run's colour, drawn whole (role "probes")."""
+    x, y, inside = _path_xy(run, grid, run.probes)
+    common = dict(mode="markers", name=f"{run.label} probes", showlegend=False,
+                  marker=dict(symbol="x", size=size, color=run.color, opacity=0.7, line=dict(width=0)),
+                  meta={"role": "probes", "run": r},
+                  hovertemplate=f"{run.label}: loss evaluated at<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>")
     if z is None:
         return go.Scatter(x=f32(x), y=f32(y), **common)
     return go.Scatter3d(x=f32(x), y=f32(y), z=f32(np.where(inside, z, np.nan)), **common)
@@ -178,6 +208,14 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             with np.errstate(all="ignore"):
                 step_z = np.clip(height(run.step_loss, floor, log), hmin, hmax) + lift
             traces.append(_step_dots(run, r, grid, z=step_z, size=max(2, point_size // 2)))
+        if run.averaged is not None and run.averaged_loss is not None:
+            with np.errstate(all="ignore"):
+                avg_z = np.clip(height(run.averaged_loss, floor, log), hmin, hmax) + lift
+            traces.append(_averaged_path(run, r, grid, z=avg_z))
+        if run.probes is not None and run.probe_loss is not None and len(run.probes):
+            with np.errstate(all="ignore"):
+                probe_z = np.clip(height(run.probe_loss, floor, log), hmin, hmax) + lift
+            traces.append(_probe_marks(run, r, grid, z=probe_z, size=max(2, point_size - 1)))
         traces.append(go.Scatter3d(
             x=f32(x[:1]), y=f32(y[:1]), z=f32(z[:1]), mode="markers", showlegend=False,
             marker=dict(size=point_size + 4, color=run.color, line=dict(color="#111827", width=2)),
@@ -238,6 +276,10 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
             hovertemplate=f"{run.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"))
         if run.steps is not None and len(run.steps):
             traces.append(_step_dots(run, r, grid, size=4))
+        if run.averaged is not None:
+            traces.append(_averaged_path(run, r, grid))
+        if run.probes is not None and len(run.probes):
+            traces.append(_probe_marks(run, r, grid))
         traces.append(go.Scatter(
             x=f32(x[:1]), y=f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(size=13, color=run.color, line=dict(color="white", width=2)),
@@ -276,8 +318,21 @@ def equal_scale_axes(xaxis: dict, yaxis: dict) -> tuple[dict, dict, list]:
     return xaxis, yaxis, [note]
 
 
+# The loss curve's x-axis in gradient evaluations: one per optimizer step for the gradient-only
+# rules (so ⌈n/batch⌉ per epoch), every loss-and-gradient evaluation (closure call) for L-BFGS.
+EVALS_TITLE = "gradient evaluations"
+
+
+def uses_evals_axis(runs: list[RunView]) -> bool:
+    """The rule: the loss curve counts gradient evaluations when some run evaluates more than
+    once in a step (L-BFGS), epochs otherwise; then every run is drawn against its own count."""
+    return any(run.evals is not None and len(run.evals) > 1
+               and np.any(np.diff(run.evals) > 1) for run in runs) and all(run.evals is not None for run in runs)
+
+
 def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
-               tolerance: float | None = None, bottom: float | None = None) -> go.Figure:
+               tolerance: float | None = None, bottom: float | None = None,
+               x_axis: str = "auto") -> go.Figure:
     """Loss against epoch, one line per run. The y axis turns logarithmic when the losses span
     more than two decades; it then shows the loss above the best minimum. With a `tolerance`
     and a known minimum, a dotted line (named in the legend) marks "within tolerance of the
@@ -290,36 +345,39 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
     level = tolerance_level(losses, minimum_loss, tolerance)
     traces, shapes = [], []
     drawn = []
+    by_evals = x_axis == "evals" or (x_axis == "auto" and uses_evals_axis(runs))
+    xname = "evaluation" if by_evals else "epoch"
     for r, run in enumerate(runs):
-        epochs = np.arange(len(run.loss), dtype=np.float32)
+        epochs = (np.asarray(run.evals, dtype=np.float32) if by_evals
+                  else np.arange(len(run.loss), dtype=np.float32))
         y = axis.plotted(run.loss)
         drawn.append(y)
         traces.append(go.Scatter(
             x=epochs, y=f32(y), mode="lines", name=run.label, line=dict(color=run.color, width=3),
             meta={"role": "path", "run": r},
-            hovertemplate=f"{run.label}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>"))
+            hovertemplate=f"{run.label}<br>{xname} %{{x}}<br>%{{y:.4g}}<extra></extra>"))
         traces.append(go.Scatter(
             x=epochs[:1], y=f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(size=10, color=run.color, line=dict(color="white", width=1.5)),
             meta={"role": "head", "run": r}, name=f"{run.label} now"))
         if run.diverged_epoch is not None:
-            shapes.append(dict(type="line", xref="x", yref="paper", x0=run.diverged_epoch,
-                               x1=run.diverged_epoch, y0=0, y1=1,
+            at = float(epochs[run.diverged_epoch]) if run.diverged_epoch < len(epochs) else run.diverged_epoch
+            shapes.append(dict(type="line", xref="x", yref="paper", x0=at, x1=at, y0=0, y1=1,
                                line=dict(color=run.color, dash="dot", width=2)))
     if level is not None:
         # A dotted line across the plot, named in the legend (a label on the plot would cover
         # the curves or the epoch marks).
-        last = max((len(run.loss) - 1 for run in runs), default=1)
+        last = max((len(run.loss) - 1 if not by_evals else int(run.evals[-1]) for run in runs), default=1)
         traces.append(go.Scatter(
             x=[0, max(last, 1)], y=[level, level], mode="lines", name=f"within {tolerance:g} of the minimum",
             line=dict(color="#111827", dash="dot", width=1.5), meta={"role": "tolerance"},
             hoverinfo="skip", showlegend=True))
     ytitle = "loss" if axis.shift == 0.0 else "loss − min"
-    max_epoch = max((len(run.loss) - 1 for run in runs), default=1)
+    max_epoch = max((len(run.loss) - 1 if not by_evals else int(run.evals[-1]) for run in runs), default=1)
     yrange = axis.range(drawn, level)
     layout = dict(
         uirevision=uirevision, font=FONT, margin=dict(l=70, r=10, t=10, b=45),
-        xaxis=dict(title="epoch", range=[0, max(max_epoch, 1)], tickformat="d",
+        xaxis=dict(title=EVALS_TITLE if by_evals else "epoch", range=[0, max(max_epoch, 1)], tickformat="d",
                    **epoch_ticks(max_epoch)),
         yaxis=dict(title=ytitle, type="log" if axis.log else "linear", exponentformat="power",
                    # log axis: a label per decade (or per few), never the 2s and 5s between,

@@ -37,6 +37,12 @@ class RunResult:
     # for the small dots between the epoch dots; None on the full batch or for a very long run.
     steps: np.ndarray | None = None
     step_loss: np.ndarray | None = None
+    # ASGD's averaged weights ax at every epoch (the dashed path) and the loss there; L-BFGS's
+    # probes, every point it evaluated the loss at, and that (mini-batch) loss; else None.
+    averaged: np.ndarray | None = None
+    averaged_loss: np.ndarray | None = None
+    probes: np.ndarray | None = None
+    probe_loss: np.ndarray | None = None
 
 
 # Mini-batch step dots are kept up to this many per run (the wire carries them as float32).
@@ -166,10 +172,11 @@ def stream_run(config: Config, choice: RunChoice, model=None, start=None,
         seed=config.seed, clip=make_clip(config, choice), schedule=make_schedule(config, choice))
 
 
-def _collect_run(records: Iterator, on_epoch: Callable | None, steps: list | None = None) -> Trajectory:
+def _collect_run(records: Iterator, on_epoch: Callable | None, steps: list | None = None,
+                 kept: list | None = None) -> Trajectory:
     """The run's epoch records as a Trajectory; with `steps`, the weights after each optimizer
-    step are appended to it."""
-    kept = []
+    step are appended to it; `kept` receives the records themselves."""
+    kept = [] if kept is None else kept
     for record in records:
         if isinstance(record, Step):
             if steps is not None:
@@ -189,18 +196,35 @@ def run_one(config: Config, choice: RunChoice,
     batch = batch_size(config, choice)
     n_steps = 0 if batch is None else config.epochs * -(-surface.n_samples // batch)
     steps: list | None = [] if 0 < n_steps <= MAX_STEP_DOTS else None
+    records: list = []
     try:
         trajectory = _collect_run(stream_run(config, choice, with_steps=steps is not None),
-                                  on_epoch and (lambda record: on_epoch(record.epoch)), steps)
+                                  on_epoch and (lambda record: on_epoch(record.epoch)), steps, records)
     except ValueError as err:
         return RunResult(choice, None, None, f"{choice.label}: {err}")
     summary = summarize(trajectory, surface.minima, surface.minimum_loss, TOLERANCE)
+    extras = _extras(surface, records)
     if not steps:
-        return RunResult(choice, trajectory, summary)
+        return RunResult(choice, trajectory, summary, **extras)
     positions = np.stack(steps)
     with np.errstate(all="ignore"):
         step_loss = np.asarray(surface.loss(positions), dtype=np.float64)
-    return RunResult(choice, trajectory, summary, steps=positions, step_loss=step_loss)
+    return RunResult(choice, trajectory, summary, steps=positions, step_loss=step_loss, **extras)
+
+
+def _extras(surface, records) -> dict:
+    """ASGD's averaged path and L-BFGS's probes from a run's records (empty for the others);
+    probes up to MAX_STEP_DOTS, like the step dots."""
+    out = {}
+    if records and records[0].averaged is not None:
+        averaged = np.stack([r.averaged for r in records])
+        with np.errstate(all="ignore"):
+            out.update(averaged=averaged, averaged_loss=np.asarray(surface.loss(averaged), dtype=np.float64))
+    probes = [r for r in records if r.probes is not None]
+    if probes:
+        points = np.concatenate([r.probes for r in probes])[:MAX_STEP_DOTS]
+        out.update(probes=points, probe_loss=np.concatenate([r.probe_loss for r in probes])[:MAX_STEP_DOTS])
+    return out
 
 
 def sweep_settings(config: Config, choice: RunChoice | None = None) -> dict:
