@@ -141,7 +141,9 @@ def _run_views(ran) -> list:
     return [figures.RunView(label=r.choice.label, color=colors[i % len(colors)],
                             params=r.trajectory.params, loss=r.trajectory.loss,
                             status=r.trajectory.status, diverged_epoch=r.trajectory.diverged_epoch,
-                            steps=r.steps, step_loss=r.step_loss)
+                            steps=r.steps, step_loss=r.step_loss, evals=r.trajectory.evals,
+                            averaged=r.averaged, averaged_loss=r.averaged_loss,
+                            probes=r.probes, probe_loss=r.probe_loss)
             for i, r in enumerate(ran)]
 
 
