@@ -162,3 +162,16 @@ def test_an_answer_after_the_reveal_is_refused_on_the_page():
     assert "0 of 0 right" in _texts(student) or "closed" in _texts(student)
     teacher.run()
     assert "0 of 0 right" in _texts(teacher), "the late answer was not stored"
+
+
+def test_two_teacher_screens_one_reveal_no_exception():
+    """The teacher link opened on a second screen: both can act; the second Reveal finds the
+    question already revealed and says so, without an exception on the page."""
+    first, code = _teacher_asks("lr-too-large", 0)
+    secret = first.session_state["class_secret"]
+    second = _open(**{"class": code, "t": secret})
+    assert "class_reveal" in [b.key for b in second.button], "the teacher link gives the teacher's screen"
+    first.button(key="class_reveal").click().run()
+    second.button(key="class_reveal").click().run()
+    assert not second.exception
+    assert "no open question to reveal" in _texts(second) or "right" in _texts(second)

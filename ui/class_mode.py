@@ -165,6 +165,9 @@ def render(config, query: dict) -> bool:
         for key in (_CODE, _SECRET, _SEEN_PAGE, _JOINED):
             ss.pop(key, None)
         return False
+    except Refused as err:  # e.g. two teacher screens: the other one revealed first
+        st.warning(str(err), icon=":material/info:")
+        return False
     except StoreUnavailable as err:
         _unavailable(err)
         return False
