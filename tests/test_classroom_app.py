@@ -175,3 +175,30 @@ def test_two_teacher_screens_one_reveal_no_exception():
     second.button(key="class_reveal").click().run()
     assert not second.exception
     assert "no open question to reveal" in _texts(second) or "right" in _texts(second)
+
+
+def test_a_redis_restart_mid_class_on_the_pages(monkeypatch):
+    """The hostile campaign's restart, seen from the pages: while Redis is down every page says
+    so and goes on (no exception); after it comes back (its append-only file kept the class),
+    the student answers and the teacher reveals it."""
+    reason = classroom_redis.available()
+    if reason:
+        classroom_redis.skip_or_fail(reason)
+    with classroom_redis.redis_server(persist=True) as server:
+        monkeypatch.setenv("DESCENT_LAB_STORE", server.url)
+        teacher, code = _teacher_asks("lr-too-large", 0)
+        student = _open(**{"class": code})
+        server.stop()
+        for page in (student, teacher):
+            page.run()
+            assert not page.exception, [e.value for e in page.exception]
+            assert "Class mode is not available right now" in _texts(page)
+            assert _has_view(page), "the page goes on as a normal page"
+        server.start()
+        student.run()
+        student.radio(key="class_choice_q1").set_value("diverges")
+        _send(student)
+        assert "Your answer: diverges" in _texts(student)
+        teacher.run()
+        teacher.button(key="class_reveal").click().run()
+        assert "1 of 1 right" in _texts(teacher)
