@@ -383,7 +383,7 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
                    # log axis: a label per decade (or per few), never the 2s and 5s between,
                    # and always one at 10⁻³, where "within 0.001 of the minimum" lies
                    dtick=log_dtick(axis.decades) if axis.log else None,
-                   tick0=-3 if axis.log else None,
+                   tick0=axis.tick0,
                    range=yrange, autorange=yrange is None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1 or level is not None,
@@ -412,6 +412,17 @@ class LossAxis:
     decades: float
     bottom: float | None
     zero: float | None
+
+    @property
+    def tick0(self) -> float | None:
+        """Where the log axis's labels start: at 10⁻³, the tolerance, when the axis reaches it;
+        else at the lowest whole decade on it (a fixed 10⁻³ left a run far above it one label)."""
+        if not self.log:
+            return None
+        positive = self.gap[self.gap > 0]
+        low = np.log10(self.zero if self.zero is not None else positive.min())
+        high = np.log10(positive.max())
+        return -3 if low <= -3 <= high else float(np.ceil(low))
 
     def plotted(self, loss) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -512,7 +523,7 @@ def view_loss_axis(losses, minimum_loss: float, *, presenter: bool = False,
             "zero": a.zero, "include": include,
             "title": "loss" if a.shift == 0.0 else "loss − min",
             "dtick": log_dtick(a.decades, presenter) if a.log else None,
-            "tick0": -3 if a.log else None}
+            "tick0": a.tick0}
 
 
 def log_dtick(decades: float, presenter: bool = False) -> int:

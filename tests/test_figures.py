@@ -323,3 +323,15 @@ def test_the_presenter_map_of_a_wide_box_is_no_strip():
     square = for_presenter(contour_map(_grid("himmelblau"), [], surfaces.get("himmelblau").minima,
                                        (0, 0), log=False, uirevision="u"))
     assert square.layout.yaxis.scaleratio == 1 and not square.layout.annotations
+
+
+def test_a_log_axis_far_above_the_tolerance_starts_its_labels_on_the_axis():
+    """A diverging run from 10 to 10⁶: labels from its lowest decade, not from 10⁻³ (which left
+    one label on the presenter axis)."""
+    loss = np.geomspace(10.0, 3e6, 20)
+    axis = view_loss_axis([loss], 0.0, presenter=True)
+    assert axis["log"] and axis["tick0"] == 1.0
+    labels = [axis["tick0"] + k * axis["dtick"] for k in range(10)]
+    assert len([v for v in labels if 1 <= v <= np.log10(3e6)]) == 2
+    near = view_loss_axis([np.geomspace(10.0, 1e-5, 20)], 0.0, presenter=True)
+    assert near["tick0"] == -3  # 10⁻³, the tolerance, is labelled when on the axis
