@@ -128,11 +128,11 @@ LESSONS = {lesson.key: lesson for lesson in (
         "damped by 4 > 2, shrinks x and doubles y each epoch: downhill.",
         surface="saddle",
         runs=(RunChoice("newton"), RunChoice("newton", (("damping", 4.0), ("lr", 1.0)), copy=1)),
-        learning_rate=1.0, epochs=12),
+        learning_rate=1.0, epochs=10),
     _lesson(
         "lbfgs-vs-adam", "L-BFGS vs Adam: evaluations",
-        "L-BFGS (strong Wolfe) spends up to 25 gradient evaluations an epoch, Adam one. Count "
-        "evaluations, not epochs: the loss curve's x-axis menu offers both.",
+        "L-BFGS (strong Wolfe) spends up to 25 gradient evaluations an epoch, Adam one, so with "
+        "L-BFGS on the page the loss curve counts evaluations, not epochs.",
         "L-BFGS is within 0.001 of the minimum after 50 evaluations (epoch 2); Adam, one "
         "evaluation an epoch, after about 580.",
         surface="rosenbrock", runs=(RunChoice("lbfgs_wolfe", (("lr", 1.0),)), RunChoice("adam")),

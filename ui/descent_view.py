@@ -341,6 +341,9 @@ class PathRun:
     last: np.ndarray
     diverged: np.ndarray
     fixed: bool = False
+    # (rows, E+1) gradient evaluations at each epoch when the loss curve counts them
+    # (figures.descent.uses_evals_axis), else None: the curve's x is the epoch
+    evals: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +401,7 @@ def _paths_header(paths: PathSet, rows: tuple[int, ...], wire: Wire) -> dict:
             "loss": wire.ref(_finite32(run.loss[pick])),
             "last": [int(v) for v in run.last[pick]],
             "diverged": [int(v) for v in run.diverged[pick]],
+            **({} if run.evals is None else {"evals": wire.ref(_finite32(run.evals[pick]))}),
         })
     return {"key": paths.key, "stops": list(paths.stops), "rows": [r for r in rows if r in where],
             "complete": len(rows) == len(paths.rows) and not paths.pending, "runs": runs, "scene": paths.scene,

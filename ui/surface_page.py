@@ -215,13 +215,17 @@ def _scene(grid, log: bool) -> dict:
                                       float(grid.ys[0]), float(grid.ys[-1])]}
 
 
-def _padded(trajectory, epochs: int) -> PathRun:
+def _padded(trajectory, epochs: int, by_evals: bool = False) -> PathRun:
     n = len(trajectory.loss)
     params = np.full((1, epochs + 1, 2), np.nan)
     loss = np.full((1, epochs + 1), np.nan)
     params[0, :n], loss[0, :n] = trajectory.params, trajectory.loss
     diverged = -1 if trajectory.diverged_epoch is None else trajectory.diverged_epoch
-    return PathRun(params, loss, np.array([n - 1]), np.array([diverged]))
+    evals = None
+    if by_evals:
+        evals = np.full((1, epochs + 1), np.nan)
+        evals[0, :n] = trajectory.evals
+    return PathRun(params, loss, np.array([n - 1]), np.array([diverged]), evals=evals)
 
 
 def _path_set(config: Config, surface, ran, grid, log: bool, view_key) -> PathSet | None:
@@ -261,18 +265,25 @@ def _build_path_set(config, surface, ran, grid, log, key, fits: bool,
     whole = fits and not pending
     rows = tuple(range(len(LR_OPTIONS))) if whole else (index,)
     runs = []
+    by_evals = figures.uses_evals_axis(_run_views(ran))  # the loss curve counts evaluations
     for r in ran:
         if r.choice.own_lr is not None or not whole:
-            run = _padded(r.trajectory, config.epochs)
-            runs.append(PathRun(run.params, run.loss, run.last, run.diverged, fixed=r.choice.own_lr is not None))
+            run = _padded(r.trajectory, config.epochs, by_evals)
+            runs.append(PathRun(run.params, run.loss, run.last, run.diverged, fixed=r.choice.own_lr is not None,
+                                evals=run.evals))
             continue
         batch = sweep.lr_trajectories(
             surface, PRESETS[r.choice.preset].optimizer, to_torch_hyper(r.choice.hyper()),
             lrs=np.array(LR_OPTIONS), start=config.start_point(), epochs=config.epochs,
             batch_size=lab_runs.batch_size(config, r.choice), seed=config.seed,
             clip=lab_runs.make_clip(config, r.choice), schedule=lab_runs.make_schedule(config, r.choice))
+        # a gradient-only rule evaluates once a step: epoch × steps per epoch, at every stop
+        size = lab_runs.batch_size(config, r.choice)
+        per_epoch = 1 if size is None else -(-int(surface.n_samples) // size)
+        evals = (np.broadcast_to(np.arange(config.epochs + 1.0) * per_epoch, batch.loss.shape)
+                 if by_evals else None)
         runs.append(PathRun(batch.params, batch.loss, np.asarray(batch.stop_epoch),
-                            np.asarray(batch.diverged_epoch)))
+                            np.asarray(batch.diverged_epoch), evals=evals))
     axes: list = [None] * len(LR_OPTIONS)
     bottom = _loss_bottom(surface, grid)
     # the figure's dotted tolerance line is static: every stop's axis reaches it when drawn

@@ -24,6 +24,7 @@ class PathSet {
     this.complete = Boolean(spec.complete);
     this.runs = spec.runs.map((run) => ({
       fixed: run.fixed, params: flatRef(run.params, arrays), loss: flatRef(run.loss, arrays),
+      evals: run.evals ? flatRef(run.evals, arrays) : null,  // the loss curve's x, when it counts evaluations
       epochs: run.loss.shape[1], last: run.last, diverged: run.diverged,
     }));
     this.cache = new Map();
@@ -69,7 +70,7 @@ class PathSet {
         const h = log ? Math.log10(1 + Math.max(loss - floor, 0)) : loss;
         const zz = Math.min(Math.max(h, hmin), hmax) + lift;
         z[e] = inside && Number.isFinite(zz) ? zz : NaN;
-        ex[e] = e;
+        ex[e] = run.evals ? run.evals[k * E + e] : e;
         let v = Number.isFinite(loss) ? Math.min(loss - axis.shift, axis.ceiling) : NaN;
         // below the axis's bottom (a surface with no minimum, off the map): drawn at the bottom;
         // an exact 0 on a log axis: drawn at its zero level, so the line does not stop short
