@@ -171,13 +171,17 @@ def open_figures(browser, url: str, hello_url: str, repeats: int = 3) -> dict:
     for the hello-world page; and where the time goes (the page's own milestones)."""
     out: dict = {}
     for name, target, app in (("app", url, True), ("reference_hello_world", hello_url, False)):
-        first, repeat, timelines = [], [], []
+        first, repeat, timelines, failures = [], [], [], []
         for _ in range(repeats):
             context = browser.new_context(viewport={"width": 1280, "height": 720})
             try:
                 if app:
-                    rec = open_timeline(context, target)
-                    rec2 = open_timeline(context, target)
+                    try:
+                        rec = open_timeline(context, target)
+                        rec2 = open_timeline(context, target)
+                    except Exception as err:  # noqa: BLE001 - counted and reported, not hidden
+                        failures.append(f"{type(err).__name__}: {str(err).splitlines()[0]}")
+                        continue
                     first.append(rec.pop("to_all_views_drawn_s"))
                     repeat.append(rec2.pop("to_all_views_drawn_s"))
                     timelines.append((rec, rec2))
@@ -194,7 +198,9 @@ def open_figures(browser, url: str, hello_url: str, repeats: int = 3) -> dict:
                 context.close()
         entry = {"first_visit_to_drawn_s_median": _median(first),
                  "repeat_visit_to_drawn_s_median": _median(repeat)}
-        if app:
+        if app and failures:
+            entry["opens_that_did_not_draw_within_120_s"] = failures
+        if app and timelines:
             # The open whose first visit was the median one: where its time went, its bytes.
             mid = sorted(timelines, key=lambda t: t[0]["milestones_ms"].get("view_3d_drawn_ms", 0))[
                 len(timelines) // 2]
