@@ -38,8 +38,8 @@ HYPER_RANGES = {"eps": (0.0, 1.0), "beta1": (0.0, 0.9999), "beta2": (0.0, 0.9999
                 "etaminus": (0.0, 1.0), "etaplus": (1.0, 10.0), "step_size_min": (0.0, 1.0),
                 "step_size_max": (0.0, 1e3), "t0": (0.0, 1e7), "beta2_decay": (-10.0, 0.0),
                 "eps2": (0.0, 1.0), "d": (1.0, 1e3), "ns_a": (-10.0, 10.0), "ns_b": (-10.0, 10.0),
-                "ns_c": (-10.0, 10.0), "ns_steps": (0, 99), "max_iter": (1, 1000), "max_eval": (1, 5000),
-                "history_size": (1, 1000), "tolerance_grad": (0.0, 1.0), "tolerance_change": (0.0, 1.0)}
+                "ns_c": (-10.0, 10.0), "ns_steps": (0, 99), "max_iter": (1, 50), "max_eval": (1, 100),
+                "history_size": (1, 100), "tolerance_grad": (0.0, 1.0), "tolerance_change": (0.0, 1.0)}
 # Hyperparameters that are a choice of words (torch's None shown as a word), and whole numbers.
 HYPER_CHOICES = {"line_search_fn": ("none", "strong_wolfe"), "adjust_lr_fn": ("original", "match_rms_adamw")}
 INT_HYPER = frozenset({"ns_steps", "max_iter", "max_eval", "history_size"})
