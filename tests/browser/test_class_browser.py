@@ -24,7 +24,7 @@ def class_server(tmp_path_factory):
     os.environ["DESCENT_LAB_DATA"] = str(data)
     try:
         with harness.run_streamlit(ENTRY) as url:
-            yield url
+            yield url, data
     finally:
         if old is None:
             os.environ.pop("DESCENT_LAB_DATA", None)
@@ -51,6 +51,7 @@ def _wait_text(page, pattern: str, timeout: float = 30_000) -> None:
 
 
 def test_teacher_and_three_students_ask_answer_reveal(browser, class_server):
+    class_server, _ = class_server
     errors: list[str] = []
     contexts = []
     try:
@@ -123,3 +124,41 @@ def test_teacher_and_three_students_ask_answer_reveal(browser, class_server):
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def test_a_student_answers_a_point_by_clicking_the_map(browser, class_server):
+    """A point question: a click on the student's map (no run on it) is the answer, at the
+    clicked place."""
+    from classroom.classes import Classroom
+    from classroom.questions import resolve
+    from classroom.store import SQLiteStore
+    from lab import lessons
+
+    url, data = class_server
+    room = Classroom(SQLiteStore(data / "classes.sqlite3"))
+    started = room.start({"lesson": "local-minima"})
+    lesson = lessons.get("local-minima")
+    question = resolve(lessons.WHERE_WILL_IT_END, lesson.config)
+    room.ask(started.code, started.secret, question)
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    try:
+        page.goto(f"{url}/?class={started.code}")
+        harness.wait_idle(page, 90_000)
+        page.get_by_text("Where will the blue run end?").wait_for(timeout=60_000)
+        assert page.locator(harness.VIEW_ROOT).count() == 0
+        page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+        x, y, width, height = page.evaluate("""() => {
+            const r = document.querySelector('.js-plotly-plot .nsewdrag').getBoundingClientRect();
+            return [r.x, r.y, r.width, r.height]; }""")
+        page.mouse.click(x + 0.8 * width, y + 0.25 * height)  # 80 % across, a quarter down
+        page.get_by_text("Your answer: (").wait_for(timeout=30_000)
+        room.reveal(started.code, started.secret)
+        [answer] = room.results(started.code).answers
+        (x0, x1), (y0, y1) = question["box"]
+        step = (x1 - x0) / 40  # the map's clickable grid
+        assert abs(answer[0] - (x0 + 0.8 * (x1 - x0))) <= step
+        assert abs(answer[1] - (y1 - 0.25 * (y1 - y0))) <= step
+        assert not errors, errors
+    finally:
+        context.close()
