@@ -95,6 +95,13 @@ def _path_xy(run: RunView, grid: Grid, params: np.ndarray | None = None) -> tupl
 STEP_DOT_OPACITY = 0.5
 
 
+def overlap_scale(r: int) -> float:
+    """Dot size of run r against the first run's: each later run is drawn over the earlier ones,
+    a little smaller, so where two paths coincide (the schedule lesson's runs share their first
+    steps) the one underneath still shows as a ring."""
+    return max(0.6, 1.0 - 0.2 * r)
+
+
 def _step_dots(run: RunView, r: int, grid: Grid, z=None, size: int = 3):
     """The mini-batch steps between a run's epoch dots: small, lighter dots in its colour, drawn
     whole (role "steps": the view does not animate them per epoch)."""
@@ -201,13 +208,14 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         traces.append(go.Scatter3d(
             x=f32(x), y=f32(y), z=f32(z), mode="lines+markers", name=run.label,
             line=dict(color=run.color, width=2),
-            marker=dict(size=point_size, color=run.color, line=dict(width=0)),
+            marker=dict(size=point_size * overlap_scale(r), color=run.color, line=dict(width=0)),
             meta={"role": "path", "run": r}, showlegend=len(runs) > 1,
             hovertemplate=f"{run.label}<br>{axis_names[0]}=%{{x:.4g}}<br>{axis_names[1]}=%{{y:.4g}}<extra></extra>"))
         if run.steps is not None and run.step_loss is not None and len(run.steps):
             with np.errstate(all="ignore"):
                 step_z = np.clip(height(run.step_loss, floor, log), hmin, hmax) + lift
-            traces.append(_step_dots(run, r, grid, z=step_z, size=max(2, point_size // 2)))
+            traces.append(_step_dots(run, r, grid, z=step_z,
+                                     size=max(2, point_size // 2) * overlap_scale(r)))
         if run.averaged is not None and run.averaged_loss is not None:
             with np.errstate(all="ignore"):
                 avg_z = np.clip(height(run.averaged_loss, floor, log), hmin, hmax) + lift
@@ -218,7 +226,8 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
             traces.append(_probe_marks(run, r, grid, z=probe_z, size=max(2, point_size - 1)))
         traces.append(go.Scatter3d(
             x=f32(x[:1]), y=f32(y[:1]), z=f32(z[:1]), mode="markers", showlegend=False,
-            marker=dict(size=point_size + 4, color=run.color, line=dict(color="#111827", width=2)),
+            marker=dict(size=(point_size + 4) * overlap_scale(r), color=run.color,
+                        line=dict(color="#111827", width=2)),
             meta={"role": "head", "run": r}, hoverinfo="skip", name=f"{run.label} now"))
     (x0, x1), (y0, y1) = (grid.xs[0], grid.xs[-1]), (grid.ys[0], grid.ys[-1])
     ztitle = "log loss" if log else "loss"
@@ -271,18 +280,18 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
         x, y, _ = _path_xy(run, grid)
         traces.append(go.Scatter(
             x=f32(x), y=f32(y), mode="lines+markers", name=run.label,
-            line=dict(color=run.color, width=1.5), marker=dict(size=6, color=run.color),
+            line=dict(color=run.color, width=1.5), marker=dict(size=6 * overlap_scale(r), color=run.color),
             meta={"role": "path", "run": r}, showlegend=False,
             hovertemplate=f"{run.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"))
         if run.steps is not None and len(run.steps):
-            traces.append(_step_dots(run, r, grid, size=4))
+            traces.append(_step_dots(run, r, grid, size=4 * overlap_scale(r)))
         if run.averaged is not None:
             traces.append(_averaged_path(run, r, grid))
         if run.probes is not None and len(run.probes):
             traces.append(_probe_marks(run, r, grid))
         traces.append(go.Scatter(
             x=f32(x[:1]), y=f32(y[:1]), mode="markers", showlegend=False, hoverinfo="skip",
-            marker=dict(size=13, color=run.color, line=dict(color="white", width=2)),
+            marker=dict(size=13 * overlap_scale(r), color=run.color, line=dict(color="white", width=2)),
             meta={"role": "head", "run": r}, name=f"{run.label} now"))
     traces.append(go.Scatter(
         x=f32([start[0]]), y=f32([start[1]]), mode="markers", name="start",
@@ -327,7 +336,18 @@ def uses_evals_axis(runs: list[RunView]) -> bool:
     """The rule: the loss curve counts gradient evaluations when some run evaluates more than
     once in a step (L-BFGS), epochs otherwise; then every run is drawn against its own count."""
     return any(run.evals is not None and len(run.evals) > 1
-               and np.any(np.diff(run.evals) > 1) for run in runs) and all(run.evals is not None for run in runs)
+               and np.any(np.diff(run.evals) > _steps_per_epoch(run)) for run in runs) and all(
+        run.evals is not None for run in runs)
+
+
+def _steps_per_epoch(run: RunView) -> int:
+    """Optimizer steps in one epoch: one on the full batch; with mini-batches, as many as its
+    step dots say (a mini-batch SGD run evaluates once a step, and is no L-BFGS: the schedule
+    and mini-batch lessons' loss curves were drawn against gradient evaluations)."""
+    epochs = len(run.loss) - 1
+    if run.steps is None or epochs < 1:
+        return 1
+    return max(1, len(run.steps) // epochs)
 
 
 def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,

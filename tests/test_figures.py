@@ -335,3 +335,35 @@ def test_a_log_axis_far_above_the_tolerance_starts_its_labels_on_the_axis():
     assert len([v for v in labels if 1 <= v <= np.log10(3e6)]) == 2
     near = view_loss_axis([np.geomspace(10.0, 1e-5, 20)], 0.0, presenter=True)
     assert near["tick0"] == -3  # 10⁻³, the tolerance, is labelled when on the axis
+
+
+def test_a_later_run_is_drawn_smaller_so_a_run_underneath_shows_as_a_ring():
+    from figures.descent import overlap_scale
+
+    a = _run("bowl", "sgd", 0.05, epochs=10, label="first")
+    b = RunView("second", RUN_COLORS[1], a.params, a.loss, a.status)  # the very same path
+    for fig in (surface_3d(_grid("bowl"), [a, b], surfaces.get("bowl").minima, log=False, uirevision="u"),
+                contour_map(_grid("bowl"), [a, b], surfaces.get("bowl").minima, (0, 0), log=False,
+                            uirevision="u")):
+        for role in ("path", "head"):
+            first, second = (t for t in fig.data if (t.meta or {}).get("role") == role)
+            assert second.marker.size < first.marker.size
+    assert overlap_scale(0) == 1 and overlap_scale(5) >= 0.6
+
+
+def test_mini_batch_sgd_keeps_epochs_on_the_loss_axis():
+    """16 steps an epoch is 16 gradient evaluations an epoch: no L-BFGS, so the x axis stays
+    'epoch' (the mini-batch lessons were drawn against gradient evaluations)."""
+    from figures.descent import uses_evals_axis
+    from lab.lessons import LESSONS
+    from lab.runs import run_one
+
+    config = LESSONS["minibatch-noise"].config
+    views = []
+    for i, c in enumerate(config.runs):
+        r = run_one(config, c)
+        views.append(RunView(r.choice.label, RUN_COLORS[i], r.trajectory.params, r.trajectory.loss,
+                             r.trajectory.status, None, r.steps, r.step_loss,
+                             evals=getattr(r.trajectory, "evals", None)))
+    assert not uses_evals_axis(views)
+    assert loss_curve(views, 0.0, uirevision="u").layout.xaxis.title.text == "epoch"
