@@ -32,7 +32,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from engine.rounding import _fma_float, fma, newton_schulz_row
+from engine.rounding import fma_float, fma, newton_schulz_row
 
 _INF = math.inf
 
@@ -867,7 +867,7 @@ def _two_loop(flat_grad, dirs, stps, ro, h_diag) -> np.ndarray:
     if small:
         dirs, stps = [y.tolist() for y in dirs], [s.tolist() for s in stps]
     dot = (lambda a, b: sum(x * y for x, y in zip(a, b))) if small else _dot
-    axpy = (lambda a, x, y: [_fma_float(a, u, v) for u, v in zip(x, y)]) if small else fma
+    axpy = (lambda a, x, y: [fma_float(a, u, v) for u, v in zip(x, y)]) if small else fma
     q, al = (-flat_grad).tolist() if small else -flat_grad, [0.0] * len(dirs)
     for i in range(len(dirs) - 1, -1, -1):
         al[i] = dot(stps[i], q) * ro[i]

@@ -18,7 +18,7 @@ def fma(a, b, c) -> np.ndarray:
     cancellations included. Where a value overflows it falls back to the plain a·b + c."""
     if isinstance(a, float) and type(b) is type(c) is np.ndarray and b.shape == c.shape and b.size <= 8:
         # a single run's few weights: Python floats are ~10x faster than NumPy on 2-element arrays
-        return np.array([_fma_float(a, x, y) for x, y in zip(b.ravel().tolist(), c.ravel().tolist())],
+        return np.array([fma_float(a, x, y) for x, y in zip(b.ravel().tolist(), c.ravel().tolist())],
                         dtype=np.float64).reshape(b.shape)
     a, b, c = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(c, np.float64)
     p = a * b
@@ -33,7 +33,7 @@ def fma(a, b, c) -> np.ndarray:
     return np.where(np.isfinite(out), out, s)
 
 
-def _fma_float(a: float, b: float, c: float) -> float:
+def fma_float(a: float, b: float, c: float) -> float:
     """fma on Python floats, the same steps as fma's arrays."""
     p = a * b
     ca, cb = _SPLIT * a, _SPLIT * b
