@@ -202,3 +202,12 @@ def test_a_redis_restart_mid_class_on_the_pages(monkeypatch):
         teacher.run()
         teacher.button(key="class_reveal").click().run()
         assert "1 of 1 right" in _texts(teacher)
+
+
+def test_network_mode_in_a_class_has_no_questions_and_no_exception():
+    teacher = _open(mode="network", **{"class": "new"})
+    code = teacher.session_state["class_code"]
+    assert "Questions are asked on the surface pages" in _texts(teacher)
+    student = _open(**{"class": code})
+    assert student.session_state["mode"] == "network", "the student follows the teacher's page"
+    assert not student.exception and "You have joined" in _texts(student)

@@ -378,6 +378,8 @@ def _student(room: Classroom, config) -> bool:
         _revealed(view)
         return False
     if view.phase == "waiting":
+        if config.mode == "network":
+            return False  # no class questions there: the teacher's network page, as it is
         _board(config, None)
     return True
 
