@@ -403,3 +403,98 @@ def test_the_five_steps_show_what_makes_each_family_different(preset):
         assert f"evaluated the loss and gradient {evals} time(s)" in notes and f"t = {float(after.t):.4g}" in notes
     else:
         assert "a saddle (one negative)" in notes
+
+
+# --------------------------------------------------------------------------- everywhere the others are
+
+def test_presets_and_link_keys_round_trip_with_tuples_words_and_whole_numbers():
+    from lab.config import PRESETS, RunChoice, preset_hyper, to_torch_hyper
+    from lab.link import from_query, to_query
+
+    for key in ("rprop", "asgd", "adafactor", "muon", "lbfgs", "lbfgs_wolfe", "newton"):
+        torch_hyper = to_torch_hyper(preset_hyper(key))
+        optimizers.create(PRESETS[key].optimizer, **torch_hyper)  # the page's values build it
+    assert to_torch_hyper(preset_hyper("rprop"))["etas"] == (0.5, 1.2)
+    assert to_torch_hyper(preset_hyper("adafactor"))["eps"] == (None, 1e-3)
+    assert to_torch_hyper(preset_hyper("muon"))["ns_coefficients"] == (3.4445, -4.775, 2.0315)
+    assert to_torch_hyper(preset_hyper("lbfgs"))["line_search_fn"] is None
+    assert preset_hyper("lbfgs")["max_eval"] == 25  # torch's None written out: 20·5//4
+    query = {"opt": "lbfgs_wolfe,muon,rprop", "lbfgs_wolfe.max_iter": "7", "lbfgs_wolfe.line_search_fn": "none",
+             "muon.adjust_lr_fn": "match_rms_adamw", "muon.ns_b": "-4", "rprop.etaplus": "1.5"}
+    config, notices = from_query(query)
+    assert notices == []
+    assert config.runs[0] == RunChoice("lbfgs_wolfe", (("line_search_fn", "none"), ("max_iter", 7)))
+    assert to_torch_hyper(config.runs[0].hyper())["max_iter"] == 7
+    assert from_query(to_query(config)) == (config, [])
+    _, notices = from_query({"opt": "lbfgs,muon", "lbfgs.max_iter": "2.5", "muon.adjust_lr_fn": "fast"})
+    assert any("lbfgs.max_iter" in n and "whole number" in n for n in notices)
+    assert any("muon.adjust_lr_fn" in n and "original, match_rms_adamw" in n for n in notices)
+
+
+def test_lbfgs_counts_its_loop_in_the_eta_set_budget_and_its_basin_map_is_coarser():
+    from dataclasses import replace
+
+    from engine import sweep
+    from lab import runs
+    from lab.config import Config, RunChoice
+
+    config = Config(epochs=100)
+    assert runs.looped_step_cost(RunChoice("adam")) == 1
+    assert runs.looped_step_cost(RunChoice("lbfgs")) == int(1.5 * 20 * (2 * 100 + 5))
+    assert runs.lr_set_plan(replace(config, runs=(RunChoice("adam"),)), [RunChoice("adam")]) == runs.AHEAD
+    assert runs.lr_set_plan(replace(config, runs=(RunChoice("lbfgs"),)), [RunChoice("lbfgs")]) == runs.RERUN
+    result = sweep.basins(surfaces.get("himmelblau"), "lbfgs", {"line_search_fn": "strong_wolfe"}, 1.0,
+                          grid_n=100, epochs=3)
+    assert result.label.shape == (sweep.LOOPED_BASIN_GRID, sweep.LOOPED_BASIN_GRID)
+
+
+def test_the_loss_curve_counts_evaluations_when_lbfgs_is_there():
+    from figures.descent import EVALS_TITLE, RunView, loss_curve, uses_evals_axis
+
+    surface = surfaces.get("rosenbrock")
+    views = []
+    for name, hyper in (("lbfgs", dict(line_search_fn="strong_wolfe")), ("adam", dict(lr=0.1))):
+        t = collect(train(surface, optimizers.create(name, **hyper), epochs=5))
+        views.append(RunView(name, "#000", t.params, t.loss, t.status, t.diverged_epoch, evals=t.evals))
+    assert uses_evals_axis(views) and not uses_evals_axis(views[1:])
+    fig = loss_curve(views, 0.0, uirevision="u")
+    assert fig.layout.xaxis.title.text == EVALS_TITLE
+    paths = [t for t in fig.data if t.meta and t.meta.get("role") == "path"]
+    np.testing.assert_array_equal(paths[0].x, views[0].evals)
+    np.testing.assert_array_equal(paths[1].x, np.arange(6))  # Adam: one evaluation an epoch
+    assert loss_curve(views[1:], 0.0, uirevision="u").layout.xaxis.title.text == "epoch"
+
+
+def test_asgd_record_carries_the_averaged_iterate_and_the_figures_draw_it_dashed():
+    from figures.descent import Grid, RunView, contour_map
+
+    surface = surfaces.get("himmelblau")
+    opt = optimizers.create("asgd", lr=0.01, t0=5.0)
+    records = list(train(surface, opt, epochs=12))
+    state, w = opt.init(np.asarray(surface.start, dtype=np.float64)), np.asarray(surface.start, dtype=np.float64)
+    for r in records[1:]:
+        w, state = opt.update(w, surface.grad(w), state)
+        np.testing.assert_array_equal(r.averaged, state.ax)
+    assert not np.allclose(records[-1].averaged, records[-1].params)  # averaging began after t0 = 5
+    t = collect(records)
+    xs, ys = np.linspace(-5, 5, 20), np.linspace(-5, 5, 20)
+    grid = Grid(xs, ys, surface.loss(np.stack(np.meshgrid(xs, ys), -1)))
+    view = RunView("ASGD", "#D55E00", t.params, t.loss, t.status, averaged=np.stack([r.averaged for r in records]))
+    (dashed,) = [tr for tr in contour_map(grid, [view], surface.minima, surface.start, log=False,
+                                          uirevision="u").data if tr.meta and tr.meta.get("role") == "averaged"]
+    assert dashed.line.dash == "dash" and dashed.line.color == "#D55E00"
+
+
+def test_newton_has_no_torch_script_and_muon_none_in_network_mode():
+    from dataclasses import replace
+
+    from lab.config import Config, RunChoice, network_defaults
+    from lab.torch_script import torch_script
+
+    with pytest.raises(ValueError, match="not a torch optimizer"):
+        torch_script(Config(surface="saddle", runs=(RunChoice("newton"),), learning_rate=1.0, epochs=3), 0)
+    with pytest.raises(ValueError, match="Muon in network mode"):
+        torch_script(replace(network_defaults(), runs=(RunChoice("muon"),), epochs=2), 0)
+    script = torch_script(Config(runs=(RunChoice("lbfgs_wolfe"),), learning_rate=1.0, epochs=3), 0)
+    assert "torch.optim.LBFGS(params, lr=1.0" in script and "opt.step(closure)" in script
+    assert "foreach" not in script.split("torch.optim.LBFGS(")[1].split("\n")[0]
