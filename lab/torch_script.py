@@ -357,7 +357,7 @@ def loss(idx=None):
 def _optimizer_code(choice: RunChoice, lr: float) -> tuple[str, str]:
     name = PRESETS[choice.preset].optimizer
     if name not in TORCH_CLASSES:
-        raise ValueError(f"{choice.label} is not a torch optimizer, so there is no PyTorch script for it")
+        raise ValueError("not a torch optimizer, so there is no PyTorch script for it")
     cls = TORCH_CLASSES[name]
     hyper = to_torch_hyper(choice.hyper())
     args = ", ".join([f"lr={_f(lr)}"] + [f"{k}={_value(v)}" for k, v in hyper.items()]
