@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -320,10 +321,10 @@ def from_json(data: bytes | str) -> tuple[Config, dict[tuple, RunResult]]:
             trajectory = trajectory._replace(evals=replay.evals)
             with np.errstate(all="ignore"):
                 summary = summarize(trajectory, surface.minima, surface.minimum_loss, TOLERANCE)
-            # The mini-batch step dots come from the replay the file matched, so a loaded file
-            # shows the picture its link does (they were missing after a load).
-            result = RunResult(choice, trajectory, summary, steps=replayed.steps,
-                               step_loss=replayed.step_loss)
+            # What the picture draws besides the trajectory (mini-batch step dots, ASGD's
+            # averaged path, L-BFGS's probes) comes from the replay the file matched, so a
+            # loaded file shows the picture its link does (the step dots were missing).
+            result = dataclasses.replace(replayed, trajectory=trajectory, summary=summary)
         results[run_key(config, choice)] = result
     return config, results
 
