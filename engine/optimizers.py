@@ -863,6 +863,8 @@ def _two_loop(flat_grad, dirs, stps, ro, h_diag) -> np.ndarray:
     """d = −H·g by L-BFGS's two-loop recursion over the (s, y) pairs, oldest last then oldest
     first, from H_diag·I; the vector updates fused as torch's add_ is. A run's few weights are
     done on Python floats (the recursion is sequential, and NumPy is slow on tiny arrays)."""
+    if flat_grad.size == 2:  # two weights, the page's case: the same steps on plain floats
+        return _two_loop_pair(flat_grad, dirs, stps, ro, h_diag)
     small = flat_grad.size <= 8
     if small:
         dirs, stps = [y.tolist() for y in dirs], [s.tolist() for s in stps]
@@ -877,6 +879,23 @@ def _two_loop(flat_grad, dirs, stps, ro, h_diag) -> np.ndarray:
         be_i = dot(dirs[i], r) * ro[i]
         r = axpy(al[i] - be_i, stps[i], r)
     return np.array(r, dtype=np.float64).reshape(flat_grad.shape)
+
+
+def _two_loop_pair(flat_grad, dirs, stps, ro, h_diag) -> np.ndarray:
+    """_two_loop for two weights, written out on floats (about 3x faster than the lists)."""
+    ys, ss = [y.tolist() for y in dirs], [s.tolist() for s in stps]
+    q0, q1 = (-flat_grad).tolist()
+    al = [0.0] * len(ys)
+    for i in range(len(ys) - 1, -1, -1):
+        (y0, y1), (s0, s1) = ys[i], ss[i]
+        al[i] = a = (s0 * q0 + s1 * q1) * ro[i]
+        q0, q1 = fma_float(-a, y0, q0), fma_float(-a, y1, q1)
+    r0, r1 = q0 * h_diag, q1 * h_diag
+    for i in range(len(ys)):
+        (y0, y1), (s0, s1) = ys[i], ss[i]
+        c = al[i] - (y0 * r0 + y1 * r1) * ro[i]
+        r0, r1 = fma_float(c, s0, r0), fma_float(c, s1, r1)
+    return np.array([r0, r1], dtype=np.float64)
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:

@@ -39,7 +39,7 @@ LR_BATCH_BUDGET = 150_000
 # 61 stops × 100-200 epochs × 16-32 steps) are 0.2-0.9 M; beyond it each new η reruns the page.
 LR_SET_LATER_BUDGET = 1_500_000
 # L-BFGS steps each run alone (about 0.1-20 ms a run-epoch against 2 µs vectorized): its basin
-# map has at most this many starts a side (a 20×20 map of 60 epochs took 2-32 s here).
+# map has at most this many starts a side (a 20×20 map of 60 epochs took 2-35 s here, under load).
 LOOPED_BASIN_GRID = 20
 # A data surface's full-batch loss and gradient of 61 runs cost about one step per this many
 # samples (logistic regression, the dearest model here: a full-batch epoch on its 64 samples

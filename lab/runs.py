@@ -125,7 +125,8 @@ AHEAD, AFTER_PAINT, RERUN = "ahead", "after-paint", "rerun"
 # inner iteration walks its (s, y) history twice, about 3 µs a pair, where a vectorized step costs
 # about 2 µs per run. So one L-BFGS step counts as max_iter·(2·history_size + 5)·1.5 steps×runs
 # (an upper bound: 6,150 at torch's defaults; measured, 61 runs × 100 epochs on Rosenbrock took
-# 116 s without a line search and 2.8 s with strong Wolfe). Its η set is then rerun, not ahead.
+# 30-60 s without a line search and 5-6 s with strong Wolfe, on 2 cores shared with other jobs,
+# load average 10-12, against 0.015 s for Adam). Its η set is then rerun, not ahead.
 LOOPED_PAIR_COST = 1.5
 
 
