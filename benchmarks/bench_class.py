@@ -127,6 +127,13 @@ class Target:
             time.sleep(0.25)
         return f"127.0.0.1:{port}"
 
+    def replica_addresses(self) -> list[str]:
+        """Each server process's own address (warmed one by one: the proxy may send two
+        students in a row to the same replica)."""
+        if self.server is not None:
+            return [b.address for b, c in zip(self.server.backends, self.server.children)]
+        return [f"127.0.0.1:{self.child.command[self.child.command.index('--server.port') + 1]}"]
+
     def pids(self) -> list[int]:
         children = self.server.children if self.server else [self.child]
         return [c.pid for c in children if c is not None and c.alive()]
@@ -162,13 +169,14 @@ async def arrivals(address: str, pids: list[int], queries: list[str], students: 
     clients: list[LightClient] = []
     times: list[float] = []
     failures: list[str] = []
-    before, cpu0 = rss_bytes(pids), cpu_seconds(pids)
+    before, cpu0, t0 = rss_bytes(pids), cpu_seconds(pids), time.perf_counter()
     await asyncio.gather(*(
         _student_opens(address, queries[i % len(queries)], window * i / students, clients, times,
                        failures) for i in range(students)))
     after, cpu1 = rss_bytes(pids), cpu_seconds(pids)  # every student still connected
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     out = stats(times, len(failures), students, (before, after), (cpu0, cpu1))
+    out["wall_s"] = round(time.perf_counter() - t0, 1)
     out["first_failures"] = failures[:3]
     return out
 
@@ -224,7 +232,7 @@ async def interactions(address: str, pids: list[int], students: int, window: flo
     opens: list[float] = []
     steps: dict[str, list[float]] = {}
     failures: list[str] = []
-    before, cpu0 = rss_bytes(pids), cpu_seconds(pids)
+    before, cpu0, t0 = rss_bytes(pids), cpu_seconds(pids), time.perf_counter()
     await asyncio.gather(*(
         _one_student(address, random.Random(seed * 100_003 + i), window * i / students, think,
                      clients, opens, steps, failures) for i in range(students)))
@@ -233,6 +241,9 @@ async def interactions(address: str, pids: list[int], students: int, window: flo
     every = [t for times in steps.values() for t in times]
     out = stats(every, len(failures), students, (before, after), (cpu0, cpu1))
     out["server_cpu_per_request_s"] = round((cpu1 - cpu0) / max(len(every) + len(opens), 1), 3)
+    # the class's demand: server CPU seconds per second of the scenario (2.0 fills this machine)
+    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    out["server_cores_busy"] = round((cpu1 - cpu0) / max(out["wall_s"], 1e-9), 2)
     out["interactions"] = len(every)
 
     def brief(times: list[float]) -> dict:
@@ -245,15 +256,17 @@ async def interactions(address: str, pids: list[int], students: int, window: flo
     return out
 
 
-async def warm(address: str) -> dict:
-    """One student per link, then one alone through the five interactions twice (the second
-    time on warm caches: each step's server time with nobody else on the server)."""
+async def warm(addresses: list[str]) -> dict:
+    """On each server process: one student per link, then one alone through the five
+    interactions twice (the second time on warm caches: each step's server time with nobody
+    else on the server; reported for the last process)."""
     start = time.perf_counter()
-    for query in LINKS:
-        async with LightClient(address, timeout=TIMEOUT) as client:
-            await client.open(query)
-    first = await interactions(address, [], 1, 0.0, (0.0, 0.0), seed=99)
-    again = await interactions(address, [], 1, 0.0, (0.0, 0.0), seed=99)
+    for address in addresses:
+        for query in LINKS:
+            async with LightClient(address, timeout=TIMEOUT) as client:
+                await client.open(query)
+        first = await interactions(address, [], 1, 0.0, (0.0, 0.0), seed=99)
+        again = await interactions(address, [], 1, 0.0, (0.0, 0.0), seed=99)
     return {"seconds": round(time.perf_counter() - start, 2),
             "alone_cold_s": {k: v["max_s"] for k, v in first["by_interaction"].items()},
             "alone_warm_s": {"open": again["opens"]["max_s"],
@@ -265,7 +278,7 @@ def measure(kind: str, replicas: int, sizes: dict) -> dict:
     address = target.start()
     try:
         pids = target.pids()
-        out = {"processes": len(pids), "warm_up": asyncio.run(warm(address))}
+        out = {"processes": len(pids), "warm_up": asyncio.run(warm(target.replica_addresses()))}
         out["one_lesson"] = asyncio.run(arrivals(address, pids, [LESSON], sizes["arrivals"], 10.0))
         out["four_links"] = asyncio.run(arrivals(address, pids, LINKS, sizes["arrivals"], 10.0))
         out["interactions"] = asyncio.run(interactions(
