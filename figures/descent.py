@@ -402,13 +402,13 @@ def loss_curve(runs: list[RunView], minimum_loss: float, *, uirevision: str,
         yaxis=dict(title=ytitle, type="log" if axis.log else "linear", exponentformat="power",
                    # log axis: a label per decade (or per few), never the 2s and 5s between,
                    # and always one at 10⁻³, where "within 0.001 of the minimum" lies
-                   dtick=log_dtick(axis.decades) if axis.log else None,
-                   tick0=axis.tick0,
+                   dtick=log_dtick(axis.spanned(level)) if axis.log else None,
+                   tick0=axis.tick0(level),
                    range=yrange, autorange=yrange is None),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         showlegend=len(runs) > 1 or level is not None,
         paper_bgcolor="white", plot_bgcolor="#f7f8fa", shapes=shapes,
-        annotations=[], meta={"decades": float(axis.decades)},
+        annotations=[], meta={"decades": float(axis.spanned(level))},
     )
     return go.Figure(data=traces, layout=layout)
 
@@ -433,15 +433,27 @@ class LossAxis:
     bottom: float | None
     zero: float | None
 
-    @property
-    def tick0(self) -> float | None:
-        """Where the log axis's labels start: at 10⁻³, the tolerance, when the axis reaches it;
-        else at the lowest whole decade on it (a fixed 10⁻³ left a run far above it one label)."""
+    def spanned(self, include: float | None = None) -> float:
+        """Decades the log axis spans, with a level it must also reach (the tolerance line)."""
+        if not self.log or include is None or not include > 0:
+            return self.decades
+        positive = self.gap[self.gap > 0]
+        high = max(float(np.log10(positive.max())), float(np.log10(include)))
+        low = min(float(np.log10(self.zero if self.zero is not None else positive.min())),
+                  float(np.log10(include)))
+        return high - low
+
+    def tick0(self, include: float | None = None) -> float | None:
+        """Where the log axis's labels start: at 10⁻³, the tolerance, when the axis reaches it
+        (with `include`, the level it must reach); else at the lowest whole decade on it (a fixed
+        10⁻³ left a run far above it one label)."""
         if not self.log:
             return None
         positive = self.gap[self.gap > 0]
-        low = np.log10(self.zero if self.zero is not None else positive.min())
-        high = np.log10(positive.max())
+        low = float(np.log10(self.zero if self.zero is not None else positive.min()))
+        high = float(np.log10(positive.max()))
+        if include is not None and include > 0:
+            low, high = min(low, float(np.log10(include))), max(high, float(np.log10(include)))
         return -3 if low <= -3 <= high else float(np.ceil(low))
 
     def plotted(self, loss) -> np.ndarray:
@@ -542,18 +554,16 @@ def view_loss_axis(losses, minimum_loss: float, *, presenter: bool = False,
     return {"log": a.log, "shift": a.shift, "ceiling": a.ceiling, "bottom": a.bottom,
             "zero": a.zero, "include": include,
             "title": "loss" if a.shift == 0.0 else "loss − min",
-            "dtick": log_dtick(a.decades, presenter) if a.log else None,
-            "tick0": a.tick0}
+            "dtick": log_dtick(a.spanned(include), presenter) if a.log else None,
+            "tick0": a.tick0(include)}
 
 
 def log_dtick(decades: float, presenter: bool = False) -> int:
-    """Decades between labels of a log loss axis spanning `decades` (with tick0 = −3, so 10⁻³, the
-    tolerance, is labelled when in range). Labels keep at least one label height between them: the
-    loss plot is about 150 px tall at 15 px type (four labels at most), and in presenter mode's
-    19 px type only about 65 px (two labels, at least 3/4 of the axis apart)."""
-    if presenter:
-        return max(1, int(np.ceil(0.75 * decades)))
-    return max(1, int(np.ceil(decades / 3)))
+    """Decades between labels of a log loss axis spanning `decades`. Labels keep at least one
+    label height between them: the loss plot's area is only about 65–80 px tall at 1280×720 (in
+    presenter mode's 19 px type and at the normal 15 px alike), so two labels at most, at least
+    3/4 of the axis apart (`presenter` is kept for the callers; the rule is the same)."""
+    return max(1, int(np.ceil(0.75 * decades)))
 
 
 def epoch_ticks(max_epoch: int) -> dict:
