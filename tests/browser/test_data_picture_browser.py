@@ -45,4 +45,16 @@ def test_the_data_picture_follows_the_scrubbed_epoch(page, app_url):
     assert "at epoch 4<" in at_four["title"] or at_four["title"].endswith("at epoch 4")
     assert at_four["y"] != at_end["y"]  # another line: the run's weights at epoch 4
     h.screenshot(page, "data_picture_epoch_4")
+    # off presenter mode too, the short loss plot's log labels keep one label height apart
+    loss = page.evaluate("""() => {
+        const c = document.querySelector('.dv-root .dv-loss');
+        const texts = [...c.querySelectorAll('.ytick text')];
+        const size = texts.length ? parseFloat(getComputedStyle(texts[0]).fontSize) : 0;
+        const at = texts.map(t => t.getBoundingClientRect()).filter(r => r.height > 0)
+            .map(r => (r.top + r.bottom) / 2).sort((a, b) => a - b);
+        return {at, size, type: c._fullLayout.yaxis.type};
+    }""")
+    if loss["type"] == "log":
+        for above, below in zip(loss["at"], loss["at"][1:]):
+            assert below - above >= 2 * loss["size"], loss
     assert not page.js_errors
