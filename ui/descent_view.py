@@ -447,6 +447,9 @@ def _check(figures: Mapping[str, Any], animation: Mapping[str, Any]) -> dict[str
     started = animation.get("started_at")
     if isinstance(started, (int, float)) and not isinstance(started, bool) and math.isfinite(started):
         checked["started_at"] = float(started)  # class mode: the reveal's time on the server's clock
+    hidden = animation.get("hidden")
+    if isinstance(hidden, str) and hidden:
+        checked["hidden"] = hidden  # class mode: the run is here but not shown until this question's reveal
     return checked
 
 
@@ -485,7 +488,9 @@ def descent_view(
         every student keeps the message byte-identical, so Streamlit sends it once per server.
         A new token (a new computation) replays from epoch 0 over 4 s (slow), 2 s (normal) or
         0.8 s (fast); "instant" shows the last epoch. With the same token the playback position,
-        the camera and the zoom are kept.
+        the camera and the zoom are kept. "hidden": a question id (class mode): the view draws
+        the surface and the map but no run and no playback until a window "descent-lab-reveal"
+        event (assets/class_follow) names that question; then it plays on the reveal's clock.
     paths: every run at every η stop (PathSet); the paths then come from it, not from the
         figures' path traces, and the view shows its own η slider at stop `lr_index`.
     on_lr: called as on_lr(stop_index) before the rerun that follows the view's η slider being
@@ -582,19 +587,25 @@ def views_painted(key: str = "descent_view") -> bool:
     return "Mozilla/" not in agent
 
 
-def _animation(epochs: int, speed: str, token: str, started_at: float | None) -> dict:
+def _animation(epochs: int, speed: str, token: str, started_at: float | None,
+               hidden: str | None = None) -> dict:
     """The playback's settings; `started_at` (class mode's reveal, Unix time on the server's
-    clock) plays a new token from then on, so that every screen of a class shows the same epoch."""
+    clock) plays a new token from then on, so that every screen of a class shows the same epoch;
+    `hidden` (class mode: the open question's id) sends the run but shows no path, head, loss
+    curve or playback until the page's class follower announces that question's reveal."""
     animation = {"epochs": epochs, "speed": speed, "token": token}
     if started_at is not None:
         animation["started_at"] = started_at
+    if hidden:
+        animation["hidden"] = hidden
     return animation
 
 
 def show_views(figs: dict | Callable[[], dict], run_identity, height: int, epochs: int,
                speed: str, *, on_click: Callable[[list[float]], None] | None = None,
                on_epoch: Callable[[int], None] | None = None,
-               cached: Callable | None = None, started_at: float | None = None) -> None:
+               cached: Callable | None = None, started_at: float | None = None,
+               hidden: str | None = None) -> None:
     """Draw the three views in the browser component, `epochs` on the playback slider. A new
     `run_identity` replays the descent from epoch 0; the same one keeps the playback position
     and the camera. `figs` may be a function that makes them; with `cached(key, make)` (a cache
@@ -612,7 +623,7 @@ def show_views(figs: dict | Callable[[], dict], run_identity, height: int, epoch
         figs = {view: {"data": []} for view in VIEWS}
     elif callable(figs):
         figs = figs()
-    descent_view(figs, _animation(epochs, speed, token, started_at),
+    descent_view(figs, _animation(epochs, speed, token, started_at, hidden),
                  key="descent_view", height=height, on_click=on_click, on_epoch=on_epoch,
                  _prepared=prepared)
 
@@ -621,7 +632,7 @@ def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr
                   height: int, speed: str, *, cache_get: Callable | None = None,
                   cache_put: Callable | None = None, cached: Callable | None = None,
                   on_click=None, on_epoch=None, on_lr=None, key: str = "descent_view",
-                  started_at: float | None = None) -> None:
+                  started_at: float | None = None, hidden: str | None = None) -> None:
     """The views with the learning rate in the browser. `view_key` is everything the figures and
     `paths` depend on but η: under the same key the wire message is built once (the figures
     are not even made) and a change of η alone sends the same data with another lr_index.
@@ -649,6 +660,6 @@ def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr
                 cache_put(cache_key, prepared)
     epochs = max((int(run.last.max()) for run in paths.runs), default=0)
     descent_view({view: {"data": []} for view in VIEWS},
-                 _animation(epochs, speed, token, started_at), key=key, height=height,
+                 _animation(epochs, speed, token, started_at, hidden), key=key, height=height,
                  on_click=on_click, on_epoch=on_epoch, paths=paths, lr_index=lr_index,
                  on_lr=on_lr, _prepared=prepared)

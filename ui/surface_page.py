@@ -104,20 +104,24 @@ def _header(config: Config, surface, query: dict) -> None:
                     st.caption("You have changed this lesson's settings; choose it again in Lessons to reset.")
 
 
-def _messages(config: Config, surface, results) -> int:
-    """Errors, divergences and runs off the map, above the views; returns how many."""
+def _messages(config: Config, surface, results, show: bool = True) -> int:
+    """Errors, divergences and runs off the map, above the views; returns how many (`show`
+    False: only counts them, for class mode's hidden run, whose view keeps the same height)."""
     messages = 0
     for result in results:
         if result.error:
-            st.error(f"Could not run {result.error}", icon=":material/warning:")
+            if show:
+                st.error(f"Could not run {result.error}", icon=":material/warning:")
             messages += 1
         message = lab_runs.divergence_message(config, result, short=config.presenter)
         if message:
-            st.error(message, icon=":material/error:")
+            if show:
+                st.error(message, icon=":material/error:")
             messages += 1
         outside = lab_runs.outside_message(result, surface.bounds)
         if outside:
-            st.info(outside, icon=":material/open_in_full:")
+            if show:
+                st.info(outside, icon=":material/open_in_full:")
             messages += 1
     return messages
 
@@ -303,13 +307,23 @@ def _build_path_set(config, surface, ran, grid, log, key, fits: bool,
                    _set_name(key), note, pending=pending)
 
 
-def render(config: Config, query: dict, started_at: float | None = None) -> None:
+def render(config: Config, query: dict, started_at: float | None = None,
+           hidden: str | None = None) -> None:
     """The page for a config; `started_at`: class mode's reveal on the server's clock (the views
-    play in step with the class)."""
+    play in step with the class); `hidden`: class mode's question (a student's page): the views
+    come with the run but show none of it until the page's follower announces that question's
+    reveal (with its time), and, before the reveal (no `started_at`), nothing that tells the run
+    (messages, panels) is drawn. After it the view's message stays byte-identical to the one
+    sent while the question was open (no `started_at` in it), so the reveal's rerun resends it as
+    a reference only."""
+    secret = hidden is not None and started_at is None
+    view_started = None if hidden is not None else started_at
     surface = config.surface_obj()
     results = results_for(config)
     _header(config, surface, query)
-    messages = _messages(config, surface, results)
+    # One container, so the views keep their place when the messages appear at a class's reveal.
+    with st.container(key="run_messages"):
+        messages = _messages(config, surface, results, show=not secret)
 
     # --- Views: one browser component draws and animates all three. -------------------------
     ran = [r for r in results if r.trajectory is not None]
@@ -336,7 +350,7 @@ def render(config: Config, query: dict, started_at: float | None = None) -> None
                       # the epoch the user settles on (pause, slider released) becomes the five
                       # steps' epoch; the view's η, released, becomes the page's
                       on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, on_lr=_on_view_lr,
-                      started_at=started_at)
+                      started_at=view_started, hidden=hidden)
         if paths.note:
             st.caption(paths.note)
     else:
@@ -344,10 +358,11 @@ def render(config: Config, query: dict, started_at: float | None = None) -> None
         run_views = _run_views(ran)
         show_views(figs, ([lab_runs.run_key(config, r.choice) for r in ran], log), height,
                    epochs=max((len(v.loss) - 1 for v in run_views), default=0), speed=config.speed,
-                   on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, started_at=started_at)
+                   on_click=_on_view_click, on_epoch=panels.set_inspected_epoch, started_at=view_started,
+                   hidden=hidden)
 
     # Nothing under the views until the browser has drawn them (it reports it, and the page reruns).
-    if not views_painted():
+    if not views_painted() or secret:
         return
     _data_picture(config, surface, ran)
 
