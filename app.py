@@ -22,8 +22,9 @@ class_mode.follow_teacher()  # a student's widgets take the teacher's page
 config = sidebar.sidebar()
 query = sync_link(config)
 if class_mode.render(config, query):
-    pass  # a question is open: the class panel shows the map without the run
+    pass  # the teacher's open question or a student's wait: the class panel shows the map
 elif config.mode == "network":
     network_page.render(config, query)
 else:
-    surface_page.render(config, query, started_at=class_mode.reveal_time())
+    surface_page.render(config, query, started_at=class_mode.reveal_time(),
+                        hidden=class_mode.hidden_run())

@@ -34,7 +34,7 @@ def _classroom() -> Classroom:
 
 def state_body(code: str) -> tuple[int, bytes, str]:
     """(status, JSON body, ETag) of a class's public state: the version, the phase, the counts
-    and the reveal's time; never the question's truth or any answer."""
+    the reveal's time and the question's id; never the question's truth or any answer."""
     now = time.monotonic()
     with _lock:
         hit = _cache.get(code)
@@ -43,7 +43,10 @@ def state_body(code: str) -> tuple[int, bytes, str]:
     try:
         view = _classroom().view(code)
         public = {"version": view.version, "phase": view.phase, "joined": view.joined,
-                  "answered": view.answered, "revealed_at": view.revealed_at}
+                  "answered": view.answered, "revealed_at": view.revealed_at,
+                  # the open or revealed question's id (no prompt, no truth): the page's view
+                  # holds that question's run hidden and shows it when it sees it revealed
+                  "question": view.question["id"] if view.question else None}
         status, body = 200, json.dumps(public).encode()
         etag = f'"{view.version}-{view.joined}-{view.answered}"'
     except NoClass:

@@ -33,6 +33,31 @@ def _has_view(at) -> bool:
     return any(e.proto.bytes for e in at.get("bidi_component"))
 
 
+def _view_animation(at) -> dict | None:
+    """The descent view's playback settings as sent, or None without a view."""
+    from ui.descent_view import MAGIC, decode
+
+    for e in at.get("bidi_component"):
+        if e.proto.bytes[:4] == MAGIC:
+            return decode(e.proto.bytes)["animation"]
+    return None
+
+
+def _view_bytes(at) -> bytes | None:
+    from ui.descent_view import MAGIC
+
+    return next((e.proto.bytes for e in at.get("bidi_component") if e.proto.bytes[:4] == MAGIC), None)
+
+
+def _run_hidden_for(at, qid: str) -> bool:
+    """The student's view carries the run hidden until question `qid`'s reveal, with nothing
+    above or under it that tells the run (no divergence message, no panels)."""
+    animation = _view_animation(at)
+    return (animation is not None and animation.get("hidden") == qid and "started_at" not in animation
+            and not any("diverge" in str(e.value).lower() for e in at.error)
+            and not at.get("tab"))
+
+
 def _texts(at) -> str:
     return " ".join(str(e.value) for kind in ("markdown", "success", "info", "warning", "error")
                     for e in getattr(at, kind))
@@ -61,7 +86,7 @@ def test_teacher_and_three_students_ask_answer_reveal():
 
     students = [_open(**{"class": code.lower()}) for _ in range(3)]
     for s in students:
-        assert not _has_view(s), "a student never sees the run before the reveal"
+        assert not _has_view(s), "no question yet: the student waits on the map"
         assert "Reveal" not in [b.label for b in s.button]
         assert s.session_state["lesson"] == "lr-too-large", "the student takes the teacher's page"
     teacher.run()
@@ -77,7 +102,8 @@ def test_teacher_and_three_students_ask_answer_reveal():
         s.radio(key=f"class_choice_{qid}").set_value(answer)
         _send(s)
         assert f"Your answer: {answer}" in _texts(s)
-        assert not _has_view(s)
+        assert _run_hidden_for(s, qid), "the run comes hidden: shown by the follower at the reveal"
+    hidden_message = _view_bytes(students[0])
     teacher.run()
     assert "3 of 3" in [m.value for m in teacher.metric]
 
@@ -90,6 +116,12 @@ def test_teacher_and_three_students_ask_answer_reveal():
         s.run()
         assert _has_view(s)
         assert ("was right" in _texts(s)) == right
+        # The view's message is the one sent while the question was open (a reference to it, no
+        # redraw): the follower's reveal event already plays it; the rest of the page is shown.
+        assert _view_bytes(s) == hidden_message
+        assert any("diverge" in str(e.value).lower() for e in s.error), "the run's message at the reveal"
+        [follow] = [e for e in s.get("bidi_component") if e.proto.component_name.endswith("class_follow")]
+        assert '"question": "q1"' in follow.proto.json or '"question":"q1"' in follow.proto.json
     csv = teacher.session_state["class_code"]  # the export button exists for the teacher only
     assert csv and any(e.proto.label == "Answers (CSV)" for e in teacher.get("download_button"))
     assert not any(True for e in students[0].get("download_button")

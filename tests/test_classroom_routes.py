@@ -57,6 +57,7 @@ def test_the_state_route_answers_with_an_etag_and_304(server):
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     state = json.loads(body)
     assert state["phase"] == "asking" and state["answered"] == 0
+    assert state["question"] == qid, "the page's view holds this question's run hidden"
     assert "diverges" not in body.decode() and started.secret not in body.decode()
     etag = headers["ETag"]
     status, _, body = _get(f"{url}/class-state/{started.code}", etag)

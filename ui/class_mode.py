@@ -26,8 +26,11 @@ from ui import sidebar
 START_BUTTON = "class_start"  # the sidebar's "Start a class" button (ui/sidebar.py)
 _CODE, _SECRET, _STUDENT = "class_code", "class_secret", "class_student"
 _START, _SEEN_PAGE, _JOINED, _NOTICE = "class_start_asked", "class_seen_page", "class_joined", "class_notice"
-_SESSION, _ELAPSED = "class_session", "class_elapsed"
+_SESSION, _ELAPSED, _HIDE = "class_session", "class_elapsed", "class_hide"
 POLL_MS = 1500
+# A student's rerun after the reveal (the class's answers and the truth) waits a random 0-3 s,
+# so 200 of them do not land at once: the run already plays, started by the follower in the page.
+SPREAD_MS = 3000
 RESULTS_HEIGHT = 250  # px: the results beside their words, the run's views still on a projector
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "class_follow"
 
@@ -128,10 +131,15 @@ def follow_teacher() -> None:
         ss[_SEEN_PAGE] = view.page
 
 
-def _follower(code: str, seen: str, watch: str) -> None:
-    _follow(key="class_follow", data={"url": _state_url(code), "seen": seen, "watch": watch,
-                                      "interval_ms": POLL_MS}, on_changed_change=lambda: None,
-            height=0)
+def _follower(code: str, seen: str, watch: str, reveal: dict | None = None) -> None:
+    """The follower component; a student's also spreads its reruns after a reveal, and with
+    `reveal` ({question, revealed_at}) tells the page's view at once that the run is shown."""
+    data = {"url": _state_url(code), "seen": seen, "watch": watch, "interval_ms": POLL_MS}
+    if watch == "version":
+        data["spread_ms"] = SPREAD_MS
+    if reveal is not None:
+        data["reveal"] = reveal
+    _follow(key="class_follow", data=data, on_changed_change=lambda: None, height=0)
 
 
 # --- The page ---------------------------------------------------------------------------------
@@ -142,6 +150,7 @@ def render(config, query: dict) -> bool:
     student waits for the reveal): the caller then draws no run."""
     ss = st.session_state
     ss.pop(_ELAPSED, None)
+    ss.pop(_HIDE, None)
     if ss.pop(_NOTICE, None):
         st.info("That link's class code is not a class code; the page opens as usual.",
                 icon=":material/group:")
@@ -351,7 +360,10 @@ def _student(room: Classroom, config) -> bool:
         except Refused as err:
             st.warning(str(err))
     view = room.view(code)
-    _follower(code, str(view.version), "version")
+    revealed = view.phase == "revealed" and view.question is not None
+    _follower(code, str(view.version), "version",
+              {"question": view.question["id"], "revealed_at": float(view.revealed_at or time.time())}
+              if revealed else None)
     mine_key = f"class_mine_{view.question['id']}" if view.question else None
     with st.container(border=True, key="class_student_panel"):
         st.markdown(f"#### Class {_pretty(code)}")
@@ -376,12 +388,23 @@ def _student(room: Classroom, config) -> bool:
                 _results_chart(results, config, mine=mine if view.question["kind"] == "point" else None)
     if view.phase == "revealed":
         _revealed(view)
+        if view.question is not None:
+            # The same view message as while the question was open (a reference, no redraw):
+            # the follower already started its playback on the reveal's clock.
+            ss[_HIDE] = view.question["id"]
         return False
     if view.phase == "waiting":
         if config.mode == "network":
             return False  # no class questions there: the teacher's network page, as it is
         _board(config, None)
-    return True
+        return True
+    if config.mode == "network":
+        return True
+    # The question is open: the views come with the run, hidden (no paths, head, loss curve or
+    # playback) until the follower sees the reveal and starts it, before any rerun. The run is
+    # no secret (the lesson's link shows it); the answers and the truth stay on the server.
+    ss[_HIDE] = view.question["id"]
+    return False
 
 
 def _answer_text(question: dict, value) -> str:
@@ -450,3 +473,9 @@ def _revealed(view) -> None:
 def reveal_time() -> float | None:
     """When the class's run was revealed (Unix time) on this run of the page, else None."""
     return st.session_state.get(_ELAPSED)
+
+
+def hidden_run() -> str | None:
+    """A student's page in a question (open or revealed): the question's id, for the views to
+    carry the run hidden until the follower announces that question's reveal; else None."""
+    return st.session_state.get(_HIDE)

@@ -1,7 +1,8 @@
 // Class mode's follower: polls the class's small JSON state (classroom/routes.py) every 1-2 s
 // with its ETag (a 304 costs the server almost nothing) and asks Streamlit for a rerun only when
 // what this page shows is out of date: the class's version (a new question, the reveal), and for
-// the teacher also the counts. Without the route (the page run without serving/web.py) it falls
+// the teacher also the counts. A reveal is first announced to the page's descent view (a window
+// event), which plays the run it holds hidden at once; the rerun that draws the answers follows. Without the route (the page run without serving/web.py) it falls
 // back to a rerun every FALLBACK_MS.
 //
 // Streamlit calls the default export on mount and whenever `data` changes, with the same
@@ -27,6 +28,8 @@ class Follower {
     this.data = data;
     this.trigger = trigger;
     if (changedUrl) this.etag = null;
+    // A page drawn after the reveal (its rerun, a reload): the view shows the run at once.
+    if (data.reveal) this.announce(data.reveal);
     if (!this.timer) this.timer = setTimeout(this.poll, this.jitter());
   }
 
@@ -34,6 +37,32 @@ class Follower {
     // Spread 200 followers over the interval instead of polling in step.
     const every = this.data.interval_ms || 1500;
     return every * (0.75 + 0.5 * Math.random());
+  }
+
+  // Tell the descent view in this document (assets/descent_view) that a question was revealed:
+  // it shows the run it already holds and plays it on the reveal's clock, without a rerun. Kept
+  // on window too, for a view whose message arrives after this.
+  announce(reveal) {
+    if (!reveal || typeof reveal.question !== "string" || !Number.isFinite(Number(reveal.revealed_at))) return;
+    const detail = { question: reveal.question, revealed_at: Number(reveal.revealed_at) };
+    const known = window.__descentLabReveal;
+    if (known && known.question === detail.question && known.revealed_at === detail.revealed_at) return;
+    window.__descentLabReveal = detail;
+    this.marks.dataset.classRevealed = detail.question;
+    window.dispatchEvent(new CustomEvent("descent-lab-reveal", { detail }));
+  }
+
+  // The rerun for a new class state; a student's, after a reveal, waits a random share of
+  // spread_ms so a class's pages do not all rerun at once (the run plays already).
+  ask(key, state) {
+    this.asked = key;
+    const spread = Number(this.data.spread_ms) || 0;
+    const wait = state && state.phase === "revealed" && spread > 0 ? Math.random() * spread : 0;
+    clearTimeout(this.rerunTimer);
+    this.rerunTimer = setTimeout(() => {
+      this.marks.dataset.classReruns = String(Number(this.marks.dataset.classReruns || 0) + 1);
+      this.trigger("changed", key);
+    }, wait);
   }
 
   keyOf(state) {
@@ -61,11 +90,11 @@ class Follower {
         const state = await response.json();
         this.marks.dataset.classVersion = String(state.version);
         this.marks.dataset.classPolls = String(Number(this.marks.dataset.classPolls || 0) + 1);
-        const key = this.keyOf(state);
-        if (key !== this.data.seen && key !== this.asked) {
-          this.asked = key;
-          this.trigger("changed", key);
+        if (state.phase === "revealed" && state.question) {
+          this.announce({ question: state.question, revealed_at: state.revealed_at });
         }
+        const key = this.keyOf(state);
+        if (key !== this.data.seen && key !== this.asked) this.ask(key, state);
       } else if (response.status === 304) {
         this.marks.dataset.classPolls = String(Number(this.marks.dataset.classPolls || 0) + 1);
       } else if (response.status === 404 && type.includes("application/json")) {
@@ -86,6 +115,7 @@ class Follower {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.rerunTimer);
   }
 }
 

@@ -65,9 +65,18 @@ class DescentView {
     this.eventsBound = false;
     this.destroyed = false;
 
+    // Class mode: the question whose reveal shows the run (null: nothing hidden), and whether
+    // the run is hidden now (no paths, heads or loss curve drawn, no playback).
+    this.hiddenFor = null;
+    this.hidden = false;
+
     this.tick = this.tick.bind(this);
     this.onPythonLr = (ev) => this.pythonLr(ev.detail);
     window.addEventListener("descent-view-lr", this.onPythonLr);
+    // assets/class_follow announces a reveal in the same document: the run plays at once,
+    // before (and whatever the timing of) the page's rerun.
+    this.onReveal = (ev) => this.reveal(ev.detail);
+    window.addEventListener("descent-lab-reveal", this.onReveal);
     this.button.addEventListener("click", () => this.togglePlay());
     this.slider.addEventListener("input", () => this.scrub(Number(this.slider.value)));
     // "change": the slider was released (or a key moved it): the epoch is settled.
@@ -218,6 +227,22 @@ class DescentView {
         if (this.playing) this.playStart = now - this.fraction() * this.duration() * 1000;
       }
     }
+    // Class mode: the run came hidden for a question; shown once its reveal is announced (the
+    // follower's event, or its note of it if that came before this message).
+    const hiddenFor = typeof animation.hidden === "string" && animation.hidden ? animation.hidden : null;
+    const wasHidden = this.hidden;
+    const known = window.__descentLabReveal;
+    const announced = hiddenFor !== null && known && known.question === hiddenFor ? known : null;
+    this.hiddenFor = hiddenFor;
+    this.hidden = hiddenFor !== null && !announced;
+    this.root.dataset.hidden = this.hidden ? "1" : "0";
+    if (this.hidden) {
+      this.playing = false;
+      this.epoch = 0;
+      this.anchor = null;
+    } else if (announced && (restarted || wasHidden)) {
+      this.playFrom(Number(announced.revealed_at), "message");
+    }
 
     // Which η is on screen: Python's (from its own small element, see lr_echo.js), unless the
     // user moved the view's slider and Python has not caught up yet.
@@ -236,6 +261,7 @@ class DescentView {
     this.current = current;
     this.stop = stop;
     this.hook3d();
+    this.syncHidden();
     for (const view of VIEWS) this.dirty.add(view);
     timing.total = performance.now() - now;
     window.__dvTiming = timing;
@@ -291,6 +317,39 @@ class DescentView {
     return [box.left + q[0], box.top + q[1]];
   }
 
+  // The follower saw this question revealed: show the run and play it on the reveal's clock.
+  reveal(detail) {
+    if (!detail || !this.hidden || detail.question !== this.hiddenFor) return;
+    this.hidden = false;
+    this.root.dataset.hidden = "0";
+    this.syncHidden();
+    this.playFrom(Number(detail.revealed_at), "event");
+  }
+
+  // Play as if playback had started at `started` (Unix seconds on the server's clock), as every
+  // screen of the class does; `by` (for tests): what showed the run, "event" or "message".
+  playFrom(started, by) {
+    const now = performance.now();
+    const since = Number.isFinite(started)
+      ? Math.max(0, Date.now() / 1000 + (window.__descentLabServerOffset || 0) - started) : 0;
+    if (this.speed === "instant" || this.epochs === 0) {
+      this.epoch = this.epochs;
+      this.playing = false;
+      this.anchor = null;
+    } else {
+      const t = since / this.duration();
+      this.anchor = now - since * 1000;
+      this.playStart = this.anchor;
+      this.playing = t < 1;
+      this.epoch = t < 1 ? clamp(Math.floor(t * this.epochs), 0, this.epochs) : this.epochs;
+    }
+    this.root.dataset.revealedBy = by;
+    this.root.dataset.revealedAtUpdate = String(Number(this.root.dataset.updates || 0));
+    for (const v of VIEWS) this.dirty.add(v);
+    this.renderControls();
+    this.requestTick();
+  }
+
   showMessage(text) {
     this.message.hidden = !text;
     this.message.textContent = text || "";
@@ -299,6 +358,7 @@ class DescentView {
   destroy() {
     this.destroyed = true;
     window.removeEventListener("descent-view-lr", this.onPythonLr);
+    window.removeEventListener("descent-lab-reveal", this.onReveal);
     if (this.raf) cancelAnimationFrame(this.raf);
     this.resizer.disconnect();
     if (this.onWindowResize) window.removeEventListener("resize", this.onWindowResize);

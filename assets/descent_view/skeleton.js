@@ -177,8 +177,28 @@ function shareArrays(figures) {
   }
 }
 
+// A run's own static traces (mini-batch steps, ASGD's average, L-BFGS's probes): class mode's
+// hidden run hides them too.
+const RUN_TRACES = new Set(["steps", "averaged", "probes"]);
+
 // DescentView's methods that draw with Plotly: the skeletons, the 3D hook, the frames, the clicks.
 const SKELETON = {
+  // Class mode: show or hide the runs' static traces as the run is hidden or shown.
+  syncHidden() {
+    if (!window.Plotly) return;
+    for (const view of VIEWS) {
+      const div = this.divs[view];
+      const model = this.models[view];
+      if (!div._fullLayout || !model || !Array.isArray(div.data)) continue;
+      const index = [];
+      div.data.forEach((t, i) => { if (RUN_TRACES.has((t.meta || {}).role)) index.push(i); });
+      const want = index.map((i) => (this.hidden ? false
+        : (model.traces[i] && model.traces[i].visible !== undefined ? model.traces[i].visible : true)));
+      if (!index.length || index.every((i, k) => (div.data[i].visible ?? true) === want[k])) continue;
+      window.Plotly.restyle(div, { visible: want }, index);
+    }
+  },
+
   // Plotly draws a figure's skeleton only when it changed; on a cold start the 2D views first,
   // painted, and then the 3D scene. Returns the timing of each view's Plotly.react.
   async drawSkeletons(Plotly, models, previous, current, now) {
@@ -200,7 +220,9 @@ const SKELETON = {
         this.lossAxisKey = view === "loss" ? lossKey : this.lossAxisKey;
         this.frameShown[view] = [];
         timing.how[view] = "react";
-        return Promise.resolve(Plotly.react(div, model.traces, layout, PLOT_CONFIG))
+        const traces = this.hidden ? model.traces.map((t) => (RUN_TRACES.has((t.meta || {}).role)
+          ? Object.assign({}, t, { visible: false }) : t)) : model.traces;
+        return Promise.resolve(Plotly.react(div, traces, layout, PLOT_CONFIG))
           .then(() => { timing.react[view] = performance.now() - t0; });
       };
       // Cold start: the 2D views first, painted, and then the 3D scene (WebGL setup is slow).
@@ -271,7 +293,8 @@ const SKELETON = {
     const div = this.divs[view];
     if (!model || !div._fullLayout) return;
     const project = view === "surface3d" ? sceneProjector(div) : planeProjector(div);
-    const paths = this.current ? this.current.views[view] : null;
+    // Class mode's hidden run: the surface and the map, no path or head.
+    const paths = this.current && !this.hidden ? this.current.views[view] : null;
     this.overlays[view].draw(model, paths, this.epoch, project,
       view === "loss" && this.current ? this.current.diverged : null);
     this.paintFrames(view, model, div);
@@ -338,7 +361,8 @@ const SKELETON = {
       last = { t: now, x: start.x, y: start.y };
       if (repeat) return;
       const point = this.pointAt(div, start.x, start.y);
-      if (point && this.setTriggerValue) this.setTriggerValue("click", point);
+      // No new start point from a class's hidden run (the student answers in the class panel).
+      if (point && this.setTriggerValue && !this.hidden) this.setTriggerValue("click", point);
     }, true);
   },
 
