@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from engine import landscape, schedules
+from engine import landscape, muon_network, schedules
 from engine.compare import Summary, summarize
 from engine.network import MLP
 from engine.train import Step, Trajectory, collect, trace, train
@@ -167,7 +167,8 @@ def stream_run(config: Config, choice: RunChoice, model=None, start=None,
     optimizer step (engine.train.trace)."""
     if model is None:
         model, start = config.surface_obj(), config.start_point()
-    opt = choice.make(config.learning_rate)
+    # on a network, Muon is the recipe: Muon on the hidden weight matrices, AdamW on the rest
+    opt = muon_network.for_model(choice.make(config.learning_rate), model)
     return (trace if with_steps else train)(
         model, opt, epochs=config.epochs, batch_size=batch_size(config, choice), start=start,
         seed=config.seed, clip=make_clip(config, choice), schedule=make_schedule(config, choice))

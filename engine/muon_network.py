@@ -1,0 +1,168 @@
+"""Muon in network mode as its authors use it: Muon on each hidden weight matrix, AdamW on the rest.
+
+torch.optim.Muon takes 2-D parameters only, and Muon's authors (Jordan et al. 2024; torch's own
+docstring example) give it the hidden layers' weight matrices and hand every other parameter, the
+biases and the output layer, to AdamW. ``network_muon(shapes, **muon_hyper)`` builds that pair as
+one engine ``Optimizer`` over an MLP's flat weight vector (``engine.network.MLP.shapes``: W₁ as
+its (out, in) matrix row-major, b₁, W₂, b₂, …, the order of torch's ``model.parameters()``):
+
+    hidden W_l (l < L), each its own (out, in) matrix:  torch.optim.Muon, step for step
+    b_1 … b_L and the output layer's W_L:               torch.optim.AdamW (torch's betas, eps and
+                                                        weight_decay=1e-2) at the run's lr
+
+Both optimizers get the same lr, and a schedule's lr override drives both, as one torch LR
+scheduler per optimizer with the same factor would. A network with no hidden layer has no matrix
+for Muon, so AdamW does everything.
+
+How close to torch (tests/test_muon_network.py measures it against torch 2.13 in float64, torch's
+Muon and AdamW on the same MLP, fed the same full-batch gradients): AdamW is the same float64
+arithmetic as torch's, and Muon's bfloat16 Newton–Schulz iteration is emulated by rounding after
+each of torch's bfloat16 operations (``engine.rounding.round_bf16``). On a matrix, though, the
+three products per iteration (X·Xᵀ, A·A and B·X) are sums of many float32 products, and torch's
+bfloat16 matmul (oneDNN on CPU) adds them in its own order while NumPy's float32 matmul adds them in
+OpenBLAS's; a product of two bfloat16 numbers is exact in float32, but the float32 sums may differ
+in the last bit, and now and then that bit changes a bfloat16 rounding. The test counts how many
+bfloat16 entries of the orthogonalized step differ from torch's (a small share, each by one
+bfloat16 unit); one differing entry moves that weight by lr·2⁻⁸ of its step, so trajectories agree
+to about lr·1e-3 per step rather than bit for bit, and, since training is chaotic, drift apart
+slowly. On a 1×2 matrix (the two-weights page) every sum has two terms and Muon is bit-exact.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from engine.optimizers import AdamState, Optimizer, _lerp, _step_lr, create
+from engine.rounding import fma, round_bf16
+
+_F32 = np.float32
+
+
+class NetworkMuonState(NamedTuple):
+    count: int
+    momentum_buffer: tuple  # Muon's buffer per hidden weight matrix, each (..., out, in)
+    adamw: AdamState  # AdamW's state on the other weights, gathered in flat order
+
+
+def _fma32(a, b, c) -> np.ndarray:
+    """float32 a·b + c rounded once, as the epilogue of torch's bfloat16 addmm on the CPU
+    (beta·C fused into alpha·(A·B)): the float32 product a·b is exact in float64, so the float64
+    sum rounded to float32 is the fused result except in a double-rounding tie."""
+    return (np.float64(a) * np.asarray(b, np.float64) + np.asarray(c, np.float64)).astype(_F32)
+
+
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The float32 matrix product of bfloat16 values (..., m, k)·(..., k, n), summed in the order
+    of oneDNN's AVX512-BF16 kernel that torch's CPU bfloat16 matmul runs: the instruction
+    vdpbf16ps adds the products in pairs into a float32 accumulator, the odd one of each pair
+    first (acc += a₁b₁; acc += a₀b₀; acc += a₃b₃; …). Each product of two bfloat16 is exact in
+    float32, so only this order of the sums decides the rounding; NumPy's matmul (OpenBLAS) adds
+    in another order and differs from torch in about one entry of a 32×32 Newton–Schulz step in a
+    thousand."""
+    k = a.shape[-1]
+    acc = np.zeros(a.shape[:-1] + b.shape[-1:], dtype=_F32)
+    for i in range(0, k, 2):
+        for j in (i + 1, i):
+            if j < k:
+                acc += a[..., :, j:j + 1] * b[..., j:j + 1, :]
+    return acc
+
+
+def newton_schulz(u: np.ndarray, coefficients, steps: int, eps: float) -> np.ndarray:
+    """torch.optim.Muon's orthogonalization of each matrix of `u` (shape (..., rows, cols)) in
+    bfloat16 as torch does it on the CPU, returned as float64.
+
+        X = bf16(u), transposed if rows > cols ;  X ← X / max(‖X‖_F, eps)
+        repeat steps:  A = X·Xᵀ ;  B = b·A + c·A·A ;  X ← a·X + B·X        (transposed back)
+
+    Each bfloat16 operation computes in float32 and rounds once to bfloat16 (round to nearest
+    even), as torch's CPU kernels do; ``addmm(C, A, B, beta=β, alpha=α)`` is β·C fused into the
+    float32 α·(A·B), then rounded (measured against torch 2.13: the unfused float32 sum differs
+    from torch in a few entries of a 16×16 matrix, the fused one in none). The float32 sums inside the products run in NumPy's order, not
+    torch's, which is the one way this can differ from torch (see the module docstring)."""
+    a, b, c = (_F32(v) for v in coefficients)
+    x = round_bf16(u)
+    tall = x.shape[-2] > x.shape[-1]
+    if tall:
+        x = np.swapaxes(x, -1, -2)
+    norm = round_bf16(np.sqrt(np.sum(x * x, axis=(-2, -1), keepdims=True, dtype=_F32)))
+    x = round_bf16(x / round_bf16(np.maximum(norm, _F32(eps))))
+    for _ in range(int(steps)):
+        gram = round_bf16(_mm(x, np.swapaxes(x, -1, -2)))
+        update = round_bf16(_fma32(b, gram, c * _mm(gram, gram)))
+        x = round_bf16(_fma32(a, x, _mm(update, x)))
+    if tall:
+        x = np.swapaxes(x, -1, -2)
+    return x.astype(np.float64)
+
+
+def layer_slices(shapes: Sequence) -> list[tuple[slice, slice]]:
+    """Where each layer's W and b sit in the flat vector, for ``MLP.shapes`` ((out, in), (out,))."""
+    out, offset = [], 0
+    for (n_out, n_in), _ in shapes:
+        w = slice(offset, offset + n_out * n_in)
+        out.append((w, slice(w.stop, w.stop + n_out)))
+        offset = w.stop + n_out
+    return out
+
+
+def network_muon(shapes: Sequence, **hyper) -> Optimizer:
+    """Muon on the hidden weight matrices of an MLP with layer ``shapes`` (``MLP.shapes``), AdamW
+    (torch's defaults, the same lr) on its biases and output layer; ``hyper`` are Muon's, checked
+    as ``optimizers.create("muon", ...)`` checks them. Named "muon", with Muon's hyper."""
+    muon = create("muon", **hyper)
+    h = muon.hyper
+    base_lr, mom, wd, nesterov = muon.lr, h["momentum"], h["weight_decay"], h["nesterov"]
+    coefficients, steps, eps, adjust = h["ns_coefficients"], h["ns_steps"], h["eps"], h["adjust_lr_fn"]
+    adamw = create("adamw", lr=base_lr)
+    slices = layer_slices(shapes)
+    matrices = [(ws, shape) for ((shape, _), (ws, _)) in zip(shapes[:-1], slices[:-1])]
+    d = slices[-1][1].stop if slices else 0
+    muon_mask = np.zeros(d, dtype=bool)
+    for ws, _ in matrices:
+        muon_mask[ws] = True
+    rest = np.flatnonzero(~muon_mask)  # AdamW's weights, in flat order
+
+    def ratio(shape) -> float:
+        rows, cols = shape
+        if adjust is None or adjust == "original":
+            return math.sqrt(max(1, rows / cols))
+        return 0.2 * math.sqrt(max(rows, cols))
+
+    def init(params):
+        lead = np.shape(params)[:-1]
+        bufs = tuple(np.zeros(lead + shape) for _, shape in matrices)
+        return NetworkMuonState(0, bufs, adamw.init(np.asarray(params)[..., rest]))
+
+    def update(params, grad, state, lr=None):
+        lr = _step_lr(lr, base_lr)
+        lead = params.shape[:-1]
+        # a column of one lr per run, (k, 1), broadcasts over each run's matrix as (k, 1, 1)
+        lr_m = lr[..., None] if isinstance(lr, np.ndarray) else lr
+        new = np.empty_like(params, dtype=np.float64)
+        bufs = []
+        for (ws, shape), buf in zip(matrices, state.momentum_buffer):
+            g = grad[..., ws].reshape(lead + shape)
+            p = params[..., ws].reshape(lead + shape)
+            buf = _lerp(buf, g, 1 - mom)
+            u = _lerp(g, buf, mom) if nesterov else buf
+            ortho = newton_schulz(u, coefficients, steps, eps)
+            p = p * np.array(1 - lr_m * wd)
+            new[..., ws] = fma(-(lr_m * ratio(shape)), ortho, p).reshape(lead + (-1,))
+            bufs.append(buf)
+        new[..., rest], adam_state = adamw.update(params[..., rest], grad[..., rest], state.adamw, lr=lr)
+        return new, NetworkMuonState(state.count + 1, tuple(bufs), adam_state)
+
+    return Optimizer("muon", base_lr, dict(h), init, update)
+
+
+def for_model(opt: Optimizer, model) -> Optimizer:
+    """The optimizer a run on `model` uses: on a network (anything with MLP's layer ``shapes``)
+    Muon becomes the Muon-plus-AdamW recipe above, with the same hyperparameters; any other
+    optimizer, or Muon on a surface (its two weights are one 1×2 matrix), is returned as is."""
+    shapes = getattr(model, "shapes", None)
+    if opt.name != "muon" or shapes is None or opt.step is not None:
+        return opt
+    return network_muon(shapes, **opt.hyper)
