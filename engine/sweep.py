@@ -41,6 +41,20 @@ LR_SET_LATER_BUDGET = 1_500_000
 # L-BFGS steps each run alone (about 0.1-20 ms a run-epoch against 2 µs vectorized): its basin
 # map has at most this many starts a side (a 20×20 map of 60 epochs took 2-35 s here, under load).
 LOOPED_BASIN_GRID = 20
+# What one click on the page (a sweep, a race, a basin map) may cost, in the units of
+# lr_batch_cost (a vectorized optimizer step of one run, ~2 µs idle): a few seconds at most, the
+# η set's after-paint budget. Only the looped families (optimizers.LOOPED) can exceed it at the
+# page's settings; their computations are cut to fit (sweep_plan, basin_plan) and the page says so.
+EXPLORE_BUDGET = 1_500_000
+# One L-BFGS inner iteration walks its (s, y) history twice, about 3 µs a pair, where a
+# vectorized step costs about 2 µs a run: an iteration with h pairs counts (2·h + 5)·1.5 units.
+LOOPED_PAIR_COST = 1.5
+# A looped sweep over too many stops keeps every k-th stop, k from these (6 keeps 11 of 61:
+# two a decade); its epochs are cut only when even that does not fit.
+SWEEP_STRIDES = (1, 2, 3, 4, 5, 6)
+# A looped basin map keeps the largest of these grids that runs at least MIN_BASIN_EPOCHS.
+BASIN_GRIDS = (20, 16, 12, 10, 8)
+MIN_BASIN_EPOCHS = 2
 # A data surface's full-batch loss and gradient of 61 runs cost about one step per this many
 # samples (logistic regression, the dearest model here: a full-batch epoch on its 64 samples
 # took 6 times a Rosenbrock epoch).
@@ -313,21 +327,44 @@ def _start(surface, start) -> np.ndarray:
 # --------------------------------------------------------------------------- the public API
 
 
+class OverBudget(ValueError):
+    """Even the smallest plan of a looped family's sweep or basin map is over the budget."""
+
+
+def _steps_per_epoch(surface, training: _Training) -> int:
+    size = training.batch_size
+    return 1 if size is None else -(-int(surface.n_samples) // int(size))
+
+
+def _over_budget(opt_name: str, what: str) -> OverBudget:
+    return OverBudget(f"{what} of {opt_name} would take too long here even cut down (it steps "
+                      f"each run alone): lower max_iter or history_size, or use the full batch")
+
+
 def lr_sweep(surface, opt_name: str, hyper: dict | None = None, lrs=DEFAULT_LRS, start=None,
              epochs: int = 500, tol: float = DEFAULT_TOL, batch_size: int | None = None,
-             seed: int = 0, clip=None, schedule=None) -> SweepResult:
+             seed: int = 0, clip=None, schedule=None, budget: int | None = None) -> SweepResult:
     """Runs of one optimizer from one start, one per learning rate, as one batch.
 
     Each run gives what ``engine.compare.summarize`` gives for ``engine.train`` on its own with
     the same batch_size, seed, clip and schedule (the schedule scales each run's own rate):
     final and best loss, the first epoch within `tol` of the surface's minimum loss (-1 when
     never, or when the surface has no known minimum), the epoch it diverged (-1 when not) and
-    its status."""
+    its status.
+
+    With a `budget`, a looped family (L-BFGS) runs sweep_plan's stops and epochs: the result's
+    lrs and epochs are those it ran (OverBudget when even the smallest plan is over)."""
     lrs = _check_lrs(lrs)
     epochs = _check_epochs(epochs)
     opt, hyper = _optimizer(opt_name, hyper)
     start = _start(surface, start)
     training = _training(surface, batch_size, seed, clip, schedule)
+    if budget is not None and opt_name in optimizers.LOOPED:
+        plan = sweep_plan(opt_name, hyper, len(lrs), epochs, _steps_per_epoch(surface, training),
+                          budget)
+        if not plan.fits:
+            raise _over_budget(opt_name, "A learning-rate sweep")
+        lrs, epochs = lrs[plan.stops], plan.epochs
     batch = _run_batch(surface, opt, np.broadcast_to(start, (len(lrs), 2)), lrs, epochs, tol,
                        training)
     return SweepResult(opt_name, hyper, lrs, batch.final_loss, batch.best_loss,
@@ -384,6 +421,93 @@ def lr_batch_fits(n_optimizers: int, epochs: int, steps_per_epoch: int,
                          data_samples=data_samples) <= LR_BATCH_BUDGET
 
 
+def run_cost(opt_name: str, hyper: dict | None, steps: int) -> int:
+    """An upper bound on the work of one run of `steps` optimizer steps, in lr_batch_cost's
+    units (a vectorized step of one run): `steps` for the vectorized families. An L-BFGS step
+    runs up to max_iter inner iterations, and iteration i (counted over the whole run) walks
+    min(i, history_size) stored pairs twice: LOOPED_PAIR_COST·(2·min(i, h) + 5) each, which
+    tends to lab.runs.looped_step_cost's max_iter·(2·h + 5)·1.5 per step once the history is
+    full. The page's η set, sweep, race and basin map all budget by this."""
+    steps = int(steps)
+    if opt_name not in optimizers.LOOPED:
+        return steps
+    hyper = optimizers.create(opt_name, **{k: v for k, v in (hyper or {}).items() if k != "lr"}).hyper
+    total, h = steps * int(hyper["max_iter"]), int(hyper["history_size"])
+    # Σ_{i<T} min(i, h): a triangle while the history fills, then h a step
+    filled = total * (total - 1) // 2 if total <= h + 1 else h * (h + 1) // 2 + h * (total - 1 - h)
+    return math.ceil(LOOPED_PAIR_COST * (2 * filled + 5 * total))
+
+
+class SweepPlan(NamedTuple):
+    """Which η stops (indices) and how many epochs a sweep runs within a budget."""
+
+    stops: np.ndarray  # (m,) int indices into the full set of stops
+    epochs: int
+    cost: int  # run_cost of the plan, all stops together
+    fits: bool  # False: even the smallest plan (every 6th stop, one epoch) is over the budget
+    cut: bool  # the plan runs fewer stops or epochs than asked
+
+
+def _largest_epochs(per_epochs, runs: int, epochs: int, budget: int) -> int:
+    """The most epochs (≤ epochs) whose cost for `runs` runs fits the budget, or 0 (bisection:
+    run_cost grows with the epochs)."""
+    lo, hi = 0, epochs
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if runs * per_epochs(mid) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def sweep_plan(opt_name: str, hyper: dict | None, n_stops: int, epochs: int,
+               steps_per_epoch: int = 1, budget: int = EXPLORE_BUDGET) -> SweepPlan:
+    """The η stops and epochs a sweep (or a race's tuning sweep) of this optimizer runs within
+    `budget` (run_cost summed over the stops): all of them when they fit; else every k-th stop
+    (k in SWEEP_STRIDES) at the full epochs; else every 6th stop at the most epochs that fit."""
+    def cost(epochs_):
+        return run_cost(opt_name, hyper, epochs_ * steps_per_epoch)
+
+    everything = np.arange(n_stops)
+    for stride in SWEEP_STRIDES:
+        stops = everything[::stride]
+        if len(stops) * cost(epochs) <= budget:
+            return SweepPlan(stops, epochs, len(stops) * cost(epochs), True, stride > 1)
+    stops = everything[::SWEEP_STRIDES[-1]]
+    fit = _largest_epochs(cost, len(stops), epochs, budget)
+    return SweepPlan(stops, max(fit, 1), len(stops) * cost(max(fit, 1)), fit >= 1, True)
+
+
+class BasinPlan(NamedTuple):
+    grid_n: int
+    epochs: int
+    cost: int
+    fits: bool  # False: even the smallest grid for one epoch is over the budget
+    cut: bool  # a coarser grid or fewer epochs than asked
+
+
+def basin_plan(opt_name: str, hyper: dict | None, grid_n: int, epochs: int,
+               steps_per_epoch: int = 1, budget: int = EXPLORE_BUDGET) -> BasinPlan:
+    """The grid and epochs a basin map of this optimizer runs within `budget`: as asked for the
+    vectorized families; for a looped one the largest grid of BASIN_GRIDS (≤ grid_n) that runs
+    at least MIN_BASIN_EPOCHS epochs (or all asked, if fewer), at the most epochs that fit."""
+    if opt_name not in optimizers.LOOPED:
+        return BasinPlan(grid_n, epochs, grid_n * grid_n * epochs * steps_per_epoch, True, False)
+
+    def cost(epochs_):
+        return run_cost(opt_name, hyper, epochs_ * steps_per_epoch)
+
+    grids = [g for g in BASIN_GRIDS if g <= grid_n] or [grid_n]
+    for g in grids:
+        fit = _largest_epochs(cost, g * g, epochs, budget)
+        if fit >= min(epochs, MIN_BASIN_EPOCHS):
+            return BasinPlan(g, fit, g * g * cost(fit), True, g < grid_n or fit < epochs)
+    g = grids[-1]
+    fit = _largest_epochs(cost, g * g, epochs, budget)
+    return BasinPlan(g, max(fit, 1), g * g * cost(max(fit, 1)), fit >= 1, True)
+
+
 def basin_radius(minima: np.ndarray, bounds) -> np.ndarray:
     """For each known minimum, how close a run must end to count as ending in it: 5% of the
     box's diagonal, or less where minima are close (a third of the distance to the nearest)."""
@@ -398,7 +522,8 @@ def basin_radius(minima: np.ndarray, bounds) -> np.ndarray:
 
 def basins(surface, opt_name: str, hyper: dict | None, lr: float, grid_n: int = 100,
            epochs: int = 300, tol: float = 1e-4, bounds=None, batch_size: int | None = None,
-           seed: int = 0, clip=None, schedule=None) -> BasinResult:
+           seed: int = 0, clip=None, schedule=None,
+           budget: int | None = EXPLORE_BUDGET) -> BasinResult:
     """Start a run of one optimizer (trained as ``engine.train`` trains it with the same
     batch_size, seed, clip and schedule) from every point of a grid_n × grid_n grid over
     the bounds, all at once, and label each start by where it ends.
@@ -408,21 +533,31 @@ def basins(surface, opt_name: str, hyper: dict | None, lr: float, grid_n: int = 
     loss; -2 when it diverged; -3 when it converged somewhere else (another stationary point);
     -1 otherwise (not converged within the epochs). `epochs_taken` is, for a labelled start, the
     epoch from which the run stayed within the radius of its minimum; for a diverged one the
-    epoch it diverged; otherwise the epochs run."""
+    epoch it diverged; otherwise the epochs run.
+
+    A looped family (L-BFGS, each run stepped alone) runs basin_plan's grid and epochs within
+    `budget` (the result's xs and epochs say which; OverBudget when even the smallest is over);
+    budget None: at most LOOPED_BASIN_GRID a side, all the epochs."""
     epochs = _check_epochs(epochs)
     if isinstance(grid_n, bool) or not isinstance(grid_n, (int, np.integer)) or grid_n < 2:
         raise ValueError(f"Invalid grid_n: {grid_n!r} (need a whole number >= 2)")
     lr = float(_check_lrs([lr])[0])
     opt, hyper = _optimizer(opt_name, hyper, lr)
+    training = _training(surface, batch_size, seed, clip, schedule)
     if opt_name in optimizers.LOOPED:  # its runs are stepped one by one: a coarser map
         grid_n = min(grid_n, LOOPED_BASIN_GRID)
+        if budget is not None:
+            plan = basin_plan(opt_name, hyper, grid_n, epochs, _steps_per_epoch(surface, training),
+                              budget)
+            if not plan.fits:
+                raise _over_budget(opt_name, "A basin map")
+            grid_n, epochs = plan.grid_n, plan.epochs
     (x0, x1), (y0, y1) = surface.bounds if bounds is None else bounds
     xs, ys = np.linspace(x0, x1, grid_n), np.linspace(y0, y1, grid_n)
     X, Y = np.meshgrid(xs, ys, indexing="xy")
     starts = np.stack([X.ravel(), Y.ravel()], -1)
     minima = np.asarray(surface.minima, dtype=np.float64).reshape(-1, 2)
     radius = basin_radius(minima, surface.bounds)
-    training = _training(surface, batch_size, seed, clip, schedule)
     batch = _run_batch(surface, opt, starts, lr, epochs, tol, training, minima=minima,
                        radius=radius)
 
@@ -516,11 +651,13 @@ def race_rule(lrs: np.ndarray, epochs: int, tol: float, batch_size: int | None =
 
 def race(surface, specs: Sequence, start=None, epochs: int = 500, tol: float = DEFAULT_TOL,
          lrs=DEFAULT_LRS, batch_size: int | None = None, seed: int = 0, clip=None,
-         schedule=None) -> RaceResult:
+         schedule=None, budget: int | None = None) -> RaceResult:
     """Tune each optimizer's learning rate on its own sweep (race_rule says how) and report each
     at its tuned rate. `specs` are OptimizerSpec(label, name, hyper), (label, name, hyper)
     tuples or engine Optimizers. Every run trains with the same batch_size, seed, clip and
-    schedule, as in lr_sweep."""
+    schedule, as in lr_sweep. With a `budget`, a looped family's sweep runs lr_sweep's cut plan:
+    its entry's sweep holds the rates and epochs it was tuned on (fewer than the race's), and its
+    tuned rate is one of them."""
     lrs = _check_lrs(lrs)
     epochs = _check_epochs(epochs)
     start = _start(surface, start)
@@ -531,14 +668,14 @@ def race(surface, specs: Sequence, start=None, epochs: int = 500, tol: float = D
             spec = OptimizerSpec(spec.name, spec.name, spec.hyper)
         label, name, hyper = spec
         sweep = lr_sweep(surface, name, hyper, lrs, start, epochs, tol, batch_size, seed, clip,
-                         schedule)
+                         schedule, budget)
         i = tuned_index(sweep)
         if i is None:
             entries.append(RaceEntry(label, name, sweep.hyper, None, math.nan, math.nan, None,
                                      DIVERGED, sweep))
             continue
         reached = int(sweep.epochs_to_tol[i])
-        entries.append(RaceEntry(label, name, sweep.hyper, float(lrs[i]),
+        entries.append(RaceEntry(label, name, sweep.hyper, float(sweep.lrs[i]),
                                  float(sweep.final_loss[i]), float(sweep.best_loss[i]),
                                  reached if reached >= 0 else None, str(sweep.status[i]), sweep))
     return RaceResult(entries, race_rule(lrs, epochs, tol, batch_size), lrs, epochs, float(tol),

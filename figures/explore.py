@@ -108,7 +108,9 @@ def sweep_figure(lrs, per_optimizer_results, limit: float | None = None,
 
     # Shade the learning rates at which every optimizer diverged (geometric midpoints as edges).
     if pairs and len(lrs) > 1:
-        all_div = np.all([_diverged(result) for _, result in pairs], axis=0)
+        # a sweep cut to fewer stops (a looped family) counts only at the stops it ran
+        all_div = np.all([np.isin(lrs, np.asarray(result.lrs)[_diverged(result)])
+                          for _, result in pairs], axis=0)
         edges = np.sqrt(lrs[1:] * lrs[:-1])
         edges = np.concatenate([[lrs[0] ** 2 / edges[0]], edges, [lrs[-1] ** 2 / edges[-1]]])
         i = 0

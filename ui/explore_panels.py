@@ -44,13 +44,27 @@ def _sweeps(config: Config, surface) -> dict:
             try:
                 out[_name(choice)] = sweep.lr_sweep(
                     surface, name, hyper, LRS, start=config.start_point(), epochs=config.epochs,
-                    tol=TOLERANCE, **sweep_settings(config, choice))
+                    tol=TOLERANCE, budget=sweep.EXPLORE_BUDGET, **sweep_settings(config, choice))
             except ValueError as err:
                 out[_name(choice)] = str(err)
         return out
 
     key = (surface_key(config), config.runs, _training(config))
     return cache.cached("sweep", key, make)
+
+
+def cut_note(label: str, lrs, epochs: int, all_lrs, all_epochs: int) -> str | None:
+    """Words for a sweep run on fewer η stops or epochs than asked (a looped family within
+    sweep.EXPLORE_BUDGET), or None when it ran them all."""
+    parts = []
+    if len(lrs) < len(all_lrs):
+        parts.append(f"{len(lrs)} of the {len(all_lrs)} learning rates")
+    if epochs < all_epochs:
+        parts.append(f"{epochs} of the {all_epochs} epochs")
+    if not parts:
+        return None
+    return (f"{label}: {' and '.join(parts)}, to keep the page quick (it steps each run alone, "
+            f"up to max_iter inner iterations an epoch).")
 
 
 def _on_sweep_click() -> None:
@@ -90,6 +104,10 @@ def lr_sweep_panel(config: Config, surface) -> None:
             st.error(f"{label}: {r}", icon=":material/warning:")
     if not good:
         return
+    for label, r in good.items():
+        note = cut_note(label, r.lrs, r.epochs, LRS, config.epochs)
+        if note:
+            st.caption(note)
     limit = sweep.stability_limit(surface, config.start_point())
     current = {_name(c): c.lr(config.learning_rate) for c in config.runs if _name(c) in good}
     fig = explore.sweep_figure(LRS, good, limit, current=current, presenter=config.presenter)
@@ -112,8 +130,8 @@ def lr_sweep_panel(config: Config, surface) -> None:
             cols[i % len(cols)].caption(f"{label}: diverged at every learning rate.")
             continue
         cols[i % len(cols)].button(
-            f"{label}: best η = {LRS[best]:g}", key=f"sweep_best_{label}",
-            on_click=load_learning_rate, args=(float(LRS[best]), label_to_preset.get(label)))
+            f"{label}: best η = {result.lrs[best]:g}", key=f"sweep_best_{label}",
+            on_click=load_learning_rate, args=(float(result.lrs[best]), label_to_preset.get(label)))
 
 
 def basins_panel(config: Config, surface) -> None:
@@ -123,11 +141,17 @@ def basins_panel(config: Config, surface) -> None:
     chosen = st.multiselect("Optimizers to map (up to two, side by side)", labels, key="basin_opts",
                             max_selections=2)
     epochs = min(config.epochs, MAX_BASIN_EPOCHS)
-    st.caption(f"Each of {BASIN_POINTS}×{BASIN_POINTS} starts over the box runs {epochs} "
-               f"epochs at the optimizer's learning rate, trained as the views train it; its "
-               f"colour is the minimum it ends in. Hover for the start, the end and the epochs taken.")
     if not chosen:
+        st.caption(f"Each of {BASIN_POINTS}×{BASIN_POINTS} starts over the box runs {epochs} "
+                   f"epochs at the optimizer's learning rate; its colour is the minimum it ends in.")
         return
+    # The caption gives each map's own grid and epochs: a looped family's map is coarser.
+    sizes = []
+    for label in chosen:
+        name, hyper = _spec(config.runs[labels.index(label)])
+        plan = sweep.basin_plan(name, hyper, BASIN_POINTS, epochs, _steps(config, surface, label, labels))
+        sizes.append((label, plan.grid_n, plan.epochs))
+    st.caption(basin_caption(sizes, epochs))
     cols = st.columns(len(chosen))
     for col, label in zip(cols, chosen):
         choice = config.runs[labels.index(label)]
@@ -147,6 +171,32 @@ def basins_panel(config: Config, surface) -> None:
                             key=f"basins_{label}", config={"displaylogo": False}, theme=None)
 
 
+def _steps(config: Config, surface, label: str, labels: list) -> int:
+    """Optimizer steps per epoch of the run `label` (its own batch size or the page's)."""
+    size = sweep_settings(config, config.runs[labels.index(label)])["batch_size"]
+    return 1 if size is None else -(-int(surface.n_samples) // int(size))
+
+
+def basin_caption(sizes, epochs: int) -> str:
+    """The basin maps' caption with each map's real grid and epochs: `sizes` is (label, grid
+    side, epochs) per map, `epochs` the epochs asked."""
+    first = sizes[0]
+    same = all(s[1:] == first[1:] for s in sizes)
+    if same:
+        what = f"Each of {first[1]}×{first[1]} starts over the box runs {first[2]} epochs"
+    else:
+        what = "Each start over the box (" + "; ".join(
+            f"{label}: {n}×{n} starts, {e} epochs" for label, n, e in sizes) + ") runs"
+    text = (f"{what} at the optimizer's learning rate, trained as the views train it; its "
+            f"colour is the minimum it ends in. Hover for the start, the end and the epochs taken.")
+    cut = [label for label, n, e in sizes if n < BASIN_POINTS or e < epochs]
+    if cut:
+        text += (f" {', '.join(cut)}: a coarser map than {BASIN_POINTS}×{BASIN_POINTS}"
+                 f"{'' if all(e >= epochs for _, _, e in sizes) else f' and fewer than {epochs} epochs'}"
+                 f", to keep the page quick (it steps each run alone).")
+    return text
+
+
 def _apply_tuned(tuned: dict) -> None:
     for run, lr in tuned.items():
         st.session_state[hyper_key(run, "lr")] = snap_learning_rate(lr)
@@ -164,12 +214,16 @@ def race_panel(config: Config, surface) -> None:
     try:
         result = cache.cached("race", key, lambda: sweep.race(
             surface, specs, start=config.start_point(), epochs=config.epochs,
-            tol=TOLERANCE, lrs=LRS, **settings))
+            tol=TOLERANCE, lrs=LRS, budget=sweep.EXPLORE_BUDGET, **settings))
     except ValueError as err:
         st.error(str(err), icon=":material/warning:")
         return
     st.dataframe(explore.race_table(result), hide_index=True, width="stretch")
     st.caption("The rule: " + result.rule)
+    for entry in result.entries:
+        note = cut_note(entry.label, entry.sweep.lrs, entry.sweep.epochs, result.lrs, result.epochs)
+        if note:
+            st.caption(note + " Its row is not on equal terms with the others.")
     tuned = {c.key: e.lr for c, e in zip(config.runs, result.entries) if e.lr is not None}
     if tuned:
         st.button("Race them side by side with these learning rates", key="race_apply",
