@@ -126,17 +126,32 @@ AHEAD, AFTER_PAINT, RERUN = "ahead", "after-paint", "rerun"
 # about 2 µs per run. So one L-BFGS step counts as max_iter·(2·history_size + 5)·1.5 steps×runs
 # (an upper bound: 6,150 at torch's defaults; measured, 61 runs × 100 epochs on Rosenbrock took
 # 30-60 s without a line search and 5-6 s with strong Wolfe, on 2 cores shared with other jobs,
-# load average 10-12, against 0.015 s for Adam). Its η set is then rerun, not ahead.
-LOOPED_PAIR_COST = 1.5
+# load average 10-12, against 0.015 s for Adam). Its η set is then rerun, not ahead. The rule
+# itself is engine.sweep.run_cost's, which the sweep, race and basin map budget by too.
+from engine.sweep import LOOPED_PAIR_COST  # noqa: E402
 
 
 def looped_step_cost(choice: RunChoice) -> int:
     """What one optimizer step of this run costs in the η-set budget's units (steps × runs): 1
     for the vectorized rules, the L-BFGS bound above for L-BFGS."""
-    if PRESETS[choice.preset].optimizer != "lbfgs":
+    from engine import optimizers
+
+    if PRESETS[choice.preset].optimizer not in optimizers.LOOPED:
         return 1
     hyper = choice.hyper()
     return int(LOOPED_PAIR_COST * int(hyper["max_iter"]) * (2 * int(hyper["history_size"]) + 5))
+
+
+def run_cost(config: Config, choice: RunChoice, epochs: int | None = None) -> int:
+    """engine.sweep.run_cost of one run of this choice for `epochs` (the page's by default):
+    its optimizer steps, or L-BFGS's bound on its inner iterations' work."""
+    from engine import sweep
+    from lab.config import to_torch_hyper
+
+    size = batch_size(config, choice)
+    steps = 1 if size is None else -(-config.surface_obj().n_samples // size)
+    return sweep.run_cost(PRESETS[choice.preset].optimizer, to_torch_hyper(choice.hyper()),
+                          (config.epochs if epochs is None else epochs) * steps)
 
 
 def lr_set_plan(config: Config, choices) -> str:
@@ -151,10 +166,11 @@ def lr_set_plan(config: Config, choices) -> str:
     if not choices:
         return RERUN
     surface = config.surface_obj()
-    steps = [(1 if batch_size(config, c) is None else -(-surface.n_samples // batch_size(config, c)))
-             * looped_step_cost(c) for c in choices]
     samples = surface.n_samples if surface.kind == "data" else 0
-    cost = sweep.lr_set_cost(steps, config.epochs, data_samples=samples)
+    # each run's own steps (run_cost: L-BFGS counted by its inner iterations), at every stop,
+    # plus a data surface's end-of-epoch pass over its samples
+    cost = sum(len(sweep.DEFAULT_LRS) * run_cost(config, c)
+               + sweep.lr_batch_cost(1, config.epochs, 0, data_samples=samples) for c in choices)
     if cost <= sweep.LR_BATCH_BUDGET:
         return AHEAD
     return AFTER_PAINT if cost <= sweep.LR_SET_LATER_BUDGET else RERUN
@@ -257,9 +273,11 @@ def starting_lr(config: Config, choice: RunChoice) -> float | None:
     if not len(stops):
         return None
     try:
+        # within the page's one-click budget: L-BFGS's sweep runs fewer stops or epochs
         result = sweep.lr_sweep(config.surface_obj(), PRESETS[choice.preset].optimizer,
                                 to_torch_hyper(choice.hyper()), stops, start=config.start_point(),
-                                epochs=config.epochs, tol=TOLERANCE, **sweep_settings(config, choice))
+                                epochs=config.epochs, tol=TOLERANCE, budget=sweep.EXPLORE_BUDGET,
+                                **sweep_settings(config, choice))
     except ValueError:
         return None
     tuned = sweep.tuned_index(result)
