@@ -1,7 +1,9 @@
 """Done when (issue 19): a teacher on the projector and three students, four pages of one class,
 go through ask → answer → reveal on ?lesson=lr-too-large; the teacher's screen shows the three
 answers and the truth. The students' pages follow the teacher's through the class's JSON route
-(no reload, no click of theirs), and never show the run before the reveal."""
+(no reload, no click of theirs), and never show the run before the reveal: while a question is
+open their views hold it hidden, and the follower's poll of the reveal starts it playing, on the
+class's clock, before their page's rerun brings the answers."""
 
 from __future__ import annotations
 
@@ -50,6 +52,18 @@ def _wait_text(page, pattern: str, timeout: float = 30_000) -> None:
         " return m && new RegExp(p).test(m.innerText); }", arg=pattern, timeout=timeout)
 
 
+def _hidden_state(page) -> dict:
+    """A student's view while the question is open: hidden, nothing drawn, no playback bar."""
+    return page.evaluate("""() => {
+        const root = document.querySelector('.dv-root');
+        const view = root.__descentView;
+        const drawn = ['surface3d', 'contour', 'loss'].map((v) => view.onScreen(v).length);
+        return {hidden: root.dataset.hidden, drawn, updates: Number(root.dataset.updates || 0),
+                playing: root.dataset.playing, epoch: Number(root.dataset.epoch),
+                toolbar: getComputedStyle(root.querySelector('.dv-toolbar')).visibility,
+                loss: getComputedStyle(root.querySelector('.dv-loss')).visibility}; }""")
+
+
 def test_teacher_and_three_students_ask_answer_reveal(browser, class_server):
     class_server, _ = class_server
     errors: list[str] = []
@@ -87,10 +101,32 @@ def test_teacher_and_three_students_ask_answer_reveal(browser, class_server):
             page.locator("[data-testid=stRadio] label").filter(has_text=answer).click()
             page.get_by_role("button", name="Send").click()
             page.get_by_text(f"Your answer: {answer}").wait_for(timeout=30_000)
-            assert page.locator(harness.VIEW_ROOT).count() == 0
+            harness.wait_drawn(page)  # the view came with the run, hidden
+        hidden = []
+        for page in students:
+            harness.wait_idle(page, 60_000)
+            state = _hidden_state(page)
+            assert state["hidden"] == "1" and state["drawn"] == [0, 0, 0], state
+            assert state["playing"] == "false" and state["epoch"] == 0, state
+            assert state["toolbar"] == "hidden" and state["loss"] == "hidden", state
+            assert page.locator("[data-testid=stAlert]").filter(
+                has_text=re.compile("diverged at epoch")).count() == 0, "no run's message before the reveal"
+            hidden.append(state["updates"])
         _wait_text(teacher, r"3 of 3")
 
         teacher.get_by_role("button", name="Reveal").click()
+        # Each student's view shows the run when its follower's poll sees the reveal: by the
+        # window event, with the message it already held (no update applied since it was hidden),
+        # and it plays (the epoch moves) on the class's clock.
+        for page, updates in zip(students, hidden):
+            page.wait_for_function(
+                """() => { const r = document.querySelector('.dv-root');
+                    return r && r.dataset.hidden === '0' && Number(r.dataset.epoch) > 0; }""",
+                timeout=30_000)
+            state = harness.view_state(page)
+            assert state["revealedBy"] == "event", state
+            assert int(state["revealedAtUpdate"]) == updates, (state, updates)
+            assert page.locator(".class-follow").get_attribute("data-class-revealed") == "q1"
         teacher.get_by_text("2 of 3 right").wait_for(timeout=60_000)
         text = _text(teacher)
         assert "The run diverges." in text, "the truth"
@@ -103,9 +139,14 @@ def test_teacher_and_three_students_ask_answer_reveal(browser, class_server):
         assert bars is not None and list(bars["x"]) == ["converges", "diverges", "stalls"]
         assert list(bars["y"]) == [0, 2, 1]
         harness.wait_drawn(teacher)  # the reveal plays the run on the projector
-        for page, answer in zip(students, ANSWERS):
+        for page, answer, updates in zip(students, ANSWERS, hidden):
             page.get_by_text("2 of 3 right").wait_for(timeout=30_000)
             harness.wait_drawn(page)  # ... and on every student's page
+            harness.wait_idle(page, 30_000)
+            after = harness.view_state(page)
+            assert after["hidden"] == "0", "the rerun's message (the same as before) keeps it shown"
+            # The rerun's view message is the one the page has (a reference): nothing redrawn.
+            assert int(after["updates"]) == updates, (after, updates)
         # In step: at one moment every screen shows the same epoch, within a second's worth of
         # epochs (the slow playback runs all its epochs in SLOW_SECONDS), however late each page
         # got the reveal: each starts at the class's clock.
@@ -146,7 +187,8 @@ def test_a_student_answers_a_point_by_clicking_the_map(browser, class_server):
         page.goto(f"{url}/?class={started.code}")
         harness.wait_idle(page, 90_000)
         page.get_by_text("Where will the blue run end?").wait_for(timeout=60_000)
-        assert page.locator(harness.VIEW_ROOT).count() == 0
+        harness.wait_drawn(page)
+        assert harness.view_state(page)["hidden"] == "1", "the run is on the page, hidden"
         page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
         x, y, width, height = page.evaluate("""() => {
             const r = document.querySelector('.js-plotly-plot .nsewdrag').getBoundingClientRect();
