@@ -57,12 +57,13 @@ async def plotly_bundle(request: Request) -> Response:
 
 # --- The page shell ---------------------------------------------------------------------------
 
-# Runs in the page's <head>, before Streamlit's own code. The bundle is fetched at once (preload)
-# and evaluated (about a second of main thread) only when the websocket's first message arrives:
-# Streamlit has booted and asked for the script run, so the evaluation overlaps the server's
-# script run instead of delaying Streamlit's start. The descent view takes the result through
-# window.__descentLabPlotlyStart (assets/descent_view/plotly_loader.js), and starts it itself if
-# the view mounts first.
+# Runs in the page's <head>, before Streamlit's own code: the bundle is fetched at once
+# (preload), in parallel with Streamlit's start and the script run, and evaluated when the
+# descent view mounts and calls window.__descentLabPlotlyStart (assets/descent_view/skeleton.js):
+# from the browser's memory by then, so the view never waits on the network for it.
+# Evaluating it earlier (when the websocket first spoke) overlapped the script run, but a
+# Plotly evaluated before the view existed lost its 3D drag: the scene turned and its layout's
+# camera was never updated (turning stopped counting as a relayout).
 SHELL_SNIPPET = """<link rel="preload" href="{url}" as="script">
 <script>
 (function () {{
@@ -84,22 +85,8 @@ SHELL_SNIPPET = """<link rel="preload" href="{url}" as="script">
       }};
       document.head.appendChild(script);
     }});
-    started.catch(function () {{}});
     return started;
   }};
-  var Socket = window.WebSocket;
-  if (Socket) {{
-    window.WebSocket = class extends Socket {{
-      constructor(address, protocols) {{
-        super(address, protocols);
-        if (!started && String(address).indexOf("_stcore/stream") >= 0) {{
-          this.addEventListener("message", function () {{ setTimeout(window.__descentLabPlotlyStart, 0); }}, {{ once: true }});
-        }}
-      }}
-    }};
-  }}
-  // Should the websocket never speak (an error page), the bundle is still evaluated once idle.
-  window.addEventListener("load", function () {{ setTimeout(window.__descentLabPlotlyStart, 3000); }});
 }})();
 </script>
 """

@@ -148,5 +148,9 @@ def test_the_warm_up_opens_the_default_page_over_the_websocket(app_url):
     and sees the default page's script run to its end."""
     from serving import warm
 
+    from concurrent.futures import ThreadPoolExecutor
+
     port = int(app_url.rsplit(":", 1)[1])
-    assert warm.warm_page(port) == "FINISHED_SUCCESSFULLY"
+    # In a thread of its own, as the server runs it (Playwright's loop holds this one).
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(warm.warm_page, port).result(timeout=120) == "FINISHED_SUCCESSFULLY"
