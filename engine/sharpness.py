@@ -119,19 +119,57 @@ def preconditioner(opt, state) -> np.ndarray | None:
     return np.sqrt(state.square_avg + eps) / np.sqrt(state.acc_delta + eps)
 
 
-def threshold(opt, lr: float) -> tuple[float, str]:
-    """The stability threshold this optimizer's (preconditioned) sharpness meets, and its words.
+# Families whose step is not η times a (preconditioned, averaged) gradient: no stability limit
+# of the 2/η kind is known for them, and the chart draws none (a 2/η line would be wrong).
+NO_LIMIT = {
+    "rprop": "its steps are signs times per-weight step sizes, whatever the curvature",
+    "adafactor": "its step is clipped and scaled by the weights' size and a relative step size",
+    "muon": "its step is an orthogonalized matrix of fixed size (and AdamW's on the other "
+            "weights)",
+    "lbfgs": "its step is a quasi-Newton direction with a line search, not η times the gradient",
+    "newton": "its step solves the local quadratic, whatever the curvature",
+}
 
-    Plain gradient descent: 2/η. Heavy-ball momentum μ: (2 + 2μ)/η. Adam-like with β1:
-    (2 + 2β1)/((1 − β1)·η) (Cohen et al. 2022). Others: 2/η, the line the page always draws."""
+
+def limit_known(opt) -> bool:
+    """Whether a stability limit is known (and drawn) for this optimizer: not for NO_LIMIT's
+    families, nor for Nesterov momentum with dampening."""
     hyper = opt.hyper
-    if opt.name == "sgd" and hyper.get("momentum", 0) and not hyper.get("nesterov"):
+    if opt.name == "sgd" and hyper.get("nesterov") and hyper.get("dampening", 0):
+        return False
+    return opt.name not in NO_LIMIT
+
+
+def threshold(opt, lr: float, state=None) -> tuple[float, str]:
+    """The stability threshold this optimizer's (preconditioned) sharpness meets, and its words;
+    (nan, why) when none is known (limit_known).
+
+    Each is where a step on a quadratic with curvature λ stops shrinking: plain gradient descent
+    2/η; heavy-ball momentum μ with dampening τ (2 + 2μ)/((1 − τ)·η); Nesterov momentum μ
+    (2 + 2μ)/((1 + 2μ)·η) (its iteration matrix [[1 − (1+μ)h, −μ²], [h, μ]], h = ηλ, has a root
+    at −1 there); Adam-like with β1: (2 + 2β1)/((1 − β1)·η) (Cohen et al. 2022); ASGD, whose
+    live weights take p ← p·(1 − λ_d·η_t) − η_t·(g + wd·p) with its own decayed η_t (read from
+    `state`): 2/η_t − λ_d − wd. Others (Adagrad, RMSprop, Adadelta, preconditioned): 2/η."""
+    hyper = opt.hyper
+    if not limit_known(opt):
+        why = NO_LIMIT.get(opt.name, "Nesterov momentum with dampening has no simple limit")
+        return math.nan, f"no stability limit known: {why}"
+    if opt.name == "sgd" and hyper.get("momentum", 0):
         mu = float(hyper["momentum"])
-        return (2 + 2 * mu) / lr, f"(2 + 2μ)/η, momentum μ = {mu:g}"
+        if hyper.get("nesterov"):
+            return (2 + 2 * mu) / ((1 + 2 * mu) * lr), f"(2 + 2μ)/((1 + 2μ)η), Nesterov μ = {mu:g}"
+        tau = float(hyper.get("dampening", 0.0))
+        if tau < 1:
+            damped = f", dampening {tau:g}" if tau else ""
+            return (2 + 2 * mu) / ((1 - tau) * lr), f"(2 + 2μ)/{'((1 − τ)η)' if tau else 'η'}, momentum μ = {mu:g}{damped}"
     if opt.name in ("adam", "adamw", "nadam", "adamax", "radam"):
         b1 = float(hyper["betas"][0])
         if b1 < 1:
             return (2 + 2 * b1) / ((1 - b1) * lr), f"(2 + 2β1)/((1 − β1)η), β1 = {b1:g}"
+    if opt.name == "asgd":
+        eta = float(np.max(state.eta)) if state is not None and getattr(state, "count", 0) else lr
+        shrink = float(hyper["lambd"]) + float(hyper["weight_decay"])
+        return 2.0 / eta - shrink, "2/η_t − λ − wd, ASGD's own decayed η_t"
     return 2.0 / lr, "2/η"
 
 
@@ -159,6 +197,7 @@ class SharpnessCurve:
     every: int
     iterations: int  # Hessian-vector products used, in all
     matches_run: bool  # the replay's weights equal the run's (when the run was given)
+    limit_known: bool = True  # False: no stability limit is known for this family; none drawn
 
 
 def every_for(epochs: int, max_points: int = MAX_POINTS) -> int:
@@ -175,7 +214,7 @@ def sharpness_run(mlp, opt, *, epochs: int, batch_size=None, start=None, seed: i
     weights with no replay; an adaptive one is replayed and checked against it."""
     every = every_for(epochs) if every is None else max(1, int(every))
     adaptive = opt.name in ADAPTIVE
-    if not adaptive and run is not None:
+    if not adaptive and opt.name != "asgd" and run is not None:  # ASGD's limit needs its state
         return _from_trajectory(mlp, opt, run, epochs, every, tol, max_iters)
     expected = run.params if expected is None and run is not None else expected
     out_epochs, values, lrs, limits = [], [], [], []
@@ -204,14 +243,15 @@ def sharpness_run(mlp, opt, *, epochs: int, batch_size=None, start=None, seed: i
         out_epochs.append(rec.epoch)
         values.append(eig.value if math.isfinite(eig.value) else math.nan)
         lrs.append(rec.lr)
-        limits.append(threshold(opt, rec.lr)[0] if rec.lr > 0 else math.inf)
+        limits.append(threshold(opt, rec.lr, state)[0] if rec.lr > 0 else math.inf)
     if expected is not None and count != len(expected):
         matches = False
     lr = np.array(lrs, dtype=np.float64)
     two = np.array([2.0 / v if v > 0 else math.inf for v in lrs])
     return SharpnessCurve(np.array(out_epochs, dtype=np.int64), np.array(values, dtype=np.float64),
                           lr, two, np.array(limits, dtype=np.float64),
-                          threshold(opt, float(opt.lr))[1], adaptive, every, iterations, matches)
+                          threshold(opt, float(opt.lr))[1], adaptive, every, iterations, matches,
+                          limit_known(opt))
 
 
 def _from_trajectory(mlp, opt, run, epochs, every, tol, max_iters) -> SharpnessCurve:
@@ -235,4 +275,5 @@ def _from_trajectory(mlp, opt, run, epochs, every, tol, max_iters) -> SharpnessC
     limits = np.array([threshold(opt, v)[0] if v > 0 else math.inf for v in lrs])
     return SharpnessCurve(np.array(out_epochs, dtype=np.int64), np.array(values, dtype=np.float64),
                           np.array(lrs, dtype=np.float64), two, limits,
-                          threshold(opt, float(opt.lr))[1], False, every, iterations, True)
+                          threshold(opt, float(opt.lr))[1], False, every, iterations, True,
+                          limit_known(opt))

@@ -27,8 +27,16 @@ def what_to_look_for(curves) -> str:
                  "2022), 38/η with β1 = 0.9. Epoch 0 has no optimizer state yet, so it shows the "
                  "raw sharpness.")
         text += _early_spike(curves)
-    if any(c.threshold_words.startswith("(2 + 2μ)") for _, _, c in curves):
+    if any(c.threshold_words.startswith("(2 + 2μ)/η") for _, _, c in curves):
         text += " With momentum μ the threshold is (2 + 2μ)/η, the dotted line."
+    for label, _, c in curves:
+        if getattr(c, "limit_known", True) and c.threshold_words.startswith(("(2 + 2μ)/(", "2/η_t")):
+            text += f" For {label} the threshold is {c.threshold_words}: the dotted line."
+    unknown = [(label, c) for label, _, c in curves if not getattr(c, "limit_known", True)]
+    for label, c in unknown:
+        why = c.threshold_words.split(": ", 1)[-1]
+        text += (f" **No stability line is drawn for {label}:** {why}, so no limit of the 2/η "
+                 f"kind is known; its curve is the raw sharpness.")
     text += (f" Measured {when}, at the end of the epoch, by power iteration on exact "
              f"Hessian-vector products; mini-batch runs are measured on the full-batch loss."
              f" To see it clearly: Noisy sine, tanh, SGD on the full batch, η = 0.1, 300 epochs:"
@@ -79,6 +87,9 @@ def sharpness_figure(curves, *, uirevision: str, presenter: bool = False) -> go.
             line=dict(color=color, width=3), marker=dict(size=4),
             hovertemplate=f"{label}<br>epoch %{{x}}<br>{kind} %{{y:.4g}}<extra></extra>",
             meta={"role": "sharpness"}))
+        if not getattr(c, "limit_known", True):  # no known limit: no line, said under the chart
+            values.append(shown)
+            continue
         traces.append(go.Scatter(
             x=epochs, y=figures.f32(c.two_over_lr), mode="lines", name=f"{label}: 2/η",
             line=dict(color=color, width=2, dash="dash"),
@@ -107,7 +118,9 @@ def sharpness_figure(curves, *, uirevision: str, presenter: bool = False) -> go.
         height=36 + plot_height + axis_band + legend_band,
         margin=dict(l=55, r=10, t=36, b=axis_band + legend_band), paper_bgcolor="white",
         plot_bgcolor="white",
-        title=dict(text="Edge of stability: sharpness and 2/η", x=0.02, y=0.97, font=dict(size=size + 2)),
+        title=dict(text="Edge of stability: sharpness and 2/η"
+                   if any(getattr(c, "limit_known", True) for _, _, c in curves)
+                   else "Edge of stability: sharpness (no stability limit known)", x=0.02, y=0.97, font=dict(size=size + 2)),
         xaxis=dict(title="epoch", gridcolor="#eee"),
         yaxis=dict(title="sharpness", type="log" if log else "linear", gridcolor="#eee"),
         legend=dict(orientation="h", yanchor="top", y=-axis_band / plot_height, x=0),

@@ -226,3 +226,64 @@ def test_sgd_is_measured_at_the_recorded_weights_without_a_replay():
     assert replayed.matches_run and list(fast.epochs) == list(replayed.epochs)
     assert np.allclose(fast.values, replayed.values, rtol=1e-12)
     assert np.allclose(fast.threshold, (2 + 2 * 0.9) / 0.5)
+
+
+def _diverges(opt, curvature: float, steps: int = 400) -> bool:
+    """Whether `opt` grows on the 1-D-per-weight quadratic ½·c·w² (both weights) from w = 1."""
+    w, state = np.array([1.0, 1.0]), opt.init(np.array([1.0, 1.0]))
+    for _ in range(steps):
+        w, state = opt.update(w, curvature * w, state)
+    return not np.all(np.abs(w) < 1.0)
+
+
+@pytest.mark.parametrize("hyper", [dict(momentum=0.9, nesterov=True), dict(momentum=0.5, nesterov=True),
+                                   dict(momentum=0.9, dampening=0.5), dict(momentum=0.9)])
+def test_the_momentum_limits_are_where_a_quadratic_starts_to_grow(hyper):
+    """Each line drawn is the curvature at which the engine's own run stops shrinking."""
+    opt = optimizers.create("sgd", lr=0.1, **hyper)
+    limit = threshold(opt, 0.1)[0]
+    assert not _diverges(opt, 0.99 * limit) and _diverges(opt, 1.01 * limit)
+
+
+def test_asgds_limit_follows_its_own_decayed_step():
+    opt = optimizers.create("asgd", lr=0.5, lambd=0.05, weight_decay=0.1)
+    w = np.array([1.0, 1.0])
+    state = opt.init(w)
+    for _ in range(20):
+        w, state = opt.update(w, 0.1 * w, state)
+    limit, words = threshold(opt, 0.5, state)
+    assert limit == pytest.approx(2 / float(state.eta) - 0.05 - 0.1) and "η_t" in words
+    assert limit > 2 / 0.5  # η_t has decayed below η: a higher line than 2/η
+
+    def grows(curvature):  # from that state on, the next 400 steps on ½·c·w²
+        p, s = np.array([1.0, 1.0]), state
+        for _ in range(400):
+            p, s = opt.update(p, curvature * p, s)
+        return not np.all(np.abs(p) < 1.0)
+    # η_t keeps decaying, so the run is stable a little past the line drawn now, not before it
+    assert not grows(0.99 * limit)
+
+
+@pytest.mark.parametrize("name", ["rprop", "adafactor", "lbfgs", "muon"])
+def test_no_line_is_drawn_for_a_family_with_no_known_limit(name):
+    from figures.sharpness import sharpness_figure, what_to_look_for
+
+    opt = optimizers.create(name, **({"lr": 0.05} if name != "lbfgs" else {}))
+    value, words = threshold(opt, 0.05)
+    assert np.isnan(value) and words.startswith("no stability limit known")
+    if name == "muon":  # its network-mode rule (Muon on the hidden matrices) is another's work
+        return
+    X, y = datasets.two_moons(n=40, seed=0)
+    net = MLP([2, 4, 2], "tanh", data=(X, y), seed=0)
+    run = collect(train(net, opt, epochs=6))
+    curve = sharpness_run(net, opt, epochs=6, run=run)
+    assert not curve.limit_known and curve.matches_run
+    sgd = sharpness_run(net, optimizers.create("sgd", lr=0.5), epochs=6)
+    fig = sharpness_figure([(name, "#0072B2", curve), ("SGD", "#D55E00", sgd)], uirevision="t")
+    assert [t.meta["role"] for t in fig.data] == ["sharpness", "sharpness", "two_over_lr"]
+    assert "2/η" in fig.layout.title.text
+    words = what_to_look_for([(name, "", curve), ("SGD", "", sgd)])
+    assert f"No stability line is drawn for {name}:" in words
+    alone = sharpness_figure([(name, "#0072B2", curve)], uirevision="t")
+    assert [t.meta["role"] for t in alone.data] == ["sharpness"]
+    assert alone.layout.title.text.endswith("(no stability limit known)")
