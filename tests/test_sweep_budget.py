@@ -142,3 +142,42 @@ def test_the_eta_set_plan_uses_the_same_rule():
         assert runs.lr_set_plan(config, [lbfgs]) == runs.RERUN
     config = Config(runs=(RunChoice("adam"),))
     assert runs.lr_set_plan(config, config.runs) == runs.AHEAD
+
+
+# --- The page itself (Streamlit's AppTest, the real app): each tab says what it cut. -----------
+
+def _page(query):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _open(at, name):
+    at.session_state["panel"] = name
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_page_says_lbfgs_ran_fewer_learning_rates_and_a_coarser_map():
+    at = _page({"opt": "lbfgs_wolfe,adam", "epochs": "100"})
+    _open(at, "Learning-rate sweep")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("L-BFGS (Wolfe): 11 of the 61 learning rates") and "quick" in c
+               for c in captions), captions
+    assert not any(c.startswith("Adam:") for c in captions)
+    _open(at, "Basins")
+    captions = [c.value for c in at.caption]
+    plan = sweep.basin_plan("lbfgs", {"line_search_fn": "strong_wolfe"}, BASIN_POINTS, 100)
+    assert any(f"Each of {plan.grid_n}×{plan.grid_n} starts over the box runs {plan.epochs} epochs" in c
+               and "coarser map" in c for c in captions), captions
+    _open(at, "Fair race")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("L-BFGS (Wolfe): 11 of the 61 learning rates") and "not on equal terms" in c
+               for c in captions), captions
+    assert list(at.dataframe[-1].value["optimizer"]) == ["L-BFGS (Wolfe)", "Adam"]
