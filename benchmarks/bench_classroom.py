@@ -10,8 +10,12 @@
     sessions connected and idle (the reference);
   - answers: every student answers the question (its form's radio and Send): how many the store
     holds after (none may be lost);
-  - reveal: the teacher's reveal is written; each student's poll sees it and reruns its page:
-    seconds from the reveal to each page showing the results (the target: ≤ 2 s).
+  - reveal: the teacher's reveal is written; each student's poll sees it, which is what starts
+    the run playing in a browser (the follower's event to the view that holds the run hidden):
+    seconds from the reveal to that poll (reveal_seen_s, the target: ≤ 2 s); then, after the
+    follower's wait (until 1.5 poll intervals after the reveal, then a random 0-3 s), the
+    page's rerun draws the class's answers and the truth:
+    seconds from the reveal to that page (reveal_rerun_shown_s) and its bytes.
 
     .venv/bin/python benchmarks/bench_classroom.py [--quick] [--students 200]
 
@@ -50,6 +54,7 @@ LESSON = "lr-too-large"
 POLL_S = 1.5
 TIMEOUT = 600.0
 RIGHT = re.compile(r"\d+ of \d+ right")
+SPREAD_S = 3.0  # the follower's random wait before a student's rerun after a reveal (ui/class_mode.py)
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -127,9 +132,29 @@ async def _poll_state(address: str, code: str, etag: str | None) -> tuple[int, s
     return status, tag, (json.loads(body) if status == 200 else None)
 
 
+class CachingClient(LightClient):
+    """The light client with a browser's message cache: each rerun tells the server which
+    large messages it holds (ClientState.cached_message_hashes, as the browser does), and the
+    server sends a reference for those instead of the message."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.held: set[str] = set()
+
+    def _absorb(self, msg) -> None:
+        super()._absorb(msg)
+        if msg.metadata.cacheable and msg.hash:
+            self.held.add(msg.hash)
+
+    async def _send(self, msg) -> None:
+        if msg.WhichOneof("type") == "rerun_script":
+            msg.rerun_script.cached_message_hashes.extend(sorted(self.held))
+        await super()._send(msg)
+
+
 class Student:
-    def __init__(self, address: str, code: str, rng: random.Random):
-        self.client = LightClient(address, timeout=TIMEOUT)
+    def __init__(self, address: str, code: str, rng: random.Random, cache: bool = True):
+        self.client = (CachingClient if cache else LightClient)(address, timeout=TIMEOUT)
         self.address, self.code, self.rng = address, code, rng
         self.etag: str | None = None
         self.version: int | None = None
@@ -139,6 +164,7 @@ class Student:
         result = await self.client.open(f"class={self.code}")
         if not result.ok:
             raise RuntimeError(f"open failed: {result.exceptions} {result.finished}")
+        self.open_bytes = result.bytes  # with a question open: the view with the run, hidden
         return result.seconds
 
     async def poll_once(self) -> dict | None:
@@ -161,40 +187,47 @@ class Student:
             send: WidgetState(id=send, trigger_value=True)})
         if not result.ok:
             raise RuntimeError(f"answer failed: {result.exceptions}")
+        self.answer_bytes = result.bytes
         return result.seconds
 
-    async def wait_reveal(self, revealed_at: float, version: int) -> tuple[float, float]:
-        """Poll until the reveal shows, rerun the page (as the follower's trigger does), and
-        return the seconds from the reveal to the poll that saw it and to the page showing the
-        results."""
+    async def wait_reveal(self, revealed_at: float, version: int) -> tuple[float, float, int]:
+        """Poll until the reveal shows (a browser's view starts playing then), wait the
+        follower's random spread, rerun the page (as the follower's trigger does), and return the
+        seconds from the reveal to the poll that saw it and to the page showing the results, and
+        the rerun's bytes."""
         await asyncio.sleep(self.rng.uniform(0, POLL_S))
         while True:
             state = await self.poll_once()
-            if state is not None and state["version"] >= version:
-                break
+            if (state is not None and state["version"] >= version and state["phase"] == "revealed"
+                    and state.get("question")):
+                break  # the browser's follower announces it to the view here: the run plays
             await asyncio.sleep(POLL_S * self.rng.uniform(0.75, 1.25))
         seen = time.time() - revealed_at
+        # As the follower: reruns start once every page has polled (1.5 intervals), spread 0-3 s.
+        quiet = max(0.0, min(1.5 * POLL_S, revealed_at + 1.5 * POLL_S - time.time()))
+        await asyncio.sleep(quiet + self.rng.uniform(0, SPREAD_S))
         result = await self.client.rerun()
         if not result.ok or not any(RIGHT.search(t) for t in self.client.texts):
             raise RuntimeError(f"reveal not shown: {result.exceptions} {self.client.texts[:3]}")
-        return seen, time.time() - revealed_at
+        return seen, time.time() - revealed_at, result.bytes
 
 
 async def _class_run(address: str, pids: list[int], room: Classroom, students: int,
-                     window: float, follow_s: float) -> dict:
+                     window: float, follow_s: float, cache: bool = True) -> dict:
     rng = random.Random(0)
     started = room.start({"lesson": LESSON})
     lesson = lessons.get(LESSON)
     spec = resolve(lesson.questions[0], lesson.config)
     room.ask(started.code, started.secret, spec)
-    crowd = [Student(address, started.code, random.Random(rng.random())) for _ in range(students)]
-    out: dict = {"students": students}
+    crowd = [Student(address, started.code, random.Random(rng.random()), cache) for _ in range(students)]
+    out: dict = {"students": students, "browser_message_cache": cache}
 
     async def arrive(i: int, s: Student) -> float:
         await asyncio.sleep(window * i / students)
         return await s.open()
     opened = await asyncio.gather(*(arrive(i, s) for i, s in enumerate(crowd)), return_exceptions=True)
     out["open_s"] = brief([x for x in opened if isinstance(x, float)])
+    out["open_kb"] = brief([s.open_bytes / 1000 for s in crowd if hasattr(s, "open_bytes")], digits=1)
     out["open_failures"] = sum(1 for x in opened if not isinstance(x, float))
     out["joined"] = room.view(started.code).joined
 
@@ -218,6 +251,7 @@ async def _class_run(address: str, pids: list[int], room: Classroom, students: i
     sent = await asyncio.gather(*(s.answer(choices[i % len(choices)]) for i, s in enumerate(crowd)),
                                 return_exceptions=True)
     out["answer_s"] = brief([x for x in sent if isinstance(x, float)])
+    out["answer_kb"] = brief([s.answer_bytes / 1000 for s in crowd if hasattr(s, "answer_bytes")], digits=1)
     out["answer_failures"] = sum(1 for x in sent if not isinstance(x, float))
     stored = room.view(started.code).answered
     out["answers_stored"] = stored
@@ -229,8 +263,11 @@ async def _class_run(address: str, pids: list[int], room: Classroom, students: i
     latency = await asyncio.gather(*(s.wait_reveal(revealed.revealed_at, before + 1) for s in crowd),
                                    return_exceptions=True)
     done = [x for x in latency if isinstance(x, tuple)]
-    out["reveal_seen_by_poll_s"] = brief([seen for seen, _ in done])
-    out["reveal_page_shown_s"] = {**brief([shown for _, shown in done]), "target_s": 2.0}
+    # What the student waits for: the run playing, started by the poll that sees the reveal.
+    out["reveal_seen_s"] = {**brief([seen for seen, _, _ in done]), "target_s": 2.0}
+    # Then the rerun (after the follower's 0-3 s spread) draws the class's answers and the truth.
+    out["reveal_rerun_shown_s"] = {**brief([shown for _, shown, _ in done]), "spread_s": SPREAD_S}
+    out["reveal_rerun_kb"] = brief([size / 1000 for _, _, size in done], digits=1)
     out["reveal_failures"] = len(latency) - len(done)
     errors = [repr(x)[:200] for x in (*opened, *sent, *latency) if isinstance(x, BaseException)]
     if errors:
@@ -239,7 +276,8 @@ async def _class_run(address: str, pids: list[int], room: Classroom, students: i
     return out
 
 
-def class_figures(students: int, replicas: int, window: float, follow_s: float) -> dict:
+def class_figures(students: int, replicas: int, window: float, follow_s: float,
+                  cache: bool = True) -> dict:
     if launcher.haproxy_path() is None:
         return {"skipped": "haproxy is not installed (Debian: apt-get install haproxy)"}
     with tempfile.TemporaryDirectory(prefix="bench-classroom-") as tmp:
@@ -251,7 +289,7 @@ def class_figures(students: int, replicas: int, window: float, follow_s: float) 
             pids = [c.pid for c in server.children if c.pid is not None]
             room = Classroom(SQLiteStore(Path(tmp) / "classes.sqlite3"))
             return {"replicas": replicas, **asyncio.run(
-                _class_run(server.address, pids, room, students, window, follow_s))}
+                _class_run(server.address, pids, room, students, window, follow_s, cache))}
         finally:
             server.stop()
             if old is None:
@@ -265,13 +303,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="30 students, 500 store operations")
     parser.add_argument("--students", type=int, default=None)
     parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--no-message-cache", action="store_true",
+                        help="students that do not tell the server which messages they hold")
     args = parser.parse_args([] if argv is None else argv)
     students = args.students or (30 if args.quick else 200)
     t0 = time.perf_counter()
     report = {"machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
               "store": store_figures(500 if args.quick else 2000),
               "class": class_figures(students, args.replicas, window=10.0 if args.quick else 30.0,
-                                     follow_s=10.0 if args.quick else 20.0)}
+                                     follow_s=10.0 if args.quick else 20.0,
+                                     cache=not args.no_message_cache)}
     report["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report

@@ -28,8 +28,9 @@ _CODE, _SECRET, _STUDENT = "class_code", "class_secret", "class_student"
 _START, _SEEN_PAGE, _JOINED, _NOTICE = "class_start_asked", "class_seen_page", "class_joined", "class_notice"
 _SESSION, _ELAPSED, _HIDE = "class_session", "class_elapsed", "class_hide"
 POLL_MS = 1500
-# A student's rerun after the reveal (the class's answers and the truth) waits a random 0-3 s,
-# so 200 of them do not land at once: the run already plays, started by the follower in the page.
+# A student's rerun after the reveal (the class's answers and the truth) waits until every page's
+# poll has seen the reveal (1.5 poll intervals after it) and then a random 0-3 s, so 200 of them
+# neither land at once nor delay the polls: the run already plays, started by the follower.
 SPREAD_MS = 3000
 RESULTS_HEIGHT = 250  # px: the results beside their words, the run's views still on a projector
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "class_follow"

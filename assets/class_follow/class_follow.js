@@ -53,11 +53,19 @@ class Follower {
   }
 
   // The rerun for a new class state; a student's, after a reveal, waits a random share of
-  // spread_ms so a class's pages do not all rerun at once (the run plays already).
+  // spread_ms so a class's pages do not all rerun at once (the run plays already), and starts
+  // only once every page has had its poll (an interval and a half after the reveal): 200 reruns
+  // at once starve the server's polls, and a late poll is a late run.
   ask(key, state) {
     this.asked = key;
     const spread = Number(this.data.spread_ms) || 0;
-    const wait = state && state.phase === "revealed" && spread > 0 ? Math.random() * spread : 0;
+    let wait = 0;
+    if (state && state.phase === "revealed" && spread > 0) {
+      const serverNow = Date.now() / 1000 + (window.__descentLabServerOffset || 0);
+      const quiet = 1.5 * (this.data.interval_ms || 1500) / 1000;
+      const after = Number(state.revealed_at) + quiet - serverNow;
+      wait = 1000 * Math.min(quiet, Math.max(0, Number.isFinite(after) ? after : 0)) + Math.random() * spread;
+    }
     clearTimeout(this.rerunTimer);
     this.rerunTimer = setTimeout(() => {
       this.marks.dataset.classReruns = String(Number(this.marks.dataset.classReruns || 0) + 1);
