@@ -54,6 +54,36 @@ def basin_map(n=100, epochs=500) -> dict:
             "reference_one_by_one_s": round(reference, 1), "target_s": 1.0}
 
 
+def looped_budget(epochs=500) -> dict:
+    """L-BFGS (strong Wolfe), stepped run by run, on the default page (Rosenbrock, 500 epochs):
+    the sweep and basin map the page computes within sweep.EXPLORE_BUDGET (fewer η stops or
+    epochs, a coarser grid) beside the uncut ones they replace, in CPU seconds (the machine is
+    shared), with the budget's bound of each."""
+    from engine.sweep import EXPLORE_BUDGET, basin_plan, sweep_plan
+
+    s, wolfe = surfaces.get("rosenbrock"), {"line_search_fn": "strong_wolfe"}
+
+    def cpu(f) -> float:
+        t0 = time.process_time()
+        f()
+        return round(time.process_time() - t0, 3)
+
+    sp, bp = sweep_plan("lbfgs", wolfe, len(DEFAULT_LRS), epochs), basin_plan("lbfgs", wolfe, 100, 300)
+    return {
+        "budget_units": EXPLORE_BUDGET,
+        f"sweep_{len(sp.stops)}_stops_x_{sp.epochs}_epochs_cpu_s": cpu(lambda: lr_sweep(
+            s, "lbfgs", wolfe, DEFAULT_LRS, None, epochs, budget=EXPLORE_BUDGET)),
+        "sweep_bound_units": sp.cost,
+        f"reference_uncut_sweep_61_stops_x_{epochs}_epochs_cpu_s": cpu(lambda: lr_sweep(
+            s, "lbfgs", wolfe, DEFAULT_LRS, None, epochs)),
+        f"basins_{bp.grid_n}x{bp.grid_n}_x_{bp.epochs}_epochs_cpu_s": cpu(lambda: basins(
+            s, "lbfgs", wolfe, 0.1, 100, 300)),
+        "basins_bound_units": bp.cost,
+        "reference_uncut_basins_20x20_x_300_epochs_cpu_s": cpu(lambda: basins(
+            s, "lbfgs", wolfe, 0.1, 100, 300, budget=None)),
+    }
+
+
 TYPED = "(1-x)^2 + 100*(y-x^2)^2"
 
 
@@ -82,7 +112,8 @@ def typed_expression() -> dict:
 
 
 def main() -> dict:
-    return {"sweep": sweep(), "basins": basin_map(), "typed_expression": typed_expression()}
+    return {"sweep": sweep(), "basins": basin_map(), "typed_expression": typed_expression(),
+            "lbfgs_within_budget": looped_budget()}
 
 
 if __name__ == "__main__":
