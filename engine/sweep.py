@@ -122,7 +122,7 @@ class RaceEntry(NamedTuple):
     best_loss: float
     epochs_to_tol: int | None
     status: str
-    sweep: SweepResult
+    sweep: SweepResult | None  # None: not run (OverBudget, its status says why)
 
 
 class RaceResult(NamedTuple):
@@ -667,8 +667,13 @@ def race(surface, specs: Sequence, start=None, epochs: int = 500, tol: float = D
         if isinstance(spec, optimizers.Optimizer):
             spec = OptimizerSpec(spec.name, spec.name, spec.hyper)
         label, name, hyper = spec
-        sweep = lr_sweep(surface, name, hyper, lrs, start, epochs, tol, batch_size, seed, clip,
-                         schedule, budget)
+        try:
+            sweep = lr_sweep(surface, name, hyper, lrs, start, epochs, tol, batch_size, seed,
+                             clip, schedule, budget)
+        except OverBudget as err:  # the others still race; this row says why it has no rate
+            entries.append(RaceEntry(label, name, dict(hyper or {}), None, math.nan, math.nan,
+                                     None, f"not run: {err}", None))
+            continue
         i = tuned_index(sweep)
         if i is None:
             entries.append(RaceEntry(label, name, sweep.hyper, None, math.nan, math.nan, None,

@@ -266,6 +266,7 @@ def race_table(race_result) -> list[dict]:
             "tuned learning rate": entry.lr,
             "final loss": entry.final_loss,
             f"epochs to {race_result.tol:g}": entry.epochs_to_tol,
-            "status": entry.status if entry.lr is not None else "diverged at every rate",
+            "status": (entry.status if entry.lr is not None or entry.sweep is None
+                       else "diverged at every rate"),
         })
     return rows

@@ -133,6 +133,16 @@ def test_too_much_work_even_cut_is_refused_in_words_not_run():
     with pytest.raises(sweep.OverBudget, match="basin map"):
         sweep.basins(s, "lbfgs", heavy, 0.1, grid_n=100, epochs=100, budget=small // 11)
     assert s.evals == 0
+    # in a race the others still run; L-BFGS's row says why it has no rate
+    from figures.explore import race_table
+
+    result = sweep.race(s, [("L-BFGS", "lbfgs", heavy), ("Adam", "adam", {})], epochs=100,
+                        budget=small)
+    lbfgs, adam = result.entries
+    assert lbfgs.sweep is None and lbfgs.lr is None and lbfgs.status.startswith("not run:")
+    assert adam.lr is not None and len(adam.sweep.lrs) == len(sweep.DEFAULT_LRS)
+    assert race_table(result)[0]["status"].startswith("not run:")
+    assert 0 < s.evals <= len(sweep.DEFAULT_LRS) * (100 + 1)  # Adam's only: one an epoch
 
 
 def test_the_eta_set_plan_uses_the_same_rule():

@@ -221,6 +221,8 @@ def race_panel(config: Config, surface) -> None:
     st.dataframe(explore.race_table(result), hide_index=True, width="stretch")
     st.caption("The rule: " + result.rule)
     for entry in result.entries:
+        if entry.sweep is None:  # not run: too much work (its row's status says so)
+            continue
         note = cut_note(entry.label, entry.sweep.lrs, entry.sweep.epochs, result.lrs, result.epochs)
         if note:
             st.caption(note + " Its row is not on equal terms with the others.")
