@@ -83,7 +83,8 @@ def sharpness_figure(curves, *, uirevision: str, presenter: bool = False) -> go.
         with np.errstate(all="ignore"):
             shown = np.where(c.values > 0, c.values, np.nan)
         traces.append(go.Scatter(
-            x=epochs, y=figures.f32(shown), mode="lines+markers", name=f"{label}: {kind}",
+            x=epochs, y=figures.f32(shown), mode="lines+markers",
+            name=f"{label}: {kind}" + ("" if getattr(c, "limit_known", True) else ", no limit known"),
             line=dict(color=color, width=3), marker=dict(size=4),
             hovertemplate=f"{label}<br>epoch %{{x}}<br>{kind} %{{y:.4g}}<extra></extra>",
             meta={"role": "sharpness"}))

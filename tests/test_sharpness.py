@@ -281,6 +281,7 @@ def test_no_line_is_drawn_for_a_family_with_no_known_limit(name):
     sgd = sharpness_run(net, optimizers.create("sgd", lr=0.5), epochs=6)
     fig = sharpness_figure([(name, "#0072B2", curve), ("SGD", "#D55E00", sgd)], uirevision="t")
     assert [t.meta["role"] for t in fig.data] == ["sharpness", "sharpness", "two_over_lr"]
+    assert fig.data[0].name == f"{name}: sharpness, no limit known"  # said in presenter mode too
     assert "2/η" in fig.layout.title.text
     words = what_to_look_for([(name, "", curve), ("SGD", "", sgd)])
     assert f"No stability line is drawn for {name}:" in words
