@@ -29,6 +29,19 @@ def test_there_are_at_least_eight_lessons_each_reachable_by_its_own_link():
         assert lesson.title and lesson.explanation and lesson.watch_for
 
 
+
+def test_the_readme_lists_every_lesson_and_counts_them_right():
+    # The README's "In class" table is what a teacher reads first: a lesson missing from it is
+    # a lesson nobody finds, and its count word must match the menu.
+    import pathlib
+    import re
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    listed = re.findall(r"^\| `\?lesson=([a-z0-9-]+)` \|", readme, flags=re.M)
+    assert sorted(listed) == sorted(LESSONS)
+    words = ("eight nine ten eleven twelve thirteen fourteen fifteen sixteen").split()
+    count = re.search(r"Lessons\*\* menu sets up (\w+) demonstrations", readme).group(1)
+    assert count == words[len(LESSONS) - 8]
+
 def test_too_small_crawls_while_just_right_arrives():
     both = results(LESSONS["lr-too-small"].config)
     small, reference = both["sgd"], both["sgd-2"]
