@@ -181,10 +181,18 @@ class RunChoice:
             words.append("constant η" if self.schedule == "constant" else self.schedule)
         return words
 
+    def own_hyper_words(self) -> list[str]:
+        """Words for the hyperparameters this run changes from its preset (not the η), so two
+        runs of one optimizer are told apart in the legend by what differs ("damping 4")."""
+        base = preset_hyper(self.preset)
+        return [f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+                for name, value in self.changes if name != "lr" and base.get(name) != value]
+
     @property
     def label(self) -> str:
         name = PRESETS[self.preset].label
-        extra = ([] if self.own_lr is None else [f"η={self.own_lr:g}"]) + self.own_settings()
+        extra = ([] if self.own_lr is None else [f"η={self.own_lr:g}"]) + self.own_hyper_words()
+        extra += self.own_settings()
         if not extra and self.copy:
             extra = [str(self.copy + 1)]
         return name if not extra else f"{name} ({', '.join(extra)})"

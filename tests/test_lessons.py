@@ -147,6 +147,22 @@ def test_lessons_that_compare_two_settings_draw_both():
         assert first.label != second.label
 
 
+def test_two_runs_of_one_optimizer_are_told_apart_in_the_legend_by_what_differs():
+    # newton-saddle's text speaks of the orange run "damped by 4": the legend must say damping,
+    # not only an η both runs share.
+    for lesson in LESSONS.values():
+        runs = lesson.config.runs
+        for first, second in zip(runs, runs[1:]):
+            if first.preset != second.preset:
+                continue
+            a, b = dict(first.changes), dict(second.changes)
+            for name in (set(a) | set(b)) - {"lr"}:
+                if a.get(name) != b.get(name):
+                    assert name in first.label or name in second.label, (lesson.key, name)
+    first, second = (r.label for r in LESSONS["newton-saddle"].config.runs)
+    assert "damping 4" in second and "damping" not in first
+
+
 def test_unknown_lesson_falls_back_with_a_notice():
     config, notices = from_query({"lesson": "flying"})
     assert config.lesson == "" and any("lesson" in n for n in notices)
