@@ -15,17 +15,19 @@ scheduler per optimizer with the same factor would. A network with no hidden lay
 for Muon, so AdamW does everything.
 
 How close to torch (tests/test_muon_network.py measures it against torch 2.13 in float64, torch's
-Muon and AdamW on the same MLP, fed the same full-batch gradients): AdamW is the same float64
-arithmetic as torch's, and Muon's bfloat16 Newton–Schulz iteration is emulated by rounding after
-each of torch's bfloat16 operations (``engine.rounding.round_bf16``). On a matrix, though, the
-three products per iteration (X·Xᵀ, A·A and B·X) are sums of many float32 products, and torch's
-bfloat16 matmul (oneDNN on CPU) adds them in its own order while NumPy's float32 matmul adds them in
-OpenBLAS's; a product of two bfloat16 numbers is exact in float32, but the float32 sums may differ
-in the last bit, and now and then that bit changes a bfloat16 rounding. The test counts how many
-bfloat16 entries of the orthogonalized step differ from torch's (a small share, each by one
-bfloat16 unit); one differing entry moves that weight by lr·2⁻⁸ of its step, so trajectories agree
-to about lr·1e-3 per step rather than bit for bit, and, since training is chaotic, drift apart
-slowly. On a 1×2 matrix (the two-weights page) every sum has two terms and Muon is bit-exact.
+Muon and AdamW on the same MLP): Muon's bfloat16 Newton–Schulz iteration is torch's bit for bit
+(every shape tried, 1×2 to 64×64, wide and tall). That takes more than rounding to bfloat16 after
+each of torch's operations (``engine.rounding.round_bf16``): a matrix product sums many float32
+products, exact in float32, and the order of those sums decides the rounding, so ``_mm`` adds them
+in torch's CPU order (its own loop up to 16³ multiply-adds, oneDNN's above) and ``_fma32`` fuses
+addmm's β·C as torch does. NumPy's own matmul sums in OpenBLAS's order and differed from torch in
+about one bfloat16 entry in ten thousand. AdamW follows torch's kernels' order too; it matches
+torch's m and v bit for bit and its weights to one ulp in about 1 weight in 2,500 per step (cause
+not found). Fed the same gradients, Muon's matrices stay bit for bit torch's; with torch's own
+autograd gradients (last-bit differences from the hand-written backward pass) a 40-step run
+agrees to about 1e-15, not bit for bit: a chaotic run could someday flip a bfloat16 rounding,
+a jump of about lr·2⁻⁹ in one weight. The summation orders are those of an x86 CPU with
+AVX512-BF16 (oneDNN picks its kernel by CPU), which is where they were measured.
 """
 from __future__ import annotations
 
@@ -72,26 +74,27 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     NumPy's matmul (OpenBLAS) adds in yet another order; on Muon's matrices it differs from torch
     in about one bfloat16 entry in ten thousand."""
     k = a.shape[-1]
-    shape = a.shape[:-1] + b.shape[-1:]
-
-    def term(j):
-        return a[..., :, j:j + 1] * b[..., j:j + 1, :]
-
     if a.shape[-2] * k * b.shape[-1] > ONEDNN_ABOVE:
-        acc = np.zeros(shape, dtype=_F32)
+        # one (m, n) addition per k: no (m, n, k) temporary, which is slower for big matrices
+        acc = np.zeros(a.shape[:-1] + b.shape[-1:], dtype=_F32)
         for i in range(0, k, 2):
             for j in (i + 1, i):
                 if j < k:
-                    acc += term(j)
+                    acc += a[..., :, j:j + 1] * b[..., j:j + 1, :]
         return acc
-    sums = [np.zeros(shape, dtype=_F32) for _ in range(4)]
+    # every product a_ik·b_kj at once (at most 16³), (..., m, n, k) with k last, exact in
+    # float32; a running sum is the last entry of a cumulative sum (np.cumsum adds one term at a
+    # time, in float32)
+    terms = a[..., :, None, :] * np.swapaxes(b, -1, -2)[..., None, :, :]
     whole = k - k % 4
-    for i in range(0, whole, 4):
-        for q in range(4):
-            sums[q] += term(i + q)
-    for j in range(whole, k):
-        sums[0] += term(j)
-    return ((sums[0] + sums[1]) + sums[2]) + sums[3]
+    blocks = terms[..., :whole].reshape(terms.shape[:-1] + (whole // 4, 4))
+    sums = np.cumsum(blocks, axis=-2, dtype=_F32)[..., -1, :] if whole else \
+        np.zeros(terms.shape[:-1] + (4,), dtype=_F32)
+    first = sums[..., 0]
+    if k > whole:
+        first = np.cumsum(np.concatenate([first[..., None], terms[..., whole:]], axis=-1),
+                          axis=-1, dtype=_F32)[..., -1]
+    return ((first + sums[..., 1]) + sums[..., 2]) + sums[..., 3]
 
 
 def newton_schulz(u: np.ndarray, coefficients, steps: int, eps: float) -> np.ndarray:
