@@ -775,8 +775,10 @@ def torch_script(config: Config, run=0) -> str:
     optimizer, cls = _optimizer_code(choice, lr)
     if cls == "Muon":
         if config.mode == "network":
-            raise ValueError("Muon in network mode has no PyTorch script yet: torch's Muon takes "
-                             "each weight matrix alone (AdamW for the biases), the engine one matrix")
+            raise ValueError("Muon in network mode has no PyTorch script yet. The page trains it "
+                             "as Muon's authors do: torch.optim.Muon on each hidden layer's weight "
+                             "matrix and torch.optim.AdamW (torch's defaults, the same lr) on the "
+                             "biases and the output layer; the script would need both optimizers")
         loss_block = loss_block.replace("PARAMS = [W]\n", _MUON_PARAMS, 1) + _MUON_LOSS
     batch, clip_setting, schedule = _run_settings(config, choice)
     scheduler, schedule_words = _schedule_code(schedule)
