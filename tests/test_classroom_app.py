@@ -243,3 +243,68 @@ def test_network_mode_in_a_class_has_no_questions_and_no_exception():
     student = _open(**{"class": code})
     assert student.session_state["mode"] == "network", "the student follows the teacher's page"
     assert not student.exception and "You have joined" in _texts(student)
+
+
+def _buttons(at) -> list[str]:
+    return [b.key for b in at.button]
+
+
+@pytest.mark.parametrize("lesson, answer, present", [
+    ("lr-just-right", "near epoch 90", "1"), ("local-minima", "(−3.78, −3.28)", "0")])
+def test_the_lessons_words_wait_for_the_reveal(lesson, answer, present):
+    """The lesson's explanation states the run's outcome: in a class, neither the projector (the
+    sidebar's box in presenter mode, the page's box without) nor a student shows it before the
+    reveal; only the title and a neutral line. After the reveal both show it again."""
+    from lab import lessons
+
+    assert answer in lessons.get(lesson).explanation + lessons.get(lesson).watch_for
+    teacher = _open(lesson=lesson, present=present, **{"class": "new"})
+    assert answer not in _texts(teacher) and "Predict first" in _texts(teacher)
+    code = teacher.session_state["class_code"]
+    student = _open(**{"class": code})
+    assert answer not in _texts(student)  # waiting: the map board, the sidebar's title alone
+    teacher.selectbox(key="class_question").set_value(0)
+    teacher.button(key="class_ask").click().run()
+    student.run()
+    for page in (teacher, student):
+        assert not page.exception, [e.value for e in page.exception]
+        assert answer not in _texts(page)
+        assert "Predict first" in _texts(page) or page is teacher and present == "0", "the title stays"
+    teacher.button(key="class_reveal").click().run()
+    student.run()
+    for page in (teacher, student):
+        assert answer in _texts(page) and "Predict first" not in _texts(page)
+
+
+def test_a_class_starts_with_the_run_held_on_the_projector():
+    """?class=new does not play the run under the class panel: the teacher's view holds it (no
+    playback, no paths, no divergence message, no panels) until a reveal plays it."""
+    teacher = _open(lesson="lr-too-large", present="1", **{"class": "new"})
+    animation = _view_animation(teacher)
+    assert animation is not None and str(animation.get("hidden", "")).startswith("waiting")
+    assert "started_at" not in animation
+    assert not any("diverge" in str(e.value).lower() for e in teacher.error) and not teacher.get("tab")
+    teacher.selectbox(key="class_question").set_value(0)
+    teacher.button(key="class_ask").click().run()
+    teacher.button(key="class_reveal").click().run()
+    animation = _view_animation(teacher)
+    assert "hidden" not in animation and "started_at" in animation, "the reveal plays it"
+    assert any("diverge" in str(e.value).lower() for e in teacher.error)
+
+
+def test_start_a_class_is_for_the_teacher_only_and_asks_first():
+    teacher = _open(lesson="lr-too-large", **{"class": "new"})
+    code = teacher.session_state["class_code"]
+    student = _open(**{"class": code})
+    assert not {"class_start", "class_new"} & set(_buttons(student)), "a student starts no class"
+    assert "class_start" not in _buttons(teacher) and "class_new" in _buttons(teacher)
+    teacher.button(key="class_new").click().run()
+    assert "class_start" in _buttons(teacher) and "Start a new class?" in _texts(teacher)
+    teacher.button(key="class_new_cancel").click().run()
+    assert "class_start" not in _buttons(teacher) and teacher.session_state["class_code"] == code
+    teacher.button(key="class_new").click().run()
+    teacher.button(key="class_start").click().run()
+    assert not teacher.exception, [e.value for e in teacher.exception]
+    assert teacher.session_state["class_code"] != code, "confirmed: a new class"
+    plain = _open(lesson="lr-too-large")
+    assert "class_start" in _buttons(plain), "without a class: Start a class"

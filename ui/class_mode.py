@@ -120,11 +120,22 @@ def follow_teacher() -> None:
     """A student's page takes the teacher's page (lesson and settings) into its widgets whenever
     the teacher changed it; before the sidebar draws them."""
     ss = st.session_state
-    if not ss.get(_CODE) or ss.get(_SECRET):
+    # The sidebar's class buttons and the lesson's words (ui/sidebar.py) go by the role and the
+    # phase: every change of phase reruns the page, so the phase read here is this run's.
+    teacher = bool(ss.get(_START) or (ss.get(_CODE) and ss.get(_SECRET)))
+    ss[sidebar.CLASS_ROLE] = "teacher" if teacher else "student" if ss.get(_CODE) else None
+    ss[sidebar.LESSON_HELD] = teacher or bool(ss.get(_CODE))
+    if not ss.get(_CODE) or ss.get(_START):
         return
     try:
         view = _room().view(ss[_CODE])
+    except NoClass:
+        ss[sidebar.CLASS_ROLE], ss[sidebar.LESSON_HELD] = None, False  # render says so and drops it
+        return
     except (Refused, StoreUnavailable):
+        return  # held: a page without the class's phase shows no answer
+    ss[sidebar.LESSON_HELD] = view.phase != "revealed"
+    if ss.get(_SECRET):
         return
     if ss.get(_SEEN_PAGE) != view.page:
         config, _ = link.from_query(view.page)
@@ -200,6 +211,8 @@ def _start(query: dict) -> None:
         return
     ss[_CODE], ss[_SECRET] = started.code, started.secret
     ss.pop(_JOINED, None)
+    if ss.get(START_BUTTON):
+        st.rerun()  # the sidebar, drawn before the class existed, becomes the teacher's
 
 
 def _pretty(code: str) -> str:
@@ -244,6 +257,10 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
                 _results_chart(results, config)
         _revealed(view)
         return False
+    if view.phase == "waiting":
+        # No question yet: the projector holds the run (no playback, paths, messages or panels)
+        # so the teacher can ask before the room sees it; the reveal plays it.
+        ss[_HIDE] = "waiting"  # no question id: nothing announces it; the reveal draws anew
     with st.container(border=True, key="class_panel"):
         left, right = st.columns([1, 2])
         with left:

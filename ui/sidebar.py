@@ -388,6 +388,41 @@ def _run_controls(key: str, presenter: bool, n_samples: int, several: bool) -> R
         schedule=None if schedule == SHARED else schedule)
 
 
+# Class mode (ui/class_mode.py sets these before the sidebar is drawn, from the class's phase).
+CLASS_ROLE = "class_role"  # "teacher", "student", or absent (no class)
+LESSON_HELD = "class_lesson_held"  # True while the lesson's explanation would give the answer away
+LESSON_HELD_LINE = "Predict first: the lesson's explanation comes after the reveal."
+
+
+def lesson_held() -> bool:
+    """In a class before the reveal (or as one starts): the lesson's explanation and watch-for
+    state the run's outcome, so the sidebar and the page show only its title."""
+    ss = st.session_state
+    return bool(ss.get(LESSON_HELD) or ss.get("class_start"))
+
+
+def _class_buttons() -> None:
+    """Start a class; in a class, none for a student, and for the teacher a new class only after
+    a confirm (the open one would be left behind). ui/class_mode.py reads "class_start"."""
+    ss = st.session_state
+    role = ss.get(CLASS_ROLE)
+    if role == "student":
+        return
+    if role != "teacher":
+        st.button("Start a class", key="class_start", icon=":material/groups:",
+                  help="Students join with a code or a QR code, predict, then the run reveals who was right.")
+        return
+    if not ss.get("class_new_asked"):
+        st.button("Start a new class", key="class_new", icon=":material/groups:",
+                  on_click=lambda: ss.__setitem__("class_new_asked", True),
+                  help="Leaves this class: its students stay on the old code.")
+        return
+    st.warning("Start a new class? This class's students stay on the old code.", icon=":material/groups:")
+    yes, no = st.columns(2)
+    yes.button("Start it", key="class_start", type="primary", on_click=lambda: ss.pop("class_new_asked", None))
+    no.button("Cancel", key="class_new_cancel", on_click=lambda: ss.pop("class_new_asked", None))
+
+
 def sidebar() -> Config:
     """Draw the controls and return the Config they describe."""
     ss = st.session_state
@@ -399,13 +434,16 @@ def sidebar() -> Config:
             help="A ready-made demonstration: it sets every control, and its link opens it directly.")
         presenter = st.toggle("Presenter mode", key=widget_key("present"),
                               help="Big type and dots for a projector; hides the advanced controls.")
+        lesson_box = st.container()  # filled below, once this run's class buttons are known
+        _class_buttons()
         if presenter and lesson in lessons.LESSONS:
-            with st.container(border=True):
-                st.markdown(f"**{lessons.get(lesson).title}.** {lessons.get(lesson).explanation}")
-                st.markdown(f"**Watch for:** {lessons.get(lesson).watch_for}")
-        # Class mode: ui/class_mode.py reads this button's value later on the same run.
-        st.button("Start a class", key="class_start", icon=":material/groups:",
-                  help="Students join with a code or a QR code, predict, then the run reveals who was right.")
+            with lesson_box, st.container(border=True):
+                if lesson_held():
+                    # A class before its reveal: the lesson's words tell the run's outcome.
+                    st.markdown(f"**{lessons.get(lesson).title}.** {LESSON_HELD_LINE}")
+                else:
+                    st.markdown(f"**{lessons.get(lesson).title}.** {lessons.get(lesson).explanation}")
+                    st.markdown(f"**Watch for:** {lessons.get(lesson).watch_for}")
         if ss.get("mode") not in MODES:
             ss["mode"] = "surface"
         mode = st.segmented_control("Mode", MODES, key=widget_key("mode"), format_func=MODE_LABEL.get,

@@ -98,8 +98,11 @@ def _header(config: Config, surface, query: dict) -> None:
         # In presenter mode the sidebar shows the lesson, so the views fill a 1280×720 screen.
         if not config.presenter:
             with st.container(border=True):
-                st.markdown(f"**Lesson: {lesson.title}.** {lesson.explanation}")
-                st.markdown(f"**What to watch for:** {lesson.watch_for}")
+                if sidebar.lesson_held():  # a class before its reveal: the words tell the outcome
+                    st.markdown(f"**Lesson: {lesson.title}.** {sidebar.LESSON_HELD_LINE}")
+                else:
+                    st.markdown(f"**Lesson: {lesson.title}.** {lesson.explanation}")
+                    st.markdown(f"**What to watch for:** {lesson.watch_for}")
                 if changed:
                     st.caption("You have changed this lesson's settings; choose it again in Lessons to reset.")
 
