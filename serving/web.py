@@ -137,9 +137,13 @@ async def lifespan(_app):
     # The warm-up speaks to this server over loopback, or over the one address it listens on.
     address = st.get_option("server.address") or ""
     host = address if address and address not in ("0.0.0.0", "::", "localhost") else "127.0.0.1"
+    # The heavy imports are done before the server takes its first session, not beside it:
+    # pandas imported by the warm-up thread while a session's script imported it too gave
+    # "partially initialized module 'pandas'" on 9 of 200 opens right after a start.
+    imports_s = await run_in_threadpool(warm.timed_imports)
     thread = threading.Thread(
         target=warm.warm_up, args=(port, _base_url_path()),
-        kwargs={"host": host, "gzip_bundle": bundle.load().gzipped},
+        kwargs={"host": host, "gzip_bundle": bundle.load().gzipped, "imports_s": imports_s},
         name="descent-lab-warm-up", daemon=True)
     thread.start()
     yield {"warm_up": thread}
