@@ -384,6 +384,36 @@ def loss(idx=None):
     return _loss_of_two_weights(idx)
 '''
 
+# Network-mode Muon is Muon's authors' recipe, as engine/muon_network.py trains it: one torch
+# optimizer object (so the schedule, clipping and the training loop stay as for any other) that
+# steps torch.optim.Muon and torch.optim.AdamW, sharing their param_groups with the scheduler.
+_MUON_WITH_ADAMW = '''
+
+class MuonWithAdamW(torch.optim.Optimizer):
+    """torch.optim.Muon on each hidden layer's weight matrix, torch.optim.AdamW (torch's
+    defaults, the same lr) on the biases and the output layer: Muon's authors' recipe."""
+
+    def __init__(self, params, lr, **muon):
+        params = list(params)
+        hidden = [p for p in params[:-2] if p.ndim == 2]  # the last two are the output layer
+        rest = [p for p in params if all(p is not h for h in hidden)]
+        self.parts = [torch.optim.AdamW(rest, lr=lr, foreach=False)]
+        if hidden:
+            self.parts.append(torch.optim.Muon(hidden, lr=lr, **muon))
+        super().__init__(params, {"lr": lr})
+        # a scheduler sets each inner optimizer's lr through these shared groups
+        self.param_groups = [g for part in self.parts for g in part.param_groups]
+
+    def step(self, closure=None):
+        value = None
+        if closure is not None:
+            with torch.enable_grad():
+                value = closure()
+        for part in self.parts:
+            part.step()
+        return value
+'''
+
 
 def _run_settings(config: Config, choice: RunChoice) -> tuple:
     """(batch size, clip, schedule) of one run exactly as lab.runs trains it: the run's own
@@ -773,12 +803,11 @@ def torch_script(config: Config, run=0) -> str:
     else:
         loss_block, subject = _analytic_block(config, model, start)
     optimizer, cls = _optimizer_code(choice, lr)
-    if cls == "Muon":
-        if config.mode == "network":
-            raise ValueError("Muon in network mode has no PyTorch script yet. The page trains it "
-                             "as Muon's authors do: torch.optim.Muon on each hidden layer's weight "
-                             "matrix and torch.optim.AdamW (torch's defaults, the same lr) on the "
-                             "biases and the output layer; the script would need both optimizers")
+    if cls == "Muon" and config.mode == "network":  # the recipe the page trains (engine/muon_network.py)
+        optimizer = optimizer.replace("torch.optim.Muon(", "MuonWithAdamW(", 1)
+        loss_block += _MUON_WITH_ADAMW
+        cls = "Muon on the hidden weight matrices, torch.optim.AdamW on the rest"
+    elif cls == "Muon":
         loss_block = loss_block.replace("PARAMS = [W]\n", _MUON_PARAMS, 1) + _MUON_LOSS
     batch, clip_setting, schedule = _run_settings(config, choice)
     scheduler, schedule_words = _schedule_code(schedule)

@@ -485,7 +485,7 @@ def test_asgd_record_carries_the_averaged_iterate_and_the_figures_draw_it_dashed
     assert dashed.line.dash == "dash" and dashed.line.color == "#D55E00"
 
 
-def test_newton_has_no_torch_script_and_muon_none_in_network_mode():
+def test_newton_has_no_torch_script_and_network_muon_has_the_recipes():
     from dataclasses import replace
 
     from lab.config import Config, RunChoice, network_defaults
@@ -493,8 +493,9 @@ def test_newton_has_no_torch_script_and_muon_none_in_network_mode():
 
     with pytest.raises(ValueError, match="not a torch optimizer"):
         torch_script(Config(surface="saddle", runs=(RunChoice("newton"),), learning_rate=1.0, epochs=3), 0)
-    with pytest.raises(ValueError, match="Muon in network mode"):
-        torch_script(replace(network_defaults(), runs=(RunChoice("muon"),), epochs=2), 0)
+    # network-mode Muon is the recipe: Muon on the hidden matrices, AdamW on the rest
+    network = torch_script(replace(network_defaults(), runs=(RunChoice("muon"),), epochs=2), 0)
+    assert "def make_optimizer(params):\n    return MuonWithAdamW(params, lr=" in network
     script = torch_script(Config(runs=(RunChoice("lbfgs_wolfe"),), learning_rate=1.0, epochs=3), 0)
     assert "torch.optim.LBFGS(params, lr=1.0" in script and "opt.step(closure)" in script
     assert "foreach" not in script.split("torch.optim.LBFGS(")[1].split("\n")[0]

@@ -130,6 +130,13 @@ CASES = {
                                             epochs=30, clip="norm", clip_limit=1.0),
     "network_sigmoid_momentum_cosine": replace(NET, dataset="xor", activation="sigmoid", hidden="8-8",
                                                runs=(R("momentum"),), epochs=30, schedule="cosine"),
+    # network-mode Muon: torch.optim.Muon on the hidden matrices, AdamW on the rest (tall ones too)
+    "network_muon": replace(NET, runs=(R("muon"),), learning_rate=0.02, epochs=30),
+    "network_muon_tall_cosine_clip": replace(NET, hidden="8-16", runs=(R("muon", nesterov=False,
+                                                                        adjust_lr_fn="match_rms_adamw"),),
+                                             learning_rate=0.05, schedule="cosine", clip="norm",
+                                             clip_limit=1.0, epochs=20),
+    "network_muon_no_hidden_layer": replace(NET, hidden="", runs=(R("muon"),), epochs=10),
     # the five families of torch 2.13 added in turn 3
     "rprop_etas": replace(ROSEN, runs=(R("rprop", etaplus=1.3, step_size_max=1.0),), learning_rate=0.01),
     "rprop_minibatch": Config(surface="beale", runs=(R("rprop"),), batch_size=8, learning_rate=0.01,
