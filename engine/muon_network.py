@@ -36,10 +36,28 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from engine.optimizers import AdamState, Optimizer, _lerp, _step_lr, create
+from engine.optimizers import AdamState, Optimizer, create
 from engine.rounding import fma, round_bf16
 
 _F32 = np.float32
+
+
+def _lerp(a, b, weight: float):
+    """torch.lerp's CPU kernel, as engine.optimizers has it: fused from `a` for a small weight,
+    from `b` otherwise."""
+    if abs(weight) < 0.5:
+        return fma(weight, b - a, a)
+    return fma(a - b, 1.0 - weight, b)
+
+
+def _step_lr(lr, base_lr):
+    """This step's lr: the configured one, or a schedule's override (a float, or a (k, 1) column
+    of one rate per run), finite and >= 0 as engine.optimizers requires."""
+    if lr is None:
+        return base_lr
+    if not np.all((np.asarray(lr) >= 0.0) & (np.asarray(lr) < np.inf)):
+        raise ValueError(f"Invalid learning rate override: {lr}; lr must be finite and >= 0 (or None)")
+    return lr
 
 
 class NetworkMuonState(NamedTuple):
