@@ -80,7 +80,9 @@ def test_teacher_and_three_students_ask_answer_reveal():
     assert f"Class {code[:3]}-{code[3:6]}-{code[6:]}" in _texts(teacher)
     assert teacher.query_params["class"] == code
     assert "t" not in teacher.query_params, "the secret never shows in the projector's address bar"
-    assert teacher_link_holds(teacher, code, secret)
+    assert not any(secret in str(c.value) for c in teacher.code), "the secret is not on the page"
+    teacher.toggle(key="class_show_teacher_link").set_value(True).run()
+    assert teacher_link_holds(teacher, code, secret), "shown when the teacher asks for it"
     assert len(teacher.get("image")) == 1, "the QR code for the projector"
     assert _has_view(teacher), "no question open yet: the teacher's page is a normal page"
 

@@ -9,7 +9,7 @@ import io
 import os
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import numpy as np
 import streamlit as st
@@ -27,6 +27,7 @@ START_BUTTON = "class_start"  # the sidebar's "Start a class" button (ui/sidebar
 _CODE, _SECRET, _STUDENT = "class_code", "class_secret", "class_student"
 _START, _SEEN_PAGE, _JOINED, _NOTICE = "class_start_asked", "class_seen_page", "class_joined", "class_notice"
 _SESSION, _ELAPSED, _HIDE = "class_session", "class_elapsed", "class_hide"
+_FROM_COOKIE, _SHOW_TEACHER_LINK = "class_secret_from_cookie", "class_show_teacher_link"
 POLL_MS = 1500
 # A student's rerun after the reveal (the class's answers and the truth) waits until every page's
 # poll has seen the reveal (1.5 poll intervals after it) and then a random 0-3 s, so 200 of them
@@ -75,6 +76,11 @@ def read_class_link() -> None:
         ss[_START] = True
     elif asked:
         code = classes.clean_code(asked)
+        if code is not None and not secret and code != ss.get(_CODE):
+            # A reload of the teacher's page (the address bar holds only ?class=CODE): the secret
+            # from the cookie its follower set for this class; checked in render like a link's.
+            secret = unquote(str(_teacher_cookie(code) or ""))
+            ss[_FROM_COOKIE] = bool(secret)
         if code is None:
             ss[_NOTICE] = "That link's class code is not one: the page opens as usual."
         elif code != ss.get(_CODE) or (secret and secret != ss.get(_SECRET, "")):
@@ -85,6 +91,18 @@ def read_class_link() -> None:
     for key in ("class", "t"):
         if key in params:
             del params[key]
+
+
+def teacher_cookie_name(code: str) -> str:
+    return f"dl_teacher_{code}"
+
+
+def _teacher_cookie(code: str) -> str | None:
+    try:
+        value = st.context.cookies.get(teacher_cookie_name(code))
+    except Exception:  # noqa: BLE001 - no browser request (a bare run): no cookie
+        return None
+    return value if isinstance(value, str) and len(value) < 600 else None  # AppTest: a mock
 
 
 def _keep_class_link() -> None:
@@ -143,10 +161,14 @@ def follow_teacher() -> None:
         ss[_SEEN_PAGE] = view.page
 
 
-def _follower(code: str, seen: str, watch: str, reveal: dict | None = None) -> None:
+def _follower(code: str, seen: str, watch: str, reveal: dict | None = None,
+              teacher: str | None = None) -> None:
     """The follower component; a student's also spreads its reruns after a reveal, and with
-    `reveal` ({question, revealed_at}) tells the page's view at once that the run is shown."""
+    `reveal` ({question, revealed_at}) tells the page's view at once that the run is shown. The
+    teacher's keeps `teacher` (the secret) in a cookie, so a reload stays the teacher's."""
     data = {"url": _state_url(code), "seen": seen, "watch": watch, "interval_ms": POLL_MS}
+    if teacher:
+        data["teacher"] = {"name": teacher_cookie_name(code), "secret": teacher}
     if watch == "version":
         data["spread_ms"] = SPREAD_MS
     if reveal is not None:
@@ -175,8 +197,9 @@ def render(config, query: dict) -> bool:
         room = _room()
         if ss.get(_SECRET):
             if not room.is_teacher(ss[_CODE], ss[_SECRET]):
-                st.warning("This link's teacher key does not belong to that class: you are a student here.",
-                           icon=":material/lock:")
+                if not ss.pop(_FROM_COOKIE, False):  # a stale cookie: a student, without a word
+                    st.warning("This link's teacher key does not belong to that class: you are a student here.",
+                               icon=":material/lock:")
                 ss[_SECRET] = ""
                 return _student(room, config)
             return _teacher(room, config, query)
@@ -238,7 +261,7 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
     view = room.view(code)
     if view.phase == "waiting" and view.page != query:
         view = room.set_page(code, secret, query)
-    _follower(code, f"{view.version}:{view.joined}:{view.answered}", "counts")
+    _follower(code, f"{view.version}:{view.joined}:{view.answered}", "counts", teacher=secret)
     if view.phase == "revealed":
         # Compact, so that the run playing below stays on a 1280×720 projector.
         with st.container(border=True, key="class_panel"):
@@ -269,8 +292,11 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
             st.image(_qr_png(student_link(code)), width=160, caption="Students: scan, or open the link")
             st.code(student_link(code), language=None)
             with st.expander("Teacher link (keep it to yourself)"):
-                st.caption("It opens this teacher's screen on another device.")
-                st.code(teacher_link(code, secret), language=None)
+                st.caption("It opens this teacher's screen on another device. This browser "
+                           "stays the teacher's on a reload without it.")
+                # Not on the page until asked for: the projector shows the room what it holds.
+                if st.toggle("Show it (the room will see it)", key=_SHOW_TEACHER_LINK):
+                    st.code(teacher_link(code, secret), language=None, wrap_lines=True)
         with right:
             if config.mode == "network":
                 st.info("Questions are asked on the surface pages (Loss surface mode).")

@@ -30,6 +30,12 @@ class Follower {
     if (changedUrl) this.etag = null;
     // A page drawn after the reveal (its rerun, a reload): the view shows the run at once.
     if (data.reveal) this.announce(data.reveal);
+    // The teacher's page: the secret in a cookie (Python reads it from st.context.cookies), so a
+    // reload, whose address bar holds only ?class=CODE for the projector, stays the teacher's.
+    const teacher = data.teacher;
+    if (teacher && /^dl_teacher_[0-9A-Z]+$/.test(teacher.name) && typeof teacher.secret === "string") {
+      document.cookie = `${teacher.name}=${encodeURIComponent(teacher.secret)}; SameSite=Strict; path=/; max-age=43200`;
+    }
     if (!this.timer) this.timer = setTimeout(this.poll, this.jitter());
   }
 
