@@ -115,11 +115,12 @@ LESSONS = {lesson.key: lesson for lesson in (
         "schedule", "A schedule settles the noise",
         "With batches of 2, a constant η keeps the weights jittering around the minimum. Cosine "
         "annealing shrinks η to zero by the last epoch.",
-        "Both runs jitter early; the blue cosine run calms down as η falls and ends much "
-        "closer to the minimum, while the orange constant-η run, drawn on top, keeps jittering.",
-        surface="linear_regression",
+        "Both runs jitter early; the blue cosine run calms down as η falls and ends on the "
+        "minimum's star, while the orange constant-η run, drawn on top, keeps jittering "
+        "around it.",
+        surface="logistic_regression",
         runs=(RunChoice("sgd", schedule="cosine"), RunChoice("sgd", schedule="constant", copy=1)),
-        learning_rate=0.1, epochs=200, batch_size=2, schedule="cosine"),
+        learning_rate=2.0, epochs=200, batch_size=2, schedule="cosine"),
     _lesson(
         "newton-saddle", "Newton and the saddle",
         "Newton's method (not a torch optimizer) jumps to where the local quadratic is flat, "

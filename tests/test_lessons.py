@@ -380,6 +380,16 @@ def _claim_schedule(config, r):
     assert gap_cosine < TOLERANCE < gap_constant and gap_cosine < gap_constant / 5
     # the jittering constant-η run is drawn last, on top: the cosine path cannot hide it
     assert config.runs[-1].schedule == "constant"
+    # ...and the claim is seen on the map, not only in the loss: the two runs end at least a
+    # 15th of the box apart, some 17 px on a presenter map (the reviewer saw end dots 4 px apart
+    # on linear regression, a 60th of its box), the
+    # cosine run within a fiftieth of the box of the minimum
+    (x0, x1), (y0, y1) = s.bounds
+    side = min(x1 - x0, y1 - y0)
+    minimum = np.asarray(s.minima[0], dtype=float)
+    ends = cosine.trajectory.params[-1], constant.trajectory.params[-1]
+    assert np.linalg.norm(ends[1] - ends[0]) > side / 15
+    assert np.linalg.norm(ends[0] - minimum) < side / 50
 
 
 def _claim_newton_saddle(config, r):
