@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from engine import landscape
+from engine.muon_network import for_model
 from engine.sharpness import sharpness_run
 from figures import descent as figures
 from figures.network import accuracy_figure, boundary_figure, with_held_out
@@ -199,7 +200,7 @@ def _measure_sharpness(config: Config, trained) -> list:
             choice = run.choice
             try:
                 curve = sharpness_run(
-                    mlp, choice.make(config.learning_rate), epochs=config.epochs,
+                    mlp, for_model(choice.make(config.learning_rate), mlp), epochs=config.epochs,
                     batch_size=runs.batch_size(config, choice), start=mlp.start, seed=config.seed,
                     clip=runs.make_clip(config, choice), schedule=runs.make_schedule(config, choice),
                     run=run.trajectory)
