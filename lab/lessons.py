@@ -150,14 +150,14 @@ _QUESTIONS = {
     "lr-too-small": (Question("outcome", "In 100 epochs, what will the blue run do?"),
                      Question("position", "Where will the blue run be at epoch 50? Click the map.",
                               epoch=50)),
-    "lr-just-right": (Question("tolerance", "At which epoch will the loss first reach the dotted "
-                                            "0.001 line?"),
+    "lr-just-right": (Question("tolerance", "At which epoch will the loss first come "
+                                            "within 0.001 of its minimum?"),
                       Question("position", "Where will the run be at epoch 10? Click the map.",
                                epoch=10)),
     "lr-too-large": (Question("outcome", "At this η, what will the run do?"),
                      Question("divergence", "At which epoch will the page report the divergence?")),
-    "momentum-valley": (Question("tolerance", "At which epoch will Momentum's loss reach the "
-                                              "dotted 0.001 line?", run=1),),
+    "momentum-valley": (Question("tolerance", "At which epoch will Momentum's loss come "
+                                              "within 0.001 of its minimum?", run=1),),
     "adam-vs-sgd": (Question("position", "Where will Adam be at epoch 50? Click the map.", run=1,
                              epoch=50),),
     "saddle": (Question("position", "Where will the run be at epoch 60? Click the map.", epoch=60),),
@@ -167,8 +167,8 @@ _QUESTIONS = {
                           run=1),),
     "newton-saddle": (Question("position", "Where will the blue Newton run be after one step? "
                                            "Click the map.", epoch=1),),
-    "lbfgs-vs-adam": (Question("tolerance", "At which epoch will Adam's loss reach the dotted "
-                                            "0.001 line?", run=1),),
+    "lbfgs-vs-adam": (Question("tolerance", "At which epoch will Adam's loss come within "
+                                            "0.001 of its minimum?", run=1),),
 }
 LESSONS = {key: replace(lesson, questions=_QUESTIONS.get(key, ())) for key, lesson in LESSONS.items()}
 

@@ -74,3 +74,14 @@ def test_a_question_that_does_not_fit_the_page_says_so():
         resolve(lessons.Question("outcome", "?", run=1), lessons.get("lr-too-large").config)
     with pytest.raises(ValueError, match="does not reach the tolerance"):
         resolve(lessons.Question("tolerance", "?"), lessons.get("lr-too-large").config)
+
+
+def test_a_tolerance_question_says_its_number_and_points_at_nothing_hidden():
+    """While a question is open the student's loss axis is hidden with the run: a prompt cannot
+    point at "the dotted line"; it says the tolerance (the page's, lab/runs.py)."""
+    asked = [(lesson, q) for lesson in lessons.LESSONS.values() for q in lesson.questions
+             if q.about == "tolerance"]
+    assert asked
+    for lesson, question in asked:
+        assert "dotted" not in question.prompt and "line" not in question.prompt, question.prompt
+        assert f"{lab_runs.TOLERANCE:g}" in question.prompt, (lesson.key, question.prompt)
