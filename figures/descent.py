@@ -160,6 +160,27 @@ def _height_at(grid: Grid, points: np.ndarray, floor: float, log: bool, hmin: fl
     return np.clip(np.array(out, dtype=np.float64), hmin, hmax)
 
 
+def inner_ticks(lo: float, hi: float, margin: float = 0.04) -> list[float]:
+    """Round tick values at least `margin` of the span inside (lo, hi): three or four at a step
+    of 1, 2 or 5 times a power of ten (2.5 if none fits), else the coarsest step giving three."""
+    lo, hi = float(lo), float(hi)
+    span = hi - lo
+    if not (np.isfinite(span) and span > 0):
+        return []
+    inside = (lo + margin * span, hi - margin * span)
+    power = 10.0 ** np.floor(np.log10(span))
+    steps = power * np.array([5, 2, 1, 0.5, 0.2, 0.1, 0.05, 2.5, 0.25])  # 2.5 only if need be
+    counts = [np.floor(inside[1] / step) - np.ceil(inside[0] / step) + 1 for step in steps]
+    fits = [step for step, n in zip(steps, counts) if 3 <= n <= 4]
+    many = [step for step, n in zip(steps, counts) if n >= 3]
+    if not (fits or many):
+        return []
+    step = fits[0] if fits else max(many)
+    digits = max(0, int(-np.floor(np.log10(step))) + 2)
+    return [float(round(k * step, digits)) + 0.0
+            for k in np.arange(np.ceil(inside[0] / step), np.floor(inside[1] / step) + 1)]
+
+
 def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool,
                uirevision: str, title: str = "", point_size: int = 6,
                axis_names: tuple[str, str] = ("w1", "w2")) -> go.Figure:
@@ -237,8 +258,12 @@ def surface_3d(grid: Grid, runs: list[RunView], minima: np.ndarray, *, log: bool
         legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)", font=dict(size=15)),
         scene=dict(
             # Few ticks, so that labels on a projector do not run into each other or the titles.
-            xaxis=dict(title=axis_names[0], range=[float(x0), float(x1)], nticks=4, tickfont=AXIS_TICKS),
-            yaxis=dict(title=axis_names[1], range=[float(y0), float(y1)], nticks=4, tickfont=AXIS_TICKS),
+            # Ticks only inside the box: the height's title stands at a corner of the box, where
+            # a corner tick (the bowl's w1 = −5) ran into it.
+            xaxis=dict(title=axis_names[0], range=[float(x0), float(x1)], tickvals=inner_ticks(x0, x1),
+                       tickfont=AXIS_TICKS),
+            yaxis=dict(title=axis_names[1], range=[float(y0), float(y1)], tickvals=inner_ticks(y0, y1),
+                       tickfont=AXIS_TICKS),
             # The height's numbers sit at the corner where w1's and w2's meet, and collide with
             # them: the loss curve gives the numbers, the 3D view the shape.
             zaxis=dict(title=ztitle, range=[hmin, hmax + 2 * lift], nticks=3, tickfont=AXIS_TICKS,

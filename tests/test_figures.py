@@ -87,6 +87,19 @@ def test_diverged_points_do_not_stretch_the_height_range():
     assert np.isnan(z[-1])  # the escaped point is blanked, not drawn at infinity
 
 
+@pytest.mark.parametrize("name", surfaces.names())
+def test_the_3d_views_ticks_keep_off_the_box_corners(name):
+    """The height's title stands at a corner of the box: the bowl's w1 = −5 tick, at that corner,
+    ran into "loss" (lr-too-large in presenter mode). Every w1 and w2 tick is inside the box by
+    at least 4% of its side, and there are three or more of them."""
+    fig = surface_3d(_grid(name), [], np.zeros((0, 2)), log=False, uirevision="u")
+    for axis in (fig.layout.scene.xaxis, fig.layout.scene.yaxis):
+        lo, hi = axis.range
+        ticks = np.asarray(axis.tickvals, dtype=float)
+        assert len(ticks) >= 3
+        assert np.all(ticks >= lo + 0.039 * (hi - lo)) and np.all(ticks <= hi - 0.039 * (hi - lo))
+
+
 def test_contour_has_click_grid_start_minima_and_paths():
     s = surfaces.get("himmelblau")
     run = _run("himmelblau", "adam", 0.05)
