@@ -335,6 +335,7 @@ def contour_map(grid: Grid, runs: list[RunView], minima: np.ndarray, start, *, l
 
 MAX_TO_SCALE = 4.0  # a map whose box is longer than this on one side is drawn stretched
 NOT_TO_SCALE = "axes not to scale"
+MAX_TALL = 1.5  # a map box taller than wide by more than this has its w1 drawn stretched
 
 
 def equal_scale_axes(xaxis: dict, yaxis: dict) -> tuple[dict, dict, list]:
@@ -343,7 +344,20 @@ def equal_scale_axes(xaxis: dict, yaxis: dict) -> tuple[dict, dict, list]:
     to fill the plot instead, and a note on the map says "axes not to scale"."""
     (x0, x1), (y0, y1) = xaxis["range"], yaxis["range"]
     ratio = abs(x1 - x0) / max(abs(y1 - y0), 1e-300)
-    if max(ratio, 1 / max(ratio, 1e-300)) <= MAX_TO_SCALE:
+    tall = 1 / max(ratio, 1e-300)
+    if MAX_TALL < tall <= MAX_TO_SCALE:
+        # No map panel is taller than wide: an uploaded line's box (w −2..6, b −15..15) was a
+        # strip a quarter of the panel wide. Its w is stretched by a round factor to a box no
+        # taller than wide, and the map says so, as presenter mode does for wide boxes.
+        stretch = float(np.ceil(2 * tall) / 2)
+        note = dict(text=f"{(xaxis.get('title') or 'w1')} drawn ×{stretch:g}", xref="paper",
+                    yref="paper", x=1, y=1, xanchor="right", yanchor="top", showarrow=False,
+                    bgcolor="rgba(255,255,255,0.8)", font=dict(size=13, color="#111827"),
+                    name="stretch")
+        return ({**xaxis, "constrain": "domain"},
+                {**yaxis, "scaleanchor": "x", "scaleratio": 1 / stretch, "constrain": "domain"},
+                [note])
+    if max(ratio, tall) <= MAX_TO_SCALE:
         return ({**xaxis, "constrain": "domain"},
                 {**yaxis, "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, [])
     note = dict(text=NOT_TO_SCALE, xref="paper", yref="paper", x=1, y=1, xanchor="right",

@@ -102,9 +102,33 @@ def held(name: str) -> Upload:
         raise KeyError(LINK_MISSING) from None
 
 
-def stability_words(upload: Upload, start: float | None = None) -> str:
+# Optimizers whose step is η times the gradient: their stable η comes from the curvature
+# (1/λ_max). Adam and the other adaptive rules step about η per weight whatever the gradient's
+# scale, so 1/λ_max (0.03 on a small line, 0.015 on y ≈ 3x + 10) left Adam, the page's default,
+# short of the minimum after 500 epochs.
+GRADIENT_STEP = frozenset({"sgd", "momentum", "nesterov", "asgd"})
+ADAPTIVE_STEPS = 10  # an adaptive run starts at an η that covers the way to the minimum in this many
+
+
+def starting_lr(upload: Upload, presets) -> tuple[float, str]:
+    """The slider stop an upload starts at, and the rule that chose it: "curvature" (1/λ_max,
+    when a run on the page steps η × gradient) or "distance" (adaptive runs only: a tenth of the
+    way from the start to the minimum, or to a quarter of the box's shorter side without one)."""
+    from lab.config import snap_learning_rate  # lab.config reads uploads by name
+
+    s = upload.surface
+    if any(p in GRADIENT_STEP for p in presets) or not presets:
+        return snap_learning_rate(float(s.default_lr)), "curvature"
+    if len(s.minima):
+        way = float(np.max(np.abs(np.asarray(s.minima[0]) - np.asarray(s.start))))
+    else:
+        way = min(hi - lo for lo, hi in s.bounds) / 4
+    return snap_learning_rate(max(way, 1e-12) / ADAPTIVE_STEPS), "distance"
+
+
+def stability_words(upload: Upload, start: float | None = None, rule: str = "curvature") -> str:
     """The step size plain gradient descent can take on this loss, from its curvature, and the
-    η the upload started at (`start`, the slider stop the page chose from that curvature)."""
+    η the upload started at (`start`, the slider stop the page chose by `rule`, starting_lr)."""
     s = upload.surface
     at = s.minima[0] if len(s.minima) else s.start
     lam = float(np.linalg.eigvalsh(s.hessian(at)).max())
@@ -114,7 +138,14 @@ def stability_words(upload: Upload, start: float | None = None) -> str:
         where = "at the minimum" if len(s.minima) else "at the start"
         near = " near it"
     begin = ""
-    if start is not None and start < 2 / lam:
+    if start is not None and rule == "distance":
+        from lab.config import snap_learning_rate
+
+        begin = (f" The page starts at η = {start:g}: Adam and the other adaptive optimizers step "
+                 f"about η per weight whatever the curvature, so that is about a tenth of the way "
+                 f"to the minimum a step. SGD and Momentum need η near 1/λ_max, "
+                 f"{snap_learning_rate(1 / lam):g}.")
+    elif start is not None and start < 2 / lam:
         begin = (f" An upload starts at η = {start:g}, the slider stop nearest 1/λ_max (half that "
                  f"limit).")
     elif start is not None:
@@ -176,5 +207,6 @@ def held_surface(name: str):
 
 __all__ = ["UPLOADED", "Upload", "DataError", "LOSSES", "LOSS_WORDS", "MSE", "CROSS_ENTROPY",
            "MAX_BYTES", "MAX_ROWS", "is_uploaded", "read", "build", "keep", "held",
-           "held_surface", "stability_words", "to_record", "from_record", "admitted",
+           "held_surface", "stability_words", "starting_lr", "GRADIENT_STEP", "to_record",
+           "from_record", "admitted",
            "admitted_names", "LINK_NOTE", "LINK_MISSING"]

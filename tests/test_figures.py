@@ -100,6 +100,27 @@ def test_the_3d_views_ticks_keep_off_the_box_corners(name):
         assert np.all(ticks >= lo + 0.039 * (hi - lo)) and np.all(ticks <= hi - 0.039 * (hi - lo))
 
 
+@pytest.mark.parametrize("height, stretch", [(30.0, 4.0), (13.0, 2.0), (6.0, None), (40.0, None)])
+def test_a_tall_map_box_is_stretched_across_by_a_round_factor_and_says_so(height, stretch):
+    """An uploaded line's box, w −2..6 against b −15..15, drawn at equal scale was a strip a
+    quarter of the panel wide (no map panel is taller than wide). Between 1.5 and 4 times taller
+    than wide, w is drawn stretched by a round factor to a box no taller than wide, and the map
+    says "w drawn ×4"; up to 1.5 it stays at equal scale; beyond 4, "axes not to scale"."""
+    xs, ys = np.linspace(-2.0, 6.0, 30), np.linspace(-height / 2, height / 2, 30)
+    grid = Grid(xs, ys, xs[None, :] ** 2 + ys[:, None] ** 2)
+    fig = contour_map(grid, [], np.zeros((0, 2)), (0.0, 0.0), log=False, uirevision="u",
+                      axis_names=("w", "b"))
+    notes = [a.text for a in fig.layout.annotations]
+    if stretch is None and height <= 8 * 1.5:
+        assert fig.layout.yaxis.scaleratio == 1 and notes == []
+    elif stretch is None:
+        assert fig.layout.yaxis.scaleanchor is None and notes == ["axes not to scale"]
+    else:
+        assert fig.layout.yaxis.scaleratio == pytest.approx(1 / stretch)
+        assert 2 / 3 <= 8 * stretch / height and height / (8 * stretch) <= 1.0 + 1e-9
+        assert notes == [f"w drawn ×{stretch:g}"]
+
+
 def test_contour_has_click_grid_start_minima_and_paths():
     s = surfaces.get("himmelblau")
     run = _run("himmelblau", "adam", 0.05)

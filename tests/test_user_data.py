@@ -500,7 +500,7 @@ def test_app_an_upload_starts_at_its_own_eta_and_its_axes_say_w_and_b():
     rng = np.random.default_rng(3)
     x = rng.normal(500.0, 80.0, 100)  # unscaled: λ_max is about 2·mean(x²) = 5e5
     content = csv_bytes(["price", "sales"], zip(x, 3 * x + rng.normal(0, 5, 100)))
-    at = _app()
+    at = _app({"opt": "sgd"})  # SGD's η comes from the curvature (Adam's: the next test)
     at.file_uploader(key="user_csv").set_value(("big.csv", content, "text/csv")).run()
     _ok(at)
     s = surface_for(at.session_state["surface"])
@@ -522,6 +522,58 @@ def test_app_an_upload_starts_at_its_own_eta_and_its_axes_say_w_and_b():
     assert figs["contour"]["layout"]["xaxis"]["title"]["text"] == "w"
     assert figs["contour"]["layout"]["yaxis"]["title"]["text"] == "b"
     assert figs["surface3d"]["layout"]["scene"]["yaxis"]["title"]["text"] == "b"
+
+
+def _line_csv():
+    """The reviewer's kind of file: two columns x, y, 50 rows, y ≈ 3x + 10 + noise, x in 0..10."""
+    rng = np.random.default_rng(1)
+    x = np.sort(rng.uniform(0, 10, 50))
+    return csv_bytes(["x", "y"], ((f"{a:.3f}", f"{b:.3f}") for a, b in
+                                  zip(x, 3 * x + 10 + rng.normal(0, 2, 50))))
+
+
+def test_an_upload_starts_adam_at_an_eta_that_reaches_the_minimum_and_sgd_at_a_stable_one():
+    """1/λ_max (0.015 here) is SGD's η; Adam steps about η per weight, and at 0.015 it was still
+    short of the tolerance after 500 epochs. Each gets an η that serves it."""
+    from lab.config import Config, RunChoice
+    from lab.runs import run_one
+
+    upload = lab_data.build(lab_data.read(_line_csv(), "line.csv"))
+    s = upload.surface
+    lam = float(np.linalg.eigvalsh(s.hessian(s.minima[0])).max())
+    for presets, rule in ((["adam"], "distance"), (["sgd", "adam"], "curvature")):
+        lr, chosen = lab_data.starting_lr(upload, presets)
+        assert chosen == rule
+        config = Config(surface=upload.name, runs=tuple(RunChoice(p) for p in presets),
+                        learning_rate=lr, epochs=500)
+        results = [run_one(config, choice) for choice in config.runs]
+        assert all(r.trajectory.status != "diverged" for r in results)
+        if rule == "distance":
+            assert results[0].summary.epochs_to_tolerance is not None  # Adam gets there
+            words = lab_data.stability_words(upload, lr, rule)
+            assert f"starts at η = {lr:g}" in words and "adaptive" in words
+        else:
+            assert lr < 2 / lam
+
+
+def test_app_an_upload_on_the_default_adam_page_starts_at_adams_eta_and_fills_the_map():
+    at = _app()
+    at.file_uploader(key="user_csv").set_value(("line.csv", _line_csv(), "text/csv")).run()
+    _ok(at)
+    upload = lab_data.held(at.session_state["surface"])
+    lr = at.session_state[__import__("ui.sidebar", fromlist=["x"]).learning_rate_key()]
+    assert (lr, "distance") == lab_data.starting_lr(upload, ["adam"])
+    assert f"starts at η = {lr:g}" in " ".join(c.value for c in at.sidebar.caption)
+    # the reviewer's six rows: a box w −2..6, b −15..15, drawn to scale a strip a quarter of
+    # the panel wide; now w is drawn ×4 and the map says so
+    two = csv_bytes(["x", "y"], [(1, 2.1), (2, 3.9), (3, 6.2), (4, 8.1), (5, 9.8), (6, 12.2)])
+    at.file_uploader(key="user_csv").set_value(("two.csv", two, "text/csv")).run()
+    _ok(at)
+    layout = _view_figures(at)["contour"]["layout"]
+    (x0, x1), (y0, y1) = layout["xaxis"]["range"], layout["yaxis"]["range"]
+    drawn = abs(x1 - x0) / abs(y1 - y0) / layout["yaxis"]["scaleratio"]
+    assert 2 / 3 <= drawn <= 1.5
+    assert [a["text"] for a in layout["annotations"]] == ["w drawn ×4"]
 
 
 def _data_picture(at):

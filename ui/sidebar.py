@@ -616,14 +616,21 @@ def _accept_upload(upload) -> None:
     ss.pop(UPLOAD_LINK, None)
     ss["surface"] = upload.name
     _on_surface_change()
-    # Its own starting η, from its curvature (the page's η diverged on unscaled data).
-    ss[learning_rate_key()] = upload_lr(upload)
+    # Its own starting η (the page's η diverged on unscaled data), by a rule that suits the runs
+    # on the page; the caption says which rule chose it.
+    ss[UPLOAD_LR_RULE] = upload_lr(upload)
+    ss[learning_rate_key()] = ss[UPLOAD_LR_RULE][0]
 
 
-def upload_lr(upload) -> float:
-    """The η an upload starts at: the slider stop nearest 1/λ_max of its loss (its surface's
-    default_lr), under the stability limit 2/λ_max whatever the scale of the data."""
-    return snap_learning_rate(float(upload.surface.default_lr))
+UPLOAD_LR_RULE = "user_upload_lr_rule"  # (η, rule) the upload started at, for its caption
+
+
+def upload_lr(upload) -> tuple[float, str]:
+    """The η an upload starts at and the rule that chose it (lab.user_data.starting_lr): 1/λ_max
+    when a run on the page steps η × gradient (SGD, Momentum), else, for Adam and the other
+    adaptive runs, a tenth of the way to the minimum."""
+    presets = [parse_run_key(k)[0] for k in st.session_state.get("optimizers", []) if parse_run_key(k)]
+    return lab_data.starting_lr(upload, presets)
 
 
 def _on_csv_upload() -> None:
@@ -708,7 +715,7 @@ def _upload_section() -> None:
                           "p = sigmoid(w·x + b) to a target of two classes.")
         upload = ss.get(UPLOAD_HELD)
         if upload is not None and ss.get("surface") == upload.name:
-            st.caption(lab_data.stability_words(upload, upload_lr(upload)))
+            st.caption(lab_data.stability_words(upload, *ss.get(UPLOAD_LR_RULE, upload_lr(upload))))
         if ss.get(UPLOAD_ERROR):
             st.error(ss[UPLOAD_ERROR], icon=":material/error:")
 
