@@ -33,7 +33,7 @@ POLL_MS = 1500
 # poll has seen the reveal (1.5 poll intervals after it) and then a random 0-3 s, so 200 of them
 # neither land at once nor delay the polls: the run already plays, started by the follower.
 SPREAD_MS = 3000
-RESULTS_HEIGHT = 250  # px: the results beside their words, the run's views still on a projector
+RESULTS_HEIGHT = 170  # px: the results beside their words, the run's views still on a projector
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "class_follow"
 
 _follow = st.components.v2.component(
@@ -284,34 +284,37 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
         # No question yet: the projector holds the run (no playback, paths, messages or panels)
         # so the teacher can ask before the room sees it; the reveal plays it.
         ss[_HIDE] = "waiting"  # no question id: nothing announces it; the reveal draws anew
+    # One row (QR code, the code and the student link, the count, the question), so the held
+    # views below stay on a 1280×720 projector; the teacher link folded under it.
     with st.container(border=True, key="class_panel"):
-        left, right = st.columns([1, 2])
-        with left:
-            st.markdown(f"#### Class {_pretty(code)}")
-            st.metric("Joined", view.joined, border=False)
-            st.image(_qr_png(student_link(code)), width=160, caption="Students: scan, or open the link")
-            st.code(student_link(code), language=None)
-            with st.expander("Teacher link (keep it to yourself)"):
-                st.caption("It opens this teacher's screen on another device. This browser "
-                           "stays the teacher's on a reload without it.")
-                # Not on the page until asked for: the projector shows the room what it holds.
-                if st.toggle("Show it (the room will see it)", key=_SHOW_TEACHER_LINK):
-                    st.code(teacher_link(code, secret), language=None, wrap_lines=True)
-        with right:
+        qr, head, joined, act = st.columns([1.1, 3, 1, 4.2])
+        qr.image(_qr_png(student_link(code)), width=110)
+        with head:
+            st.markdown(f"### Class {_pretty(code)}")
+            st.code(student_link(code), language=None, wrap_lines=True)
+        joined.metric("Joined", view.joined, border=False)
+        with act:
             if config.mode == "network":
                 st.info("Questions are asked on the surface pages (Loss surface mode).")
-                return False
-            if view.phase == "asking":
+            elif view.phase == "asking":
                 st.markdown(f"**Asked:** {view.question['prompt']}")
                 count, reveal = st.columns([2, 1], vertical_alignment="center")
                 count.metric("Answers", f"{view.answered} of {view.joined}", border=False)
                 if reveal.button("Reveal", key="class_reveal", type="primary"):
                     room.reveal(code, secret)
                     st.rerun()
-                _board(config, None)
             else:
                 _ask_controls(room, code, secret, config, query)
-            _csv_button(room, code, secret)
+        with st.expander("Teacher link (keep it to yourself)"):
+            st.caption("It opens this teacher's screen on another device. This browser "
+                       "stays the teacher's on a reload without it.")
+            # Not on the page until asked for: the projector shows the room what it holds.
+            if st.toggle("Show it (the room will see it)", key=_SHOW_TEACHER_LINK):
+                st.code(teacher_link(code, secret), language=None, wrap_lines=True)
+    if config.mode == "network":
+        return False
+    if view.phase == "asking":
+        _board(config, None)
     return view.phase == "asking"
 
 
@@ -326,7 +329,10 @@ def _ask_controls(room: Classroom, code: str, secret: str, config, query: dict) 
     options = _askable(config)
     chosen = st.selectbox("Question", range(len(options)), key="class_question",
                           format_func=lambda i: options[i].prompt)
-    if st.button("Ask the class", key="class_ask", type="primary"):
+    ask, csv = st.columns(2)
+    if ask.button("Ask the class", key="class_ask", type="primary",
+                  help="While a question is open, the run is hidden here and on every student's "
+                       "screen; Reveal plays it on all of them at once."):
         question = options[min(int(chosen or 0), len(options) - 1)]
         try:
             spec = questions.resolve(question, config, _cached_result(config, question))
@@ -335,8 +341,8 @@ def _ask_controls(room: Classroom, code: str, secret: str, config, query: dict) 
             return
         room.ask(code, secret, spec, page=query)
         st.rerun()
-    st.caption("While a question is open, the run is hidden here and on every student's screen; "
-               "Reveal plays it on all of them at once.")
+    with csv:
+        _csv_button(room, code, secret)
 
 
 def _cached_result(config, question):
@@ -365,8 +371,9 @@ def _board(config, question: dict | None, clickable: bool = False, mine=None):
 
 def _results_text(results) -> None:
     question = results.question
-    st.markdown(f"**Asked:** {question['prompt']}")
-    st.markdown(f"**{results.n_right} of {len(results.answers)} right.** {question.get('note', '')}")
+    # One paragraph (a line break, not two blocks): the reveal's panel stays short.
+    st.markdown(f"**Asked:** {question['prompt']}  \n"
+                f"**{results.n_right} of {len(results.answers)} right.** {question.get('note', '')}")
 
 
 def _results_chart(results, config, mine=None) -> None:
@@ -410,12 +417,13 @@ def _student(room: Classroom, config) -> bool:
               if revealed else None)
     mine_key = f"class_mine_{view.question['id']}" if view.question else None
     with st.container(border=True, key="class_student_panel"):
-        st.markdown(f"#### Class {_pretty(code)}")
+        if view.phase != "asking":  # asking: the code beside the question, the views in sight
+            st.markdown(f"#### Class {_pretty(code)}")
         if view.phase == "waiting":
             st.info("You have joined. Wait for the teacher's question; the run stays hidden until "
                     "the reveal.", icon=":material/hourglass_top:")
         elif view.phase == "asking":
-            st.markdown(f"**{view.question['prompt']}**")
+            st.markdown(f"Class {_pretty(code)} · **{view.question['prompt']}**")
             _answer_controls(room, code, view.question, config, mine_key)
         else:
             mine = ss.get(mine_key)
@@ -491,15 +499,18 @@ def _answer_controls(room: Classroom, code: str, question: dict, config, mine_ke
         st.caption("Click the map where you think it will be, or type the point.")
     elif question["kind"] == "choice":
         with st.form(f"class_form_{qid}", border=False):
-            choice = st.radio("Your answer", question["choices"], index=None, key=f"class_choice_{qid}")
-            if st.form_submit_button("Send", type="primary", key=f"class_send_{qid}") and choice is not None:
+            pick, go = st.columns([5, 1], vertical_alignment="bottom")
+            choice = pick.radio("Your answer", question["choices"], index=None, key=f"class_choice_{qid}",
+                                horizontal=True)
+            if go.form_submit_button("Send", type="primary", key=f"class_send_{qid}") and choice is not None:
                 _send(room, code, question, choice, mine_key)
     else:
         with st.form(f"class_form_{qid}", border=False):
-            number = st.number_input("Your answer (epoch)", min_value=float(question["lo"]),
-                                     max_value=float(question["hi"]), value=None, step=1.0,
-                                     key=f"class_number_{qid}", format="%g")
-            if st.form_submit_button("Send", type="primary", key=f"class_send_{qid}") and number is not None:
+            pick, go = st.columns([5, 1], vertical_alignment="bottom")
+            number = pick.number_input("Your answer (epoch)", min_value=float(question["lo"]),
+                                       max_value=float(question["hi"]), value=None, step=1.0,
+                                       key=f"class_number_{qid}", format="%g")
+            if go.form_submit_button("Send", type="primary", key=f"class_send_{qid}") and number is not None:
                 _send(room, code, question, number, mine_key)
     refused = ss.pop("class_refused", None)
     if refused:

@@ -86,7 +86,10 @@ def _header(config: Config, surface, query: dict) -> None:
     # "Saddle point · saddle point" says it twice: the shape's name alone is enough then.
     words = "" if surface.lesson.strip().lower() in surface.title.lower() else (
         f" &nbsp;·&nbsp; <span style='font-weight:400'>{about}</span>")
-    st.markdown(f"### {title}{words}", unsafe_allow_html=True)
+    # A class on a projector: the class panel takes the title's place (the sidebar names the
+    # surface), so the run's views stay in sight at 1280×720.
+    if not (config.presenter and st.session_state.get(sidebar.CLASS_ROLE)):
+        st.markdown(f"### {title}{words}", unsafe_allow_html=True)
     show_link_notices(query)
     if _UPLOAD_MESSAGE in st.session_state:
         kind, text = st.session_state.pop(_UPLOAD_MESSAGE)

@@ -83,3 +83,48 @@ def test_a_reload_keeps_the_teacher_and_the_secret_stays_off_the_page(browser, c
     finally:
         for context in contexts:
             context.close()
+
+
+def _box(page, selector: str) -> dict:
+    return page.locator(selector).first.evaluate(
+        "(e) => { const r = e.getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom, scroll: e.scrollWidth, client: e.clientWidth}; }")
+
+
+def test_the_projector_shows_the_code_the_whole_link_and_the_views(browser, class_server):
+    """At 1280×720 in presenter mode: the whole student link on screen (wrapped, not cut), the
+    class panel one compact row at the start and at the reveal, so the views begin on screen
+    with most of their height in sight."""
+    errors: list[str] = []
+    contexts = []
+    try:
+        teacher_ctx, teacher = _teacher_page(browser, errors, class_server,
+                                             "lesson=lr-too-large&present=1&class=new")
+        contexts.append(teacher_ctx)
+        code = re.search(r"class=([0-9A-Z]{9})", teacher.url).group(1)
+        link = teacher.locator("[data-testid=stCode] pre").first
+        assert link.inner_text().replace("\n", "").strip().endswith(f"?class={code}")
+        shown = _box(teacher, "[data-testid=stCode] pre")
+        assert shown["scroll"] <= shown["client"] + 1 and shown["bottom"] <= 720, shown
+        teacher.locator(harness.VIEW_ROOT).wait_for(timeout=60_000)
+        harness.wait_idle(teacher, 60_000)
+        _shot(teacher, "teacher_start")
+        panel = _box(teacher, ".st-key-class_panel")
+        assert panel["bottom"] <= 300, panel
+        assert _box(teacher, harness.VIEW_ROOT)["top"] <= 720 - 300, "the views in sight"
+
+        teacher.get_by_role("button", name="Ask the class").click()
+        teacher.get_by_role("button", name="Reveal").wait_for(timeout=60_000)
+        _shot(teacher, "teacher_question")
+        teacher.get_by_role("button", name="Reveal").click()
+        teacher.get_by_role("button", name="Next question").wait_for(timeout=60_000)
+        harness.wait_drawn(teacher)
+        harness.wait_idle(teacher, 60_000)  # the panel of the question gone, not stale
+        _shot(teacher, "teacher_reveal")
+        panel = _box(teacher, ".st-key-class_panel")
+        assert panel["bottom"] <= 300, panel
+        assert _box(teacher, harness.VIEW_ROOT)["top"] <= 720 - 300, "the run in sight at the reveal"
+        assert not errors, errors
+    finally:
+        for context in contexts:
+            context.close()
