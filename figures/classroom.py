@@ -46,9 +46,16 @@ def answer_map(grid: Grid, minima: np.ndarray, start, *, log: bool, answers=(), 
             ybins=dict(start=float(grid.ys[0]), end=float(grid.ys[-1])),
             hovertemplate="%{z} answers here<extra></extra>", name="the class's answers"))
     elif len(points):
+        # After the reveal, as in the charts: the right answers (within `radius`) green, the
+        # others grey; before it (no truth) all in one colour.
+        colour = np.full(len(points), ANSWER_COLOR, dtype=object)
+        if truth is not None and radius:
+            right = np.hypot(points[:, 0] - truth[0], points[:, 1] - truth[1]) <= radius
+            colour[:] = OTHER_COLOR
+            colour[right] = RIGHT_COLOR
         fig.add_trace(go.Scatter(
             x=f32(points[:, 0]), y=f32(points[:, 1]), mode="markers", name="the class's answers",
-            marker=dict(size=11, color=ANSWER_COLOR, opacity=0.8, line=dict(color="white", width=1)),
+            marker=dict(size=11, color=list(colour), opacity=0.9, line=dict(color="white", width=1)),
             hovertemplate="an answer: (%{x:.3g}, %{y:.3g})<extra></extra>", showlegend=False))
     if mine is not None:
         fig.add_trace(go.Scatter(
@@ -70,7 +77,8 @@ def answer_map(grid: Grid, minima: np.ndarray, start, *, log: bool, answers=(), 
 
 
 def choice_bars(choices, answers, truth) -> go.Figure:
-    """How many chose each choice; the truth's bar in green."""
+    """How many chose each choice; the truth's bar (the right answers) in green, the others grey,
+    as in number_answers."""
     counts = Counter(answers)
     colors = [RIGHT_COLOR if c == truth else OTHER_COLOR for c in choices]
     fig = go.Figure(go.Bar(
@@ -84,10 +92,16 @@ def choice_bars(choices, answers, truth) -> go.Figure:
 
 
 def number_answers(answers, truth, lo: float, hi: float, tolerance: float) -> go.Figure:
-    """The class's numbers as a histogram; the truth as a line, its tolerance as a band."""
-    fig = go.Figure(go.Histogram(x=f32(answers), xbins=dict(start=lo, end=hi, size=max(1.0, (hi - lo) / 40)),
-                                 marker_color=ANSWER_COLOR, name="answers",
-                                 hovertemplate="%{x}: %{y}<extra></extra>"))
+    """The class's numbers as a histogram, the right ones (within the tolerance of the truth)
+    in green and the others grey, as the choice bars; the truth as a line, its tolerance as a
+    band."""
+    values = np.asarray(answers, dtype=float).ravel()
+    right = np.abs(values - truth) <= tolerance if truth is not None else np.zeros(len(values), bool)
+    bins = dict(start=lo, end=hi, size=max(1.0, (hi - lo) / 40))
+    fig = go.Figure([go.Histogram(x=f32(values[mask]), xbins=bins, marker_color=color, name=name,
+                                  hovertemplate="%{x}: %{y}" + f" {name}<extra></extra>")
+                     for mask, color, name in ((right, RIGHT_COLOR, "right"), (~right, OTHER_COLOR, "not right"))])
+    fig.update_layout(barmode="stack")
     if truth is not None:
         fig.add_vrect(x0=truth - tolerance, x1=truth + tolerance, fillcolor=RIGHT_COLOR, opacity=0.15,
                       line_width=0)

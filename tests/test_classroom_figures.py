@@ -52,6 +52,23 @@ def test_choice_bars_count_and_mark_the_truth():
 
 def test_number_answers_mark_truth_and_tolerance():
     fig = figs.number_answers([30, 35, 36], 35, 0, 60, 3.5)
-    assert fig.data[0].type == "histogram" and list(fig.data[0].x) == [30, 35, 36]
+    assert all(t.type == "histogram" for t in fig.data)
+    assert sorted(x for t in fig.data for x in t.x) == [30, 35, 36]
     shapes = [(s.type, s.x0, s.x1) for s in fig.layout.shapes]
     assert ("rect", 31.5, 38.5) in shapes and ("line", 35, 35) in shapes
+
+
+def test_right_answers_look_the_same_in_both_charts():
+    """A right answer is green and a wrong one grey, whether the question is a choice or an
+    epoch: the room reads the two charts the same way."""
+    bars = figs.choice_bars(["converges", "diverges"], ["diverges", "converges"], "diverges").data[0]
+    colour_of = dict(zip(bars.x, bars.marker.color))
+    fig = figs.number_answers([30, 35, 36, 50], 35, 0, 60, 3.5)
+    by_colour = {t.marker.color: sorted(t.x) for t in fig.data}
+    assert by_colour[colour_of["diverges"]] == [35, 36], "the right epochs: the right bar's colour"
+    assert by_colour[colour_of["converges"]] == [30, 50], "the wrong epochs: the wrong bar's colour"
+    assert fig.layout.barmode == "stack"
+    dots = next(t for t in figs.answer_map(_grid(), np.zeros((1, 2)), (0, 0), log=False,
+                                           answers=[[0.1, 0.0], [3.0, 3.0]], truth=[0.0, 0.0],
+                                           radius=0.5).data if t.name == "the class's answers")
+    assert list(dots.marker.color) == [colour_of["diverges"], colour_of["converges"]], "and on the map"
