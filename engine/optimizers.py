@@ -902,6 +902,11 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
     """The minimizer of the cubic through two points with their slopes, kept inside `bounds`
     (torch's, from minFunc)."""
     xmin, xmax = bounds if bounds is not None else ((x1, x2) if x1 <= x2 else (x2, x1))
+    if x1 == x2:
+        # A bracket of zero width (tolerance_change = 0 lets the zoom shrink it to a point):
+        # torch divides by zero here and raises ZeroDivisionError from step(). There is nowhere
+        # else to go, so the point itself, kept inside the bounds; the search then runs out.
+        return min(max(x1, xmin), xmax)
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
     d2_square = d1 * d1 - g1 * g2
     if d2_square >= 0:

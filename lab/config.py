@@ -35,7 +35,7 @@ MIN_EXPR_SPAN = 1e-6  # narrower, the start sliders' step (1/200 of the box) is 
 # the widget); the engine's own rules (torch's) apply on top.
 HYPER_RANGES = {"eps": (0.0, 1.0), "beta1": (0.0, 0.9999), "beta2": (0.0, 0.9999), "alpha": (0.0, 1.0),
                 "rho": (0.0, 1.0), "momentum": (0.0, 1.0), "dampening": (0.0, 1.0),
-                "etaminus": (0.0, 1.0), "etaplus": (1.0, 10.0), "step_size_min": (0.0, 1.0),
+                "etaminus": (0.001, 0.999), "etaplus": (1.001, 10.0), "step_size_min": (0.0, 1.0),
                 "step_size_max": (0.0, 1e3), "t0": (0.0, 1e7), "beta2_decay": (-10.0, 0.0),
                 "eps2": (0.0, 1.0), "d": (1.0, 1e3), "ns_a": (-10.0, 10.0), "ns_b": (-10.0, 10.0),
                 "ns_c": (-10.0, 10.0), "ns_steps": (0, 99), "max_iter": (1, 50), "max_eval": (1, 100),
