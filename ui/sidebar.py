@@ -401,6 +401,13 @@ def lesson_held() -> bool:
     return bool(ss.get(LESSON_HELD) or ss.get("class_start"))
 
 
+def lesson_title(key: str) -> str:
+    """A lesson's title; in a class before the reveal only its part before a colon ("η too
+    large: divergence" names the answer to "what will the run do?")."""
+    title = lessons.get(key).title
+    return title.split(":")[0] if lesson_held() else title
+
+
 def _class_buttons() -> None:
     """Start a class; in a class, none for a student, and for the teacher a new class only after
     a confirm (the open one would be left behind). ui/class_mode.py reads "class_start"."""
@@ -440,7 +447,7 @@ def sidebar() -> Config:
             with lesson_box, st.container(border=True):
                 if lesson_held():
                     # A class before its reveal: the lesson's words tell the run's outcome.
-                    st.markdown(f"**{lessons.get(lesson).title}.** {LESSON_HELD_LINE}")
+                    st.markdown(f"**{lesson_title(lesson)}.** {LESSON_HELD_LINE}")
                 else:
                     st.markdown(f"**{lessons.get(lesson).title}.** {lessons.get(lesson).explanation}")
                     st.markdown(f"**Watch for:** {lessons.get(lesson).watch_for}")

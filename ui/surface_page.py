@@ -102,7 +102,7 @@ def _header(config: Config, surface, query: dict) -> None:
         if not config.presenter:
             with st.container(border=True):
                 if sidebar.lesson_held():  # a class before its reveal: the words tell the outcome
-                    st.markdown(f"**Lesson: {lesson.title}.** {sidebar.LESSON_HELD_LINE}")
+                    st.markdown(f"**Lesson: {sidebar.lesson_title(config.lesson)}.** {sidebar.LESSON_HELD_LINE}")
                 else:
                     st.markdown(f"**Lesson: {lesson.title}.** {lesson.explanation}")
                     st.markdown(f"**What to watch for:** {lesson.watch_for}")
