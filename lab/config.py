@@ -12,6 +12,7 @@ import surfaces
 from engine import optimizers
 from engine.network import ACTIVATIONS, DEFAULT_CONFIG as NETWORK_DEFAULTS
 from surfaces.expression import EXPRESSION_NAME
+from lab.learning_rates import LR_OPTIONS, learning_rate_options, snap_learning_rate  # noqa: F401
 from lab.user_data import UPLOADED, admitted_names, held_surface, is_uploaded  # noqa: F401  (UPLOADED: the name prefix)
 
 MAX_RUNS = 6
@@ -243,26 +244,6 @@ def parse_run_key(text: str) -> tuple[str, int] | None:
     if not number.isdigit() or not 2 <= int(number) <= MAX_RUNS:
         return None
     return preset, int(number) - 1
-
-
-def learning_rate_options() -> list[float]:
-    """The learning-rate slider's stops: twelve round numbers per decade from 1e-4 to 10 (61
-    stops, neighbours 1.1 to 1.34 times apart). The sweep runs exactly these, so any of its points can be
-    loaded into the main view."""
-    stops = []
-    for exponent in range(-4, 1):
-        for mantissa in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9):
-            stops.append(float(f"{mantissa}e{exponent}"))
-    stops.append(10.0)
-    return stops
-
-
-LR_OPTIONS = learning_rate_options()
-
-
-def snap_learning_rate(value: float) -> float:
-    """The slider stop nearest to `value` on a log scale."""
-    return min(LR_OPTIONS, key=lambda stop: abs(math.log(stop) - math.log(value)))
 
 
 def batch_options(n: int) -> list[int]:

@@ -22,6 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
+from lab.learning_rates import snap_learning_rate
 from surfaces.user_data import (CROSS_ENTROPY, LOSS_WORDS, LOSSES, MAX_BYTES, MAX_ROWS, MSE,
                                 DataError, Table, default_choice, make_surface, parse_csv)
 
@@ -114,8 +115,6 @@ def starting_lr(upload: Upload, presets) -> tuple[float, str]:
     """The slider stop an upload starts at, and the rule that chose it: "curvature" (1/λ_max,
     when a run on the page steps η × gradient) or "distance" (adaptive runs only: a tenth of the
     way from the start to the minimum, or to a quarter of the box's shorter side without one)."""
-    from lab.config import snap_learning_rate  # lab.config reads uploads by name
-
     s = upload.surface
     if any(p in GRADIENT_STEP for p in presets) or not presets:
         return snap_learning_rate(float(s.default_lr)), "curvature"
@@ -139,8 +138,6 @@ def stability_words(upload: Upload, start: float | None = None, rule: str = "cur
         near = " near it"
     begin = ""
     if start is not None and rule == "distance":
-        from lab.config import snap_learning_rate
-
         begin = (f" The page starts at η = {start:g}: Adam and the other adaptive optimizers step "
                  f"about η per weight whatever the curvature, so that is about a tenth of the way "
                  f"to the minimum a step. SGD and Momentum need η near 1/λ_max, "

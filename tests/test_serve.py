@@ -8,6 +8,7 @@ one stops the server and checks that nothing it started is left."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 import signal
@@ -99,7 +100,10 @@ def served():
 
 
 def _run(coro):
-    return asyncio.run(coro)
+    """asyncio.run in a thread of its own: in the full suite the browser tests' Playwright (sync
+    API) keeps an event loop running on the main thread, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _open_many(address: str, n: int, query: str = LESSON, cookies: dict | None = None):

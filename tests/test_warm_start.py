@@ -7,6 +7,7 @@ no time is asserted."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -40,7 +41,10 @@ def test_students_who_arrive_during_the_warm_up_get_the_page():
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         wait_for_health(f"http://127.0.0.1:{port}", proc, 90, Path(log.name))
-        results = asyncio.run(_open_all(f"127.0.0.1:{port}", 16))
+        # in a thread of its own: Playwright's sync API (browser tests, same session) keeps an
+        # event loop running on the main thread, where asyncio.run refuses to start
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            results = pool.submit(asyncio.run, _open_all(f"127.0.0.1:{port}", 16)).result()
         failed = [(r.exceptions, r.finished) for r in results if not r.ok]
         assert not failed, failed
         assert "partially initialized" not in Path(log.name).read_text()
