@@ -287,7 +287,7 @@ def _teacher(room: Classroom, config, query: dict) -> bool:
     # One row (QR code, the code and the student link, the count, the question), so the held
     # views below stay on a 1280×720 projector; the teacher link folded under it.
     with st.container(border=True, key="class_panel"):
-        qr, head, joined, act = st.columns([1.1, 3, 1, 4.2])
+        qr, head, joined, act = st.columns([1, 3.6, 0.9, 4])
         qr.image(_qr_png(student_link(code)), width=110)
         with head:
             st.markdown(f"### Class {_pretty(code)}")
