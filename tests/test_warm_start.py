@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import serving
 from serving.light_client import LightClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
-from browser_harness import ROOT, free_port, streamlit_command, wait_for_health  # noqa: E402
+from browser_harness import run_streamlit  # noqa: E402
 
 LINKS = ("?lesson=minibatch-noise", "?lesson=adam-vs-sgd", "", "?lesson=local-minima")
 
@@ -34,26 +31,11 @@ async def _open_all(address: str, n: int) -> list:
 
 
 def test_students_who_arrive_during_the_warm_up_get_the_page():
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
-    proc = subprocess.Popen(streamlit_command(serving.ENTRY, port), cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        wait_for_health(f"http://127.0.0.1:{port}", proc, 90, Path(log.name))
+    # run_streamlit yields as soon as /_stcore/health answers: the students arrive then
+    with run_streamlit(serving.ENTRY) as url:
         # in a thread of its own: Playwright's sync API (browser tests, same session) keeps an
         # event loop running on the main thread, where asyncio.run refuses to start
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            results = pool.submit(asyncio.run, _open_all(f"127.0.0.1:{port}", 16)).result()
-        failed = [(r.exceptions, r.finished) for r in results if not r.ok]
-        assert not failed, failed
-        assert "partially initialized" not in Path(log.name).read_text()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
+            results = pool.submit(asyncio.run, _open_all(url.removeprefix("http://"), 16)).result()
+    failed = [(r.exceptions, r.finished) for r in results if not r.ok]
+    assert not failed, failed
