@@ -65,7 +65,6 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from figures.descent import log_dtick, loss_axis_rule
 from lab.config import SPEEDS
 
 VIEWS = ("surface3d", "contour", "loss")
@@ -412,17 +411,6 @@ def _finite32(a) -> np.ndarray:
     """float32 with ±inf kept (a diverged loss) and NaN for what was NaN (after a stop)."""
     with np.errstate(over="ignore", invalid="ignore"):
         return np.asarray(a, dtype=np.float32)
-
-
-def loss_axis(losses: list[np.ndarray], minimum_loss: float, presenter: bool = False) -> dict:
-    """The loss curve's y axis for these runs, by figures.descent.loss_curve's rule: log when
-    every loss above the minimum is positive and they span more than two decades (then the axis
-    shows loss − min), capped a million times above the highest start."""
-    _, ceiling, _, use_log, shift, decades = loss_axis_rule(losses, minimum_loss)
-    return {"log": use_log, "shift": shift, "ceiling": ceiling,
-            "title": "loss" if shift == 0.0 else "loss − min",
-            "dtick": log_dtick(decades, presenter) if use_log else None,
-            "tick0": -3 if use_log else None}
 
 
 # --- The component ----------------------------------------------------------------------------
