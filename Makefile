@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: setup run serve test bench clean
+.PHONY: setup run serve test bench clean plotly-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# Rebuild Plotly's subset for the descent view (assets/plotly/plotly-descent.min.js, committed)
+# after a plotly upgrade or a new trace type in assets/plotly/entry.js. Needs Node.js and npm;
+# neither `make run` nor `make test` does.
+plotly-bundle:
+	cd assets/plotly && npm ci --no-audit --no-fund && node build.js
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

@@ -33,14 +33,16 @@ b"DVW1", a little-endian uint32 header length, a JSON header in which every arra
 {"$b": name}, and then the arrays as raw little-endian float32/int32 buffers, each aligned to 8
 bytes. Equal arrays (the surface grid the 3D view and the contour map share) are sent once.
 
-Loading Plotly.js: the browser bundle ships inside the plotly Python package
-(plotly/package_data/plotly.min.js, 4.8 MB) and is not committed here. The app's entry
-(serving/web.py, an st.App around app.py) serves it at a versioned URL
-(/vendor/plotly-<version>.<hash>.min.js, serving/bundle.py), gzipped once and cached by the
-browser for a year, and the page shell starts fetching it before the script runs; the view then
-takes the bundle the shell already has. A script run without the entry (a test page) falls back
-to a copy in ``static/`` served by Streamlit's static file serving
-(``--server.enableStaticServing true``; the copy is git-ignored).
+Loading Plotly.js: the browser bundle is Descent Lab's subset of plotly.js
+(assets/plotly/plotly-descent.min.js, 1.8 MB: the core and the trace types the view draws), or
+the plotly package's full bundle when the subset was built for another plotly.js
+(serving/bundle.py). The app's entry (serving/web.py, an st.App around app.py) serves it at a
+versioned URL (/vendor/plotly-<version>.<hash>.min.js), gzipped once and cached by the browser for
+a year, and the page shell starts fetching it before the script runs; the view then takes the
+bundle the shell already has. A script run without the entry (a test page) falls back to a copy
+in ``static/`` served by Streamlit's static file serving (``--server.enableStaticServing true``;
+the copy is git-ignored). A figure with a trace type the served bundle lacks is refused here, in
+words, rather than left for Plotly to skip in silence.
 
 Clicks: a press and release within a few pixels on the contour map's plot area sends back the
 data coordinates under the pointer. The figure's "click" trace only marks the map as clickable:
@@ -110,17 +112,17 @@ _lr_echo = st.components.v2.component(
 
 
 def plotly_bundle_path() -> Path:
-    """Plotly's browser bundle inside the installed plotly package."""
-    import plotly
+    """The Plotly browser bundle the app serves (serving/bundle.py: the subset or the full one)."""
+    from serving import bundle
 
-    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    return bundle.source_path()
 
 
 def plotly_bundle_name() -> str:
-    """File name of the served copy; the version in it busts browser caches on upgrades."""
-    from plotly.offline import get_plotlyjs_version
+    """File name of the served copy; the version and content hash in it bust browser caches."""
+    from serving import bundle
 
-    return f"plotly-{get_plotlyjs_version()}.min.js"
+    return bundle.load().name
 
 
 def ensure_plotly_bundle(static_dir: str | os.PathLike[str]) -> Path:
@@ -441,8 +443,27 @@ def _check(figures: Mapping[str, Any], animation: Mapping[str, Any]) -> dict[str
     return checked
 
 
+def check_trace_types(specs: Mapping[str, Mapping]) -> None:
+    """Refuse a trace type the served Plotly bundle cannot draw (serving/bundle.py's subset): Plotly
+    would skip it without a word. Add the type to assets/plotly/entry.js and `make plotly-bundle`."""
+    from serving import bundle
+
+    known = bundle.traces()
+    if known is None:
+        return
+    for view, spec in specs.items():
+        for trace in spec.get("data") or ():
+            kind = trace.get("type", "scatter") if isinstance(trace, Mapping) else None
+            if kind not in known:
+                raise ValueError(
+                    f"figures[{view!r}] has a {kind!r} trace, which the served Plotly bundle cannot "
+                    f"draw (it has {', '.join(sorted(known))}); add it to assets/plotly/entry.js "
+                    "and run `make plotly-bundle`")
+
+
 def _encoded_figures(figures: Mapping[str, Any], wire: Wire, strip: bool) -> dict:
     specs = figure_specs({view: figures[view] for view in VIEWS}, strip_paths=strip)
+    check_trace_types(specs)
     return {view: wire.encode(specs[view]) for view in VIEWS}
 
 
