@@ -461,9 +461,15 @@ def check_trace_types(specs: Mapping[str, Mapping]) -> None:
                     "and run `make plotly-bundle`")
 
 
-def _encoded_figures(figures: Mapping[str, Any], wire: Wire, strip: bool) -> dict:
+def _figure_specs(figures: Mapping[str, Any], strip: bool) -> dict:
+    """The three figures as the wire's dicts (figure_specs), their trace types checked."""
     specs = figure_specs({view: figures[view] for view in VIEWS}, strip_paths=strip)
     check_trace_types(specs)
+    return specs
+
+
+def _encoded_figures(figures: Mapping[str, Any], wire: Wire, strip: bool) -> dict:
+    specs = _figure_specs(figures, strip)
     return {view: wire.encode(specs[view]) for view in VIEWS}
 
 
@@ -654,13 +660,18 @@ def show_lr_views(make_figures: Callable[[], dict], view_key, paths: PathSet, lr
         rows = paths.rows
     cache_key = (view_key, paths.key, rows)
 
-    def build() -> tuple[Wire, dict]:
+    def build(specs: dict | None = None) -> tuple[Wire, dict]:
         wire = Wire()
-        return (wire, {"figures": _encoded_figures(make_figures(), wire, True),
+        if specs is None:
+            specs = _figure_specs(make_figures(), True)
+        return (wire, {"figures": {view: wire.encode(specs[view]) for view in VIEWS},
                        "paths": _paths_header(paths, rows, wire)})
 
     if cached is not None:
-        prepared = cached(cache_key, build)
+        # The figures are made once per set, not once per message: the first message (part of
+        # the η set) and the whole set's, after the first paint, share them.
+        prepared = cached(cache_key, lambda: build(
+            cached(("figures", view_key, paths.key), lambda: _figure_specs(make_figures(), True))))
     else:
         prepared = cache_get(cache_key) if cache_get is not None else None
         if prepared is None:

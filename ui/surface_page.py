@@ -16,7 +16,8 @@ from lab import runs as lab_runs
 from lab.config import LR_OPTIONS, PRESETS, Config, to_torch_hyper
 from lab.link import code
 from ui import cache, explore_panels, panels, sidebar
-from ui.descent_view import PathRun, PathSet, show_lr_views, show_views, views_painted
+from ui.descent_view import (FIRST_PAINT_LIMIT, PathRun, PathSet, show_lr_views, show_views,
+                             views_painted)
 from ui.link_state import show_link_notices
 
 PANELS = ["Summary table", "The five steps", "Curvature and η", "Learning-rate sweep", "Basins",
@@ -240,7 +241,8 @@ def _padded(trajectory, epochs: int, by_evals: bool = False) -> PathRun:
 
 def _path_set(config: Config, surface, ran, grid, log: bool, view_key) -> PathSet | None:
     """Every run at every η stop (one vectorized batch per optimizer), as lab.runs.lr_set_plan
-    says: all before the first paint when that is cheap; when it is dearer, first the runs on
+    says: all before the first paint when that is cheap and small enough to send at once; when it
+    is dearer (or larger than the first message sends: _whole_set_nbytes), first the runs on
     screen (already trained) and the other stops once the browser has drawn and asks for them
     (its state "full" names the set); else only the runs on screen, and each new η reruns."""
     if not ran or _stop_index(config.learning_rate) is None:
@@ -250,7 +252,9 @@ def _path_set(config: Config, surface, ran, grid, log: bool, view_key) -> PathSe
     # The whole set does not depend on η (view_key's last part, there for the figures' step
     # dots); without it, the set holds the η on screen only, so it depends on η.
     key = (view_key[:-1], fits, None if fits else config.learning_rate)
-    if plan == lab_runs.AFTER_PAINT and cache.get("lr-paths", key) is None:
+    later = plan == lab_runs.AFTER_PAINT or (
+        plan == lab_runs.AHEAD and _whole_set_nbytes(config, ran) > FIRST_PAINT_LIMIT)
+    if later and cache.get("lr-paths", key) is None:
         asked = (st.session_state.get("descent_view") or {}).get("full")
         if asked != _set_name(key):
             index = _stop_index(config.learning_rate)
@@ -258,6 +262,19 @@ def _path_set(config: Config, surface, ran, grid, log: bool, view_key) -> PathSe
                 config, surface, ran, grid, log, key, fits, pending=True))
     return cache.cached("lr-paths", key, lambda: _build_path_set(
         config, surface, ran, grid, log, key, fits))
+
+
+def _whole_set_nbytes(config: Config, ran) -> int:
+    """What PathSet.nbytes says of the whole η set of `ran`, before computing it: each run's
+    weights and loss at epochs + 1 points, float32, at every stop (a run with its own η: once).
+    Above FIRST_PAINT_LIMIT the first message holds part of the set anyway (the stop on screen
+    and its neighbours, ui.descent_view.first_rows); that part is then the stop on screen, from
+    the runs already trained, and the set is computed when the browser asks for it, after its
+    first paint: the batch of 61 stops costs about as much as the run itself again (its cost is
+    Python's per epoch, nearly the same for 5 stops as for 61), and the first paint needs none
+    of it."""
+    per_row = (config.epochs + 1) * 3 * 4
+    return sum(per_row * (1 if r.choice.own_lr is not None else len(LR_OPTIONS)) for r in ran)
 
 
 def _set_name(key) -> str:
