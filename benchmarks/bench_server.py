@@ -10,13 +10,19 @@ Streamlit's websocket protocol, no browser), each figure beside its references f
   same burst with the shared cache off;
 - after paint: a mini-batch lesson's first open sends the η on screen only; the rest of its
   61 η stops, which the browser asks for once it has drawn: server CPU and time of each;
+- epochs change: on a warm server, the default page (?speed=instant) with its epochs slider moved
+  one step, a new computation each time (500 -> 499 -> ...): the request to script_finished
+  (wall, on loopback) and the server's CPU, median over --changes; after each change the
+  student asks for the rest of the η set as the browser does once it has drawn (not timed: its
+  own figure beside it). The reference is the hello page's slider moved one step, the same way;
 - references: a bare one-slider Streamlit page's open (benchmarks/pages/hello.py); the same
   repeat open without the warm-up's gc.freeze() (DESCENT_LAB_GC_FREEZE=0: Streamlit's full
   collection after each script run walks every imported object again); and with the shared
   cache off (DESCENT_LAB_CACHE_MB=0: every session computes everything again, as each session
   did with the per-session cache before).
 
-    python benchmarks/bench_server.py [--opens 15] [--link lesson=adam-vs-sgd] [--profile OUT]
+    python benchmarks/bench_server.py [--opens 15] [--link lesson=adam-vs-sgd] [--changes 12]
+                                      [--profile OUT] [--only epochs]
 
 --profile also writes a cProfile of every server thread over the repeat opens to OUT (pstats).
 main() returns the report as a dict (benchmarks/run_all.py calls it) and prints it as JSON.
@@ -202,7 +208,62 @@ def after_paint(query: str) -> dict:
         return asyncio.run(_after_paint(pid, host, query))
 
 
-def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = None) -> dict:
+async def _slider_changes(pid: int, host: str, query: str, key: str, values, ask_full: bool) -> list:
+    """One student opens ?query, then moves slider `key` through `values`, one rerun each:
+    (wall ms, server CPU ms) per change; with ask_full, the rest of the η set is asked for after
+    each change, as the browser does once it has drawn (its wall and CPU apart)."""
+    out = []
+    async with LightClient(host) as student:
+        opened = await student.open(query)
+        if not opened.ok:
+            raise RuntimeError(f"open of ?{query} failed: {opened.exceptions}")
+        settle(pid)
+        for value in values:
+            before = cpu_seconds(pid)
+            changed = await student.set_widget(key, double_array_value={"data": [float(value)]})
+            middle = settle(pid)
+            if not changed.ok:
+                raise RuntimeError(f"{key} = {value} failed: {changed.exceptions}")
+            row = {"wall_ms": changed.seconds * 1e3, "cpu_ms": (middle - before) * 1e3}
+            paths = _view_paths(student) if ask_full else None
+            if paths and not paths["complete"]:
+                rest = await student.set_widget("descent_view", json_value=json.dumps(
+                    {"painted": True, "full": paths["key"]}))
+                row.update(rest_wall_ms=rest.seconds * 1e3, rest_cpu_ms=(settle(pid) - middle) * 1e3)
+            out.append(row)
+    return out
+
+
+def _medians(rows: list, prefix: str = "") -> dict:
+    keys = [k for k in ("wall_ms", "cpu_ms", "rest_wall_ms", "rest_cpu_ms") if all(k in r for r in rows)]
+    return {f"{prefix}{k.replace('_ms', '_ms_median')}": round(statistics.median(r[k] for r in rows), 1)
+            for k in keys}
+
+
+def epochs_change(n: int = 12) -> dict:
+    """The default page's epochs slider one step at a time (each a new computation) on a warm
+    server, beside the hello page's slider moved the same way on a server of its own."""
+    from lab.config import Config
+
+    start = Config().epochs
+    with server(ENTRY) as (pid, host):
+        settle(pid, quiet=10)  # the start-up warm-up (it opens the default page) is done
+        page = asyncio.run(_slider_changes(pid, host, "speed=instant", "epochs",
+                                           range(start - 1, start - 1 - n, -1), ask_full=True))
+    with server(HELLO) as (pid, host):
+        settle(pid, quiet=10)
+        hello = asyncio.run(_slider_changes(pid, host, "", "value", [49 - i % 2 for i in range(n)],
+                                            ask_full=False))
+    return {"page": "/?speed=instant", "change": f"epochs {start} -> {start - 1} -> ... ({n} changes)",
+            **_medians(page), "cpu_ms_min": round(min(r["cpu_ms"] for r in page), 1),
+            **_medians(hello, "reference_hello_slider_"), "target_ms": 90,
+            "note": "wall: request to script_finished on loopback (light client, no browser); "
+                    "cpu: the server process, all threads, /proc ticks of 10 ms; rest: the η "
+                    "set's other stops, which the browser asks for after its first paint"}
+
+
+def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = None,
+         changes: int = 12) -> dict:
     app = opens(ENTRY, link, n, profile=profile)
     unfrozen = opens(ENTRY, link, max(5, n // 2), env={"DESCENT_LAB_GC_FREEZE": "0"})
     off = opens(ENTRY, link, max(5, n // 3), env={"DESCENT_LAB_CACHE_MB": "0"})
@@ -229,6 +290,8 @@ def main(n: int = 15, link: str = "lesson=adam-vs-sgd", profile: str | None = No
         # The mini-batch lesson's instant η: its 61 stops come after the first paint. Before,
         # each η change reran the page and trained the runs again: about the first open's work.
         "after_paint_eta_set": {"link": "?lesson=schedule", **after_paint("lesson=schedule")},
+        # The default page's epochs slider moved one step: the script run of a new computation.
+        "epochs_change": epochs_change(changes),
     }
     return report
 
@@ -280,5 +343,10 @@ if __name__ == "__main__":
     parser.add_argument("--opens", type=int, default=15)
     parser.add_argument("--link", default="lesson=adam-vs-sgd")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--changes", type=int, default=12)
+    parser.add_argument("--only", choices=["epochs"], default=None)
     options = parser.parse_args()
-    print(json.dumps(main(options.opens, options.link, options.profile), indent=2))
+    if options.only == "epochs":
+        print(json.dumps({"epochs_change": epochs_change(options.changes)}, indent=2))
+    else:
+        print(json.dumps(main(options.opens, options.link, options.profile, options.changes), indent=2))
