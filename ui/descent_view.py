@@ -24,8 +24,10 @@ ForwardMsg cache) and the browser redraws nothing. When computing every stop ahe
 slow (lab.runs.lr_set_plan), the set holds only the η on screen and the slider reruns the
 page on release, as the quiet note under the views says. A large set is sent as the chosen stop
 and its neighbours first; the browser asks for the rest (state "full") once it has drawn. A set
-that is dear to compute (`pending`: the mini-batch lessons) is first sent as the η on screen
-alone, and its other stops are computed when the browser asks for them.
+that is dear to compute (`pending`: the mini-batch lessons), or that a new computation makes
+larger than the first message sends (ui/surface_page.py: the default page after an epochs change),
+is first sent as the η on screen alone, and its other stops are computed when the browser asks
+for them. The figures of a set are made once for both messages.
 
 The wire: the component's data is one bytes object (Streamlit passes top-level bytes through
 as they are, without scanning a dict for dataframes, which would import pandas and pyarrow):
