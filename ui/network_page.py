@@ -30,16 +30,19 @@ def _train(config: Config) -> runs.NetworkResult:
     """Train with a progress bar and a live loss curve, or take the server's cached result (a
     session asking while another trains the same network waits for that result)."""
     key = runs.run_key(config)
+    # The progress bar's and live chart's places are on the page in every run, trained or not, so
+    # the elements after them keep their places (Streamlit hides a moved element for the rest of
+    # the run, and the views would be redrawn).
+    bar_slot, chart = st.empty(), st.empty()
     result = cache.get("network", key)
     if result is not None:
         return result
-    return cache.cached("network", key, lambda: _train_now(config))
+    return cache.cached("network", key, lambda: _train_now(config, bar_slot, chart))
 
 
-def _train_now(config: Config) -> runs.NetworkResult:
+def _train_now(config: Config, bar_slot, chart) -> runs.NetworkResult:
     total = max(1, len(config.runs) * config.epochs)
-    bar = st.progress(0.0, text="Training…")
-    chart = st.empty()
+    bar = bar_slot.progress(0.0, text="Training…")
     losses: dict[str, list[float]] = {}
     started = time.monotonic()
     last_draw = [started]
@@ -57,7 +60,7 @@ def _train_now(config: Config) -> runs.NetworkResult:
             last_draw[0] = now
 
     result = runs.network_result(config, on_epoch)
-    bar.empty()
+    bar_slot.empty()
     chart.empty()
     return result
 

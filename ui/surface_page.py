@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import hashlib
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -53,24 +54,36 @@ def surface_grid(config: Config, points: int) -> figures.Grid:
     return cache.cached("grid", (lab_runs.surface_key(config), points), make)
 
 
+BAR_AFTER_S = 0.25  # training that ends sooner shows no progress bar
+
+
 def results_for(config: Config) -> list[lab_runs.RunResult]:
     """Every run of the config, from the server's cache or trained now with a progress bar (a
     session asking for a run another session is training waits for that run)."""
     keys = [lab_runs.run_key(config, choice) for choice in config.runs]
     found = [cache.get("run", k) for k in keys]
     missing = [(i, k, c) for i, (k, c, r) in enumerate(zip(keys, config.runs, found)) if r is None]
+    # The progress bar's place is on the page in every run, trained or not: an element that came
+    # and went would move the views one place down, and Streamlit hides a moved element for the
+    # rest of the run (display: none), which made the browser redraw all three views (3D too).
+    slot = st.empty()
     if missing:
         total = len(missing) * config.epochs
-        bar = st.progress(0.0, text="Training…") if total >= 400 else None
         every = max(1, config.epochs // 50)
+        # The bar shows only for training that takes a while: a run trained in a few tens of ms
+        # sent 50 bar updates, each one more message for the browser to draw.
+        started = time.monotonic()
+        shown = [False]
         for done, (i, key, choice) in enumerate(missing):
             def on_epoch(epoch: int, done=done, choice=choice) -> None:
-                if bar is not None and epoch % every == 0:
-                    bar.progress(min(1.0, (done * config.epochs + epoch) / total),
-                                 text=f"Training {choice.label}: epoch {epoch} of {config.epochs}")
+                if epoch % every or (not shown[0] and time.monotonic() - started < BAR_AFTER_S):
+                    return
+                shown[0] = True
+                slot.progress(min(1.0, (done * config.epochs + epoch) / total),
+                              text=f"Training {choice.label}: epoch {epoch} of {config.epochs}")
             found[i] = cache.cached("run", key, lambda: lab_runs.run_one(config, choice, on_epoch))
-        if bar is not None:
-            bar.empty()
+        if shown[0]:
+            slot.empty()
     return found
 
 

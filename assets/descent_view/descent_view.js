@@ -107,7 +107,14 @@ class DescentView {
         for (const div of targets) {
           // A view being taken off the page (class mode hides the run) reports a zero size:
           // Plotly refuses to resize a plot that is not displayed.
-          if (div._fullLayout && div.isConnected && div.offsetParent !== null) window.Plotly.Plots.resize(div);
+          // Shown again at the size Plotly drew it (Streamlit hid the element for a moment): no
+          // redraw, the 3D scene's and the map's redraws are the dearest on the page.
+          const drawnAt = div.__dvDrawnAt;
+          const same = drawnAt && drawnAt[0] === div.clientWidth && drawnAt[1] === div.clientHeight;
+          if (div._fullLayout && !same && div.isConnected && div.offsetParent !== null) {
+            window.Plotly.Plots.resize(div);
+            div.__dvDrawnAt = [div.clientWidth, div.clientHeight];
+          }
           this.dirty.add(div.dataset.view);
         }
         this.requestTick();

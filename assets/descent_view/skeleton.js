@@ -223,7 +223,11 @@ const SKELETON = {
         const traces = this.hidden ? model.traces.map((t) => (RUN_TRACES.has((t.meta || {}).role)
           ? Object.assign({}, t, { visible: false }) : t)) : model.traces;
         return Promise.resolve(Plotly.react(div, traces, layout, PLOT_CONFIG))
-          .then(() => { timing.react[view] = performance.now() - t0; });
+          .then(() => {
+            timing.react[view] = performance.now() - t0;
+            // The size it was drawn at (descent_view.js's resize observer redraws only on a change).
+            div.__dvDrawnAt = div.offsetParent !== null ? [div.clientWidth, div.clientHeight] : null;
+          });
       };
       // Cold start: the 2D views first, painted, and then the 3D scene (WebGL setup is slow).
       const first = !this.divs.surface3d._fullLayout;
@@ -277,6 +281,10 @@ const SKELETON = {
   hook3d() {
     const div = this.divs.surface3d;
     const scene = div._fullLayout && div._fullLayout.scene && div._fullLayout.scene._scene;
+    // A Plotly.react that did not redraw the scene leaves it holding the previous _fullLayout, so
+    // a drag's camera was saved there, and the next react put the old camera back (plotly.js
+    // gl3d scene.saveLayout writes to scene.fullLayout): point it at the current one.
+    if (scene && scene.fullLayout !== div._fullLayout) scene.fullLayout = div._fullLayout;
     if (!scene || !scene.glplot || scene.glplot.__dvHooked) return;
     const glplot = scene.glplot;
     const plotlyRender = glplot.onrender;
@@ -328,7 +336,7 @@ const SKELETON = {
     this.eventsBound = true;
     for (const view of VIEWS) {
       const again = () => { this.dirty.add(view); this.requestTick(); };
-      this.divs[view].on("plotly_afterplot", again);
+      this.divs[view].on("plotly_afterplot", () => { if (view === "surface3d") this.hook3d(); again(); });
       this.divs[view].on("plotly_relayouting", again);
       this.divs[view].on("plotly_relayout", () => { if (view === "surface3d") this.hook3d(); again(); });
     }
