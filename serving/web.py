@@ -61,9 +61,11 @@ async def plotly_bundle(request: Request) -> Response:
 # (preload), in parallel with Streamlit's start and the script run, and evaluated when the
 # descent view mounts and calls window.__descentLabPlotlyStart (assets/descent_view/skeleton.js):
 # from the browser's memory by then, so the view never waits on the network for it.
-# Evaluating it earlier (when the websocket first spoke) overlapped the script run, but a
-# Plotly evaluated before the view existed lost its 3D drag: the scene turned and its layout's
-# camera was never updated (turning stopped counting as a relayout).
+# Evaluating it earlier was measured (interleaved opens, 6 each, this round): at the page's load
+# event, when the websocket opened, and at its first message, the views were drawn no sooner
+# than when evaluated at mount (first visit 3.9-4.1 s and repeat 3.5-3.6 s for all four, on a
+# loaded machine): the page's main thread is busy for much of that time (Streamlit's start and
+# render, the script's messages), so an earlier evaluation mostly delays those instead.
 SHELL_SNIPPET = """<link rel="preload" href="{url}" as="script">
 <script>
 (function () {{
