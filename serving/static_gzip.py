@@ -444,15 +444,16 @@ def index_references(index_html: str) -> list[str]:
     return out
 
 
-def precompress_index(store: GzipStore | None = None) -> dict:
-    """Compress (once) the files Streamlit's index.html references, in the calling thread: for the
+def precompress_index(store: GzipStore | None = None, html: str = "") -> dict:
+    """Compress (once) the files Streamlit's index.html references, and those `html` references
+    (e.g. the app's page shell with its own modulepreload links), in the calling thread: for the
     warm-up, so the first visitor gets them from the cache. Never raises; returns a summary."""
     store = store or STORE
     t0 = time.perf_counter()
     done = raw = packed = 0
     try:
         index_html = (Path(store.static_dir) / "index.html").read_text(encoding="utf-8")
-        for rel in index_references(index_html):
+        for rel in dict.fromkeys(index_references(index_html) + index_references(html)):
             info = store.lookup(rel)
             if info is None:
                 continue

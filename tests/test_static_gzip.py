@@ -355,6 +355,9 @@ def test_precompress_index_in_process(tmp_static):
                                                             "static/css/s.2.css": 1}
     static_gzip.precompress_index(store)
     assert sum(store.compressions.values()) == 2
+    shell = '<link rel="modulepreload" href="./static/js/b.2.js">\n<script src="/elsewhere.js"></script>'
+    assert static_gzip.precompress_index(store, html=shell)["files"] == 3
+    assert store.compressions == {"static/js/a.1.js": 1, "static/css/s.2.css": 1, "static/js/b.2.js": 1}
     assert static_gzip.precompress_index(GzipStore(tmp_static / "missing"))["failed"]
 
 
