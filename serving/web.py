@@ -29,7 +29,7 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import HTMLResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from serving import bundle, warm  # noqa: E402
+from serving import bundle, preload, static_gzip, warm  # noqa: E402
 
 SCRIPT = ROOT / "app.py"
 
@@ -95,8 +95,10 @@ SHELL_SNIPPET = """<link rel="preload" href="{url}" as="script">
 
 
 def shell_html(index_html: str, url: str) -> str:
-    """Streamlit's index.html with the bundle's preload and loader before its first script."""
-    snippet = SHELL_SNIPPET.format(url=html.escape(url, quote=True), url_js=repr(url))
+    """Streamlit's index.html with the bundle's preload and loader, and the first paint's chunks'
+    module preloads, before its first script."""
+    # And the Streamlit chunks the first paint needs (serving/preload.py), fetched at once too.
+    snippet = SHELL_SNIPPET.format(url=html.escape(url, quote=True), url_js=repr(url)) + preload.links()
     match = re.search(r"<script\b", index_html)
     if match is None:
         return index_html.replace("</head>", snippet + "</head>", 1)
@@ -112,12 +114,17 @@ def _index_html() -> str:
 _SHELL = {}
 
 
+def shell() -> str:
+    """The page shell's HTML, made once per process."""
+    if "html" not in _SHELL:
+        _SHELL["html"] = shell_html(_index_html(), bundle.url_path(_base_url_path()))
+    return _SHELL["html"]
+
+
 async def page_shell(request: Request) -> Response:
     """The page's HTML: Streamlit's own, with the bundle's fetch started at the top (no-cache, as
     Streamlit serves it, so a new version of the app is picked up at once)."""
-    if "html" not in _SHELL:
-        _SHELL["html"] = shell_html(_index_html(), bundle.url_path(_base_url_path()))
-    return HTMLResponse(_SHELL["html"], headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(shell(), headers={"Cache-Control": "no-cache"})
 
 
 def own_routes(base: str) -> list[Route]:
@@ -143,9 +150,13 @@ async def lifespan(_app):
     # pandas imported by the warm-up thread while a session's script imported it too gave
     # "partially initialized module 'pandas'" on 9 of 200 opens right after a start.
     imports_s = await run_in_threadpool(warm.timed_imports)
+    # The page shell, with the first paint's chunks read from Streamlit's files (0.1 s), is made
+    # now rather than on the first visitor's request.
+    await run_in_threadpool(shell)
     thread = threading.Thread(
         target=warm.warm_up, args=(port, _base_url_path()),
-        kwargs={"host": host, "gzip_bundle": bundle.load().gzipped, "imports_s": imports_s},
+        kwargs={"host": host, "gzip_bundle": bundle.load().gzipped, "imports_s": imports_s,
+                "gzip_static": lambda: static_gzip.precompress_index(html=shell())},
         name="descent-lab-warm-up", daemon=True)
     thread.start()
     yield {"warm_up": thread}
@@ -158,4 +169,5 @@ from classroom.routes import routes as class_routes  # noqa: E402
 ROUTES += class_routes(_base_url_path())
 bundle.mark_served()
 
-app = st.App(str(SCRIPT), routes=ROUTES, lifespan=lifespan)
+# Streamlit's own /static/ JS and CSS gzipped, each file compressed once (serving/static_gzip.py).
+app = st.App(str(SCRIPT), routes=ROUTES, lifespan=lifespan, middleware=static_gzip.middleware())

@@ -157,3 +157,39 @@ def test_the_warm_up_opens_the_default_page_over_the_websocket(app_url):
     # In a thread of its own, as the server runs it (Playwright's loop holds this one).
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(warm.warm_page, port).result(timeout=120) == "FINISHED_SUCCESSFULLY"
+
+
+# The time (performance.now()) at which the descent view first said it was drawn.
+JS_DRAWN_AT = """(() => {
+  new MutationObserver((_, obs) => {
+    const root = document.querySelector('.dv-root');
+    if (root && root.dataset.drawn === '1') { window.__drawnAt = performance.now(); obs.disconnect(); }
+  }).observe(document, {subtree: true, childList: true, attributes: true});
+})()"""
+
+
+def test_the_first_paint_fetches_no_streamlit_chunk_the_shell_did_not_preload(browser, app_url):
+    """Streamlit imports each kind of element's code when its first message arrives, one round of
+    fetches after another; the page shell names those files (serving/preload.py), so none of them
+    is fetched by an import before the views are drawn (Chromium's resource timing: a module
+    preload's initiator is "other", an import's is "script")."""
+    from serving import preload
+
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.add_init_script(JS_DRAWN_AT)
+        page.goto(app_url + "/?speed=instant")
+        h.wait_drawn(page, timeout=90_000)
+        page.wait_for_function("() => window.__drawnAt !== undefined")
+        entries = page.evaluate("""() => performance.getEntriesByType('resource')
+            .filter((e) => e.name.includes('/static/js/'))
+            .map((e) => ({file: e.name.split('/').pop(), by: e.initiatorType, at: e.startTime}))""")
+        drawn_at = page.evaluate("() => window.__drawnAt")
+    finally:
+        context.close()
+    before = [e for e in entries if e["at"] < drawn_at]
+    preloaded = set(preload.first_paint_chunks())
+    assert preloaded and {e["file"] for e in before} >= preloaded, "the preloads were fetched"
+    imported = [e["file"] for e in before if e["by"] == "script" and not e["file"].startswith("index.")]
+    assert imported == [], f"fetched by an import before the views were drawn: {imported}"
