@@ -37,6 +37,8 @@ def main() -> None:
     report["class"] = bench_class.main()
     import bench_classroom  # class mode: store operations, followers' polling, answers, reveal
     report["class_mode"] = bench_classroom.main()
+    import bench_static_gzip  # Streamlit's static JS/CSS gzipped once, beside as it ships
+    report["static_gzip"] = bench_static_gzip.main()
     text = json.dumps(report, indent=2)
     out = ROOT / "benchmarks" / "out"
     out.mkdir(exist_ok=True)
