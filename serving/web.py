@@ -77,7 +77,10 @@ SHELL_SNIPPET = """<link rel="preload" href="{url}" as="script">
       var script = document.createElement("script");
       script.src = url;
       script.async = true;
+      // For the page benchmark: when the view asked for Plotly and when it was evaluated.
+      window.__descentLabPlotlyTimes = {{asked: performance.now()}};
       script.onload = function () {{
+        window.__descentLabPlotlyTimes.ready = performance.now();
         window.Plotly ? resolve(window.Plotly) : reject(new Error(url + " loaded but did not define Plotly"));
       }};
       script.onerror = function () {{
