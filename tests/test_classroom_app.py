@@ -4,14 +4,11 @@ teacher key is a student; an unreachable store leaves a normal page with a messa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import classroom_redis
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from app_pages import open_app
 
 
 @pytest.fixture(autouse=True)
@@ -21,12 +18,7 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(query, timeout=90)
 
 
 def _has_view(at) -> bool:

@@ -2,23 +2,15 @@
 projector shows the page must not break it, and settings presenter mode does not draw keep their
 values when it is switched off again (the link must not say epochs=1)."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages import open_app
 from lab import lessons
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(query, timeout=120)
 
 
 @pytest.mark.parametrize("added", ["sgd", "momentum", "adam-2"])

@@ -8,7 +8,6 @@ one stops the server and checks that nothing it started is left."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import os
 import re
 import signal
@@ -24,6 +23,9 @@ import pytest
 from lab import user_data as lab_data
 from serving import launcher
 from serving.light_client import LightClient, http
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
+from browser_harness import run_async  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).with_name("descent-lab")
@@ -99,13 +101,6 @@ def served():
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def _run(coro):
-    """asyncio.run in a thread of its own: in the full suite the browser tests' Playwright (sync
-    API) keeps an event loop running on the main thread, where asyncio.run refuses to start."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 async def _open_many(address: str, n: int, query: str = LESSON, cookies: dict | None = None):
     async def one():
         client = LightClient(address, cookies=dict(cookies or {}))
@@ -117,7 +112,7 @@ async def _open_many(address: str, n: int, query: str = LESSON, cookies: dict | 
 
 
 def test_every_student_gets_the_page_and_the_class_spreads_over_both_replicas(served):
-    results = _run(_open_many(served.address, 10))
+    results = run_async(_open_many(served.address, 10))
     for result, by in results:
         assert result.ok, (result.exceptions, result.finished)
         assert result.bytes > 10_000  # the page itself, not an error page
@@ -171,7 +166,7 @@ def test_an_upload_reaches_the_replica_that_holds_the_session(served):
         finally:
             await student.close()
 
-    student, done, status, stray_replica, text = _run(go())
+    student, done, status, stray_replica, text = run_async(go())
     assert done.ok, done.exceptions
     assert student.served_by["upload"] == student.served_by["stream"] == student.replica
     assert "surface=upload" in student.query  # the page switched to the uploaded surface
@@ -201,7 +196,7 @@ def test_the_shared_cache_never_hands_one_students_upload_to_another(served):
             await a.close()
             await b.close()
 
-    got = _run(go())
+    got = run_async(go())
     assert got["a"][0].replica == got["b"][0].replica
     tables = {}
     for who, (client, last, first) in got.items():
@@ -223,7 +218,7 @@ def test_the_shared_cache_never_hands_one_students_upload_to_another(served):
 
 def test_after_a_replica_dies_new_students_are_served(served):
     # a class is on: some students hold sessions on both replicas
-    before = _run(_open_many(served.address, 4))
+    before = run_async(_open_many(served.address, 4))
     assert all(result.ok for result, _ in before)
     victim = "r1"
     _, pid = served.replicas[victim]
@@ -234,8 +229,8 @@ def test_after_a_replica_dies_new_students_are_served(served):
         time.sleep(0.1)
     assert not _alive(pid)
     # 20 new students: ten fresh, ten who reload with the dead replica's cookie
-    fresh = _run(_open_many(served.address, 10))
-    stale = _run(_open_many(served.address, 10, cookies={"SRV": victim}))
+    fresh = run_async(_open_many(served.address, 10))
+    stale = run_async(_open_many(served.address, 10, cookies={"SRV": victim}))
     served_ok = [result for result, by in fresh + stale
                  if result.ok and by["stream"] == result.replica == "r2"]
     assert len(served_ok) == 20, [(r.replica, r.exceptions, r.finished) for r, _ in fresh + stale]
@@ -290,7 +285,7 @@ def test_a_replica_on_another_machine_joins_with_backend():
         text = "".join(lines)
         assert f"backend m1: http://127.0.0.1:{replica_port}" in text, text
         assert f"descent-lab replica --port PORT --cookie-secret {secret}" in text, text
-        [(result, by)] = _run(_open_many(f"127.0.0.1:{proxy_port}", 1))
+        [(result, by)] = run_async(_open_many(f"127.0.0.1:{proxy_port}", 1))
         assert result.ok and result.replica == by["stream"] == "m1"
     finally:
         for process in reversed(started):

@@ -27,7 +27,7 @@ from serving import static_gzip
 from serving.static_gzip import GzipStore, StaticGzipMiddleware, accepts_gzip, etag_matches
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
-from browser_harness import run_streamlit  # noqa: E402
+from browser_harness import run_async, run_streamlit  # noqa: E402
 
 ENTRY = Path(__file__).resolve().parent / "pages" / "static_gzip_entry.py"
 STATIC = Path(file_util.get_static_dir())
@@ -243,26 +243,9 @@ def _asgi(app, path: str, headers: dict | None = None, method: str = "GET", root
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
              "root_path": root_path, "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
              "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
-    _run_in_own_thread(app(scope, receive, send))
+    run_async(app(scope, receive, send))
     return out["status"], out["headers"], out["body"]
 
-
-def _run_in_own_thread(coroutine) -> None:
-    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests earlier in
-    the same pytest run) leaves an event loop on the main thread, where asyncio.run refuses."""
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(coroutine)
-        except BaseException as err:  # noqa: BLE001 - raised again in the test's thread
-            failed.append(err)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failed:
-        raise failed[0]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ no time is asserted."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import serving
 from serving.light_client import LightClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
-from browser_harness import run_streamlit  # noqa: E402
+from browser_harness import run_async, run_streamlit  # noqa: E402
 
 LINKS = ("?lesson=minibatch-noise", "?lesson=adam-vs-sgd", "", "?lesson=local-minima")
 
@@ -33,9 +32,6 @@ async def _open_all(address: str, n: int) -> list:
 def test_students_who_arrive_during_the_warm_up_get_the_page():
     # run_streamlit yields as soon as /_stcore/health answers: the students arrive then
     with run_streamlit(serving.ENTRY) as url:
-        # in a thread of its own: Playwright's sync API (browser tests, same session) keeps an
-        # event loop running on the main thread, where asyncio.run refuses to start
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            results = pool.submit(asyncio.run, _open_all(url.removeprefix("http://"), 16)).result()
+        results = run_async(_open_all(url.removeprefix("http://"), 16))
     failed = [(r.exceptions, r.finished) for r in results if not r.ok]
     assert not failed, failed

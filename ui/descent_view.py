@@ -113,28 +113,17 @@ _lr_echo = st.components.v2.component(
 )
 
 
-def plotly_bundle_path() -> Path:
-    """The Plotly browser bundle the app serves (serving/bundle.py: the subset or the full one)."""
-    from serving import bundle
-
-    return bundle.source_path()
-
-
-def plotly_bundle_name() -> str:
-    """File name of the served copy; the version and content hash in it bust browser caches."""
-    from serving import bundle
-
-    return bundle.load().name
-
-
 def ensure_plotly_bundle(static_dir: str | os.PathLike[str]) -> Path:
     """Copy Plotly's bundle into `static_dir` unless an identical-size copy is there already.
 
     The copy goes through a temporary file and an atomic rename, so two sessions starting at
-    once never serve a half-written file."""
-    source = plotly_bundle_path()
+    once never serve a half-written file. The bundle and its name (version and content hash, which
+    bust browser caches) are serving/bundle.py's: the subset or the full one."""
+    from serving import bundle
+
+    source = bundle.source_path()
     static_dir = Path(static_dir)
-    target = static_dir / plotly_bundle_name()
+    target = static_dir / bundle.load().name
     if target.is_file() and target.stat().st_size == source.stat().st_size:
         return target
     static_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ Shared by the browser tests (through conftest.py) and by benchmarks/bench_page.p
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import socket
@@ -207,3 +209,10 @@ def colourful_fraction(png: bytes, box: dict, min_saturation: float = 0.25) -> f
     hsv = np.asarray(crop.convert("HSV"))
     coloured = (hsv[..., 1] >= min_saturation * 255) & (hsv[..., 2] >= 40)
     return float(coloured.mean()) if coloured.size else 0.0
+
+
+def run_async(coro):
+    """asyncio.run in a thread of its own: in the full suite the browser tests' Playwright (sync
+    API) keeps an event loop running on the main thread, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
